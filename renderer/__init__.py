@@ -1,0 +1,46 @@
+"""renderer: Craftr-compatible JSON card specs to SVG, PNG, JPEG, WEBP, TIFF and AVIF, offline.
+
+    import renderer
+    png = renderer.render({"width": 1200, "height": 630, "components": [...]}, format="png")
+
+Pipeline (one module per stage): spec → resources → layout → scene → svg → raster → encode.
+"""
+
+from __future__ import annotations
+
+from .api import lay_out_spec, render, render_async, validate
+from .encode import Format
+from .errors import (
+    EncodeError,
+    FontError,
+    ImageLoadError,
+    Issue,
+    LimitError,
+    RasterError,
+    RenderError,
+    ResourceError,
+    SpecError,
+)
+from .limits import DEFAULT_LIMITS, Limits
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "EncodeError",
+    "FontError",
+    "Format",
+    "ImageLoadError",
+    "Issue",
+    "LimitError",
+    "Limits",
+    "RasterError",
+    "RenderError",
+    "ResourceError",
+    "SpecError",
+    "__version__",
+    "lay_out_spec",
+    "render",
+    "render_async",
+    "validate",
+]

@@ -1,0 +1,86 @@
+"""Every error `renderer` raises on purpose, as one tree, so callers can catch at the depth they need.
+
+    RenderError                  base: anything renderer refuses or fails to do
+    ├── SpecError (ValueError)   the spec is not a valid card; `issues` names every bad field
+    │   └── LimitError           the spec is valid but breaks a `Limits` bound
+    ├── ResourceError            an input the spec points at cannot be used
+    │   ├── ImageLoadError       an image source is missing, unreadable or not an allowed format
+    │   └── FontError            the bundled fonts are missing or damaged (an installation problem)
+    ├── RasterError              cairo could not draw the scene (a bug or resource exhaustion)
+    └── EncodeError              an encoder could not write the requested format
+
+Only the spec and resources stages raise user-facing errors: layout, scene and SVG building are total
+on a validated card, so a caller that got past `resources` gets an image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "EncodeError",
+    "FontError",
+    "ImageLoadError",
+    "Issue",
+    "LimitError",
+    "RasterError",
+    "RenderError",
+    "ResourceError",
+    "SpecError",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem with one field: where (a JSON pointer into the spec) and why."""
+
+    pointer: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.pointer or '/'}: {self.message}"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"pointer": self.pointer, "message": self.message}
+
+
+class RenderError(Exception):
+    """Base of every error renderer raises deliberately."""
+
+    issues: tuple[Issue, ...] = ()
+
+
+class _IssuesError(RenderError):
+    """An error about named fields: the message lists every issue, one per line."""
+
+    def __init__(self, issues: list[Issue] | tuple[Issue, ...]) -> None:
+        self.issues = tuple(issues)
+        super().__init__("\n".join(str(i) for i in self.issues))
+
+
+class SpecError(_IssuesError, ValueError):
+    """The spec is invalid. `issues` holds every problem found, not just the first."""
+
+
+class LimitError(SpecError):
+    """The spec breaks a configured limit (canvas size, component count, text length, …)."""
+
+
+class ResourceError(_IssuesError):
+    """Something the spec refers to (an image, a font) could not be loaded."""
+
+
+class ImageLoadError(ResourceError):
+    """An image source could not be read, decoded or was refused."""
+
+
+class FontError(ResourceError):
+    """The bundled fonts are missing or unreadable: an installation problem, not a user error."""
+
+
+class RasterError(RenderError):
+    """Drawing the scene failed."""
+
+
+class EncodeError(RenderError):
+    """Encoding the raster into the requested format failed."""

@@ -1,0 +1,150 @@
+"""The validated card: what the spec stage returns and every later stage reads.
+
+Every value here is resolved: defaults applied, colours parsed, keywords turned into numbers. Each
+component keeps the JSON pointer it came from, so a later stage (resources, the render report) can
+name it. Units: px unless a comment says otherwise.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "Anchor",
+    "Card",
+    "Color",
+    "Component",
+    "DividerComponent",
+    "ImageComponent",
+    "TagComponent",
+    "TextComponent",
+    "TextStyle",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Color:
+    """sRGB colour with straight (not premultiplied) alpha, each channel 0–255."""
+
+    r: int
+    g: int
+    b: int
+    a: int = 255
+
+    @classmethod
+    def parse(cls, value: str) -> Color:
+        """Parse `#rgb`, `#rgba`, `#rrggbb`, `#rrggbbaa` (the schema has checked the grammar)."""
+        h = value[1:]
+        if len(h) in (3, 4):
+            h = "".join(c * 2 for c in h)
+        a = int(h[6:8], 16) if len(h) == 8 else 255
+        return cls(int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16), a)
+
+    @property
+    def hex6(self) -> str:
+        return f"#{self.r:02x}{self.g:02x}{self.b:02x}"
+
+    def with_opacity(self, opacity: float) -> Color:
+        return Color(self.r, self.g, self.b, round(self.a * opacity))
+
+
+class Anchor(enum.Enum):
+    """Which point of a component's box is placed at (x, y): fractions of width and height."""
+
+    TOP_LEFT = "top-left"
+    TOP_CENTER = "top-center"
+    TOP_RIGHT = "top-right"
+    CENTER_LEFT = "center-left"
+    CENTER = "center"
+    CENTER_RIGHT = "center-right"
+    BOTTOM_LEFT = "bottom-left"
+    BOTTOM_CENTER = "bottom-center"
+    BOTTOM_RIGHT = "bottom-right"
+
+    @property
+    def fractions(self) -> tuple[float, float]:
+        vertical, _, horizontal = self.value.partition("-")
+        if self is Anchor.CENTER:
+            return 0.5, 0.5
+        fx = {"left": 0.0, "center": 0.5, "right": 1.0}[horizontal]
+        fy = {"top": 0.0, "center": 0.5, "bottom": 1.0}[vertical]
+        return fx, fy
+
+
+@dataclass(frozen=True, slots=True)
+class TextStyle:
+    family: str  # one of the bundled families
+    weight: int  # 100..900
+    italic: bool
+    size: float  # px
+    color: Color
+    line_height: float  # multiple of size
+    letter_spacing: float  # px added after each character
+
+
+@dataclass(frozen=True, slots=True)
+class TextComponent:
+    pointer: str
+    x: float
+    y: float
+    anchor: Anchor
+    opacity: float  # 0..1
+    text: str
+    style: TextStyle
+    frame_width: float | None  # px; None = "fit"
+    align: str  # left | center | right
+
+
+@dataclass(frozen=True, slots=True)
+class ImageComponent:
+    pointer: str
+    x: float
+    y: float
+    anchor: Anchor
+    opacity: float
+    src: str
+    width: float
+    height: float
+    radius: float
+
+
+@dataclass(frozen=True, slots=True)
+class TagComponent:
+    pointer: str
+    x: float
+    y: float
+    anchor: Anchor
+    opacity: float
+    text: str
+    style: TextStyle
+    background: Color
+    padding_x: float
+    padding_y: float
+    radius: float | None  # None = pill (half the height)
+
+
+@dataclass(frozen=True, slots=True)
+class DividerComponent:
+    pointer: str
+    x: float
+    y: float
+    anchor: Anchor
+    opacity: float
+    length: float
+    thickness: float
+    vertical: bool
+    color: Color
+
+
+Component = TextComponent | ImageComponent | TagComponent | DividerComponent
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    width: int  # px
+    height: int  # px
+    background: Color | None  # None = transparent
+    components: tuple[Component, ...]
+    base_dir: Path  # relative image paths resolve against this folder

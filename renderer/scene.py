@@ -1,0 +1,140 @@
+"""Scene stage: a `CardLayout` in, a flat list of absolutely positioned primitives out.
+
+The scene is the one description both the SVG builder and any raster path read; nothing after it
+knows what a "tag" or a "divider" is. Component opacity is folded into colours where a component
+is one primitive, and becomes a `Group` where overlapping parts must fade together (a tag).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .fonts import FontFace
+from .layout import CardLayout, DividerBox, ImageBox, LayoutBox, TagBox, TextBox, TextLayout
+from .model import Color
+from .resources import LoadedImage
+
+__all__ = ["GlyphRunItem", "Group", "ImageItem", "Item", "Rect", "Scene", "build_scene"]
+
+
+@dataclass(frozen=True, slots=True)
+class Rect:
+    x: float  # px
+    y: float  # px
+    width: float  # px
+    height: float  # px
+    radius: float  # px, already capped at half the smaller side
+    color: Color
+
+
+@dataclass(frozen=True, slots=True)
+class GlyphRunItem:
+    face: FontFace
+    size: float  # px
+    oblique: bool  # shear by OBLIQUE_SLANT
+    x: float  # px, run origin
+    y: float  # px, baseline
+    glyphs: tuple[tuple[int, float, float], ...]  # (glyph id, x px from origin, y px up)
+    color: Color
+
+
+@dataclass(frozen=True, slots=True)
+class ImageItem:
+    x: float  # px
+    y: float  # px
+    width: float  # px
+    height: float  # px
+    radius: float  # px, capped
+    opacity: float  # 0..1
+    image: LoadedImage
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    opacity: float  # 0..1, applied to the composited items
+    items: tuple[Item, ...]
+
+
+Item = Rect | GlyphRunItem | ImageItem | Group
+
+
+@dataclass(frozen=True, slots=True)
+class Scene:
+    width: int  # px
+    height: int  # px
+    background: Color | None  # None = transparent
+    items: tuple[Item, ...]
+
+
+def _cap(radius: float, width: float, height: float) -> float:
+    return max(0.0, min(radius, width / 2, height / 2))
+
+
+def _glyph_runs(text: TextLayout, color: Color) -> list[Item]:
+    return [
+        GlyphRunItem(r.face, r.size, r.oblique, r.x, r.y, r.glyphs, color)
+        for line in text.lines
+        for r in line.runs
+        if r.glyphs
+    ]
+
+
+def paint_text(b: TextBox) -> list[Item]:
+    return _glyph_runs(b.text, b.component.style.color.with_opacity(b.component.opacity))
+
+
+def paint_tag(b: TagBox) -> list[Item]:
+    c, box = b.component, b.box
+    radius = box.height / 2 if c.radius is None else c.radius
+    items: list[Item] = [
+        Rect(box.x, box.y, box.width, box.height, _cap(radius, box.width, box.height), c.background)
+    ]
+    items += _glyph_runs(b.text, c.style.color)
+    return items if c.opacity >= 1 else [Group(c.opacity, tuple(items))]
+
+
+def paint_image(b: ImageBox) -> list[Item]:
+    box = b.box
+    return [
+        ImageItem(
+            box.x,
+            box.y,
+            box.width,
+            box.height,
+            _cap(b.component.radius, box.width, box.height),
+            b.component.opacity,
+            b.image,
+        )
+    ]
+
+
+def paint_divider(b: DividerBox) -> list[Item]:
+    box = b.box
+    return [
+        Rect(
+            box.x,
+            box.y,
+            box.width,
+            box.height,
+            0.0,
+            b.component.color.with_opacity(b.component.opacity),
+        )
+    ]
+
+
+def _paint(b: LayoutBox) -> list[Item]:
+    match b:
+        case TextBox():
+            return paint_text(b)
+        case TagBox():
+            return paint_tag(b)
+        case ImageBox():
+            return paint_image(b)
+        case DividerBox():
+            return paint_divider(b)
+
+
+def build_scene(layout: CardLayout) -> Scene:
+    items = [item for b in layout.boxes for item in _paint(b)]
+    card = layout.card
+    return Scene(card.width, card.height, card.background, tuple(items))

@@ -1,0 +1,1 @@
+"""Text: shaping with HarfBuzz, Unicode line breaking, and glyph outlines as path data."""
