@@ -45,7 +45,7 @@ def render(
     spec: SpecInput,
     format: str | Format = "png",
     *,
-    scale: float = 1.0,  # noqa: A002
+    scale: float = 1.0,
     quality: int | None = None,
     limits: Limits = DEFAULT_LIMITS,
     base_dir: Path | None = None,
@@ -72,7 +72,7 @@ def render(
 async def render_async(
     spec: SpecInput,
     format: str | Format = "png",
-    *,  # noqa: A002
+    *,
     scale: float = 1.0,
     quality: int | None = None,
     limits: Limits = DEFAULT_LIMITS,

@@ -57,15 +57,20 @@ class Format(enum.Enum):
 DEFAULT_QUALITY = {Format.JPEG: 90, Format.WEBP: 90, Format.AVIF: 70}
 
 
+def _opaque(image: Image.Image) -> bool:
+    low, _ = image.getchannel("A").getextrema()
+    return bool(low == 255)
+
+
 def _flatten(image: Image.Image) -> Image.Image:
     """Drop alpha when nothing is transparent; smaller files, same pixels."""
-    if image.getextrema()[3][0] == 255:
+    if _opaque(image):
         return image.convert("RGB")
     return image
 
 
 def _on_white(image: Image.Image) -> Image.Image:
-    if image.getextrema()[3][0] == 255:
+    if _opaque(image):
         return image.convert("RGB")
     white = Image.new("RGBA", image.size, (255, 255, 255, 255))
     return Image.alpha_composite(white, image).convert("RGB")
@@ -94,5 +99,6 @@ def encode(image: Image.Image, fmt: Format, quality: int | None = None) -> bytes
     try:
         target.save(buf, name, **options)
     except (OSError, ValueError, KeyError) as e:
-        raise EncodeError(f"Could not encode {fmt.value.upper()}: {e}") from e
+        msg_0 = f"Could not encode {fmt.value.upper()}: {e}"
+        raise EncodeError(msg_0) from e
     return buf.getvalue()

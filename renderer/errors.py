@@ -1,4 +1,4 @@
-"""Every error `renderer` raises on purpose, as one tree, so callers can catch at the depth they need.
+"""Every error `renderer` raises on purpose, as one tree, so callers catch at the depth they need.
 
     RenderError                  base: anything renderer refuses or fails to do
     ├── SpecError (ValueError)   the spec is not a valid card; `issues` names every bad field
@@ -9,8 +9,8 @@
     ├── RasterError              cairo could not draw the scene (a bug or resource exhaustion)
     └── EncodeError              an encoder could not write the requested format
 
-Only the spec and resources stages raise user-facing errors: layout, scene and SVG building are total
-on a validated card, so a caller that got past `resources` gets an image.
+Only the spec and resources stages raise user-facing errors: layout, scene and SVG building are
+total on a validated card, so a caller that got past `resources` gets an image.
 """
 
 from __future__ import annotations

@@ -83,7 +83,7 @@ class FontFace:
 
 
 def match_weight(desired: int, ranges: list[tuple[int, int]]) -> int:
-    """The weight CSS Fonts Level 4 §5.2 picks when `desired` is asked of faces covering `ranges`."""
+    """The weight CSS Fonts Level 4 §5.2 picks for `desired` from faces covering `ranges`."""
     if any(lo <= desired <= hi for lo, hi in ranges):
         return desired
     above = sorted(lo for lo, _ in ranges if lo > desired)
@@ -175,7 +175,7 @@ class FontLibrary:
         )
 
     def primary(self, family: str, weight: int, italic: bool) -> tuple[FontFace, bool]:
-        """The face whose metrics set the line box (the family's first slice), and the oblique flag."""
+        """The face whose metrics set the line box (the first slice), and the oblique flag."""
         faces, matched, synthetic = self.candidates(family, weight, italic)
         return self.face(faces[0], matched), synthetic
 

@@ -1,8 +1,8 @@
 """Raster stage: SVG bytes in, an RGBA Pillow image of the device-pixel size out.
 
-CairoSVG parses the SVG the builder wrote (never a user's) and draws it with cairo; the premultiplied
-BGRA surface is turned into straight-alpha RGBA with NumPy so every encoder starts from the same
-pixels. Size: round(width × scale) × round(height × scale).
+CairoSVG parses the SVG the builder wrote (never a user's) and draws it with cairo; the
+premultiplied BGRA surface is turned into straight-alpha RGBA with NumPy so every encoder starts
+from the same pixels. Size: round(width × scale) × round(height × scale).
 """
 
 from __future__ import annotations
@@ -44,5 +44,6 @@ def rasterize(svg: bytes, scale: float = 1.0) -> Image.Image:
         pixels = _unpremultiply(bgra)
         surface.finish()
     except Exception as e:  # cairo reports out-of-memory and invalid sizes this way
-        raise RasterError(f"cairo could not draw the card: {e}") from e
+        msg = f"cairo could not draw the card: {e}"
+        raise RasterError(msg) from e
     return Image.fromarray(pixels, "RGBA")

@@ -25,7 +25,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageLoadError, Issue
 from .limits import DEFAULT_LIMITS, Limits
@@ -88,58 +88,65 @@ def _b64decode(text: str) -> bytes | None:
 def _read_source(src: str, base_dir: Path, limits: Limits) -> bytes:
     kind = classify_source(src)
     if kind == "url":
-        raise ValueError(
-            "remote image URLs are not supported yet; use a data URI, base64 or a file"
-        )
+        msg = "remote image URLs are not supported yet; use a data URI, base64 or a file"
+        raise ValueError(msg)
     if kind == "data":
         header, sep, payload = src.partition(",")
         if not sep:
-            raise ValueError("malformed data URI: no ',' after the media type")
+            msg = "malformed data URI: no ',' after the media type"
+            raise ValueError(msg)
         if header.lower().endswith(";base64"):
             data = _b64decode(payload)
             if data is None:
-                raise ValueError("the data URI's base64 payload is invalid")
+                msg = "the data URI's base64 payload is invalid"
+                raise ValueError(msg)
             return data
         return urllib.parse.unquote_to_bytes(payload)
     if kind == "base64":
         data = _b64decode(src)
         if data is None:
-            raise ValueError("invalid base64")
+            msg = "invalid base64"
+            raise ValueError(msg)
         return data
     path = (base_dir / src).resolve()
     try:
         if path.stat().st_size > limits.max_image_bytes:
-            raise ValueError(f"file is larger than {limits.max_image_bytes} bytes")
+            msg = f"file is larger than {limits.max_image_bytes} bytes"
+            raise ValueError(msg)
         return path.read_bytes()
     except OSError as e:
-        raise ValueError(f"cannot read file {src!r}: {e.strerror}") from None
+        msg = f"cannot read file {src!r}: {e.strerror}"
+        raise ValueError(msg) from None
 
 
 def _decode(data: bytes, limits: Limits) -> Image.Image:
     if len(data) > limits.max_image_bytes:
-        raise ValueError(f"image is {len(data)} bytes; the limit is {limits.max_image_bytes}")
+        msg = f"image is {len(data)} bytes; the limit is {limits.max_image_bytes}"
+        raise ValueError(msg)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             im = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
             w, h = im.size
             if w * h > limits.max_image_pixels:
-                raise ValueError(
+                msg = (
                     f"image is {w}×{h} pixels; the limit is "
                     f"{limits.max_image_pixels} pixels (Limits.max_image_pixels)"
                 )
+                raise ValueError(msg)
             im.seek(0)
             im.load()
-            im = ImageOps.exif_transpose(im)
-            return im.convert("RGBA")
+            return ImageOps.exif_transpose(im).convert("RGBA")
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise ValueError(f"refused as a decompression bomb: {e}") from None
-    except Image.UnidentifiedImageError:
+        msg = f"refused as a decompression bomb: {e}"
+        raise ValueError(msg) from None
+    except UnidentifiedImageError:
         raise ValueError(
             "not an image in an allowed format (" + ", ".join(ALLOWED_FORMATS) + ")"
         ) from None
     except (OSError, SyntaxError, EOFError) as e:
-        raise ValueError(f"the image is damaged or truncated: {e}") from None
+        msg = f"the image is damaged or truncated: {e}"
+        raise ValueError(msg) from None
 
 
 def _fit(image: Image.Image, width: int, height: int) -> LoadedImage:

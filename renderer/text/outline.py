@@ -34,7 +34,7 @@ class _RelativePen:
         self.cur = (round(points[-1][0], 1), round(points[-1][1], 1))
         return out
 
-    def moveTo(self, p: tuple[float, float]) -> None:  # noqa: N802 - FontTools pen protocol
+    def moveTo(self, p: tuple[float, float]) -> None:
         if self.first is None:
             self.first = (round(p[0], 1), round(p[1], 1))
             self.cur = self.start = self.first
@@ -42,10 +42,10 @@ class _RelativePen:
         self.parts.append("m" + self._rel(p))
         self.start = self.cur
 
-    def lineTo(self, p: tuple[float, float]) -> None:  # noqa: N802
+    def lineTo(self, p: tuple[float, float]) -> None:
         self.parts.append("l" + self._rel(p))
 
-    def qCurveTo(self, *pts: tuple[float, float]) -> None:  # noqa: N802
+    def qCurveTo(self, *pts: tuple[float, float]) -> None:
         # HarfBuzz emits one control point per call; the FontTools protocol allows several.
         *controls, end = pts
         for i, c in enumerate(controls):
@@ -59,16 +59,16 @@ class _RelativePen:
     def curveTo(
         self,
         c1: tuple[float, float],
-        c2: tuple[float, float],  # noqa: N802
+        c2: tuple[float, float],
         p: tuple[float, float],
     ) -> None:
         self.parts.append("c" + self._rel(c1, c2, p))
 
-    def closePath(self) -> None:  # noqa: N802
+    def closePath(self) -> None:
         self.parts.append("z")
         self.cur = self.start
 
-    def endPath(self) -> None:  # noqa: N802
+    def endPath(self) -> None:
         self.cur = self.start
 
 

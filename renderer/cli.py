@@ -1,0 +1,226 @@
+"""The `renderer` command: render, validate, and list formats and fonts.
+
+Exit codes: 0 success; 1 a render failed for another reason (an image could not be loaded, an
+output could not be written); 2 an invalid spec or invalid arguments. Heavy modules are imported
+inside the commands, so `renderer --help` and `renderer validate` start quickly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .errors import RenderError
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+_EPILOG_RENDER = """examples:
+  renderer render card.json -o card.png
+  renderer render card.json -o card@2x.webp --scale 2 --quality 85
+  cat card.json | renderer render - --format svg > card.svg
+"""
+_EPILOG_VALIDATE = """examples:
+  renderer validate cards/*.json
+  renderer validate card.json --json
+"""
+_EPILOG_MAIN = """exit codes: 0 ok, 1 render failed (e.g. an image could not be loaded),
+2 invalid spec or arguments.
+
+examples:
+  renderer render examples/blog.json -o blog.png
+  renderer validate examples/*.json
+  renderer formats
+  renderer fonts
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = argparse.ArgumentParser(
+        prog="renderer",
+        formatter_class=fmt,
+        epilog=_EPILOG_MAIN,
+        description="Render Craftr-compatible JSON card specs to images, offline.",
+    )
+    p.add_argument("--version", action="version", version=f"renderer {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    r = sub.add_parser(
+        "render",
+        help="render one spec to an image",
+        formatter_class=fmt,
+        epilog=_EPILOG_RENDER,
+        description="Render one spec. The format comes "
+        "from --format, else from the output's extension, else PNG.",
+    )
+    r.add_argument("spec", help="spec file, or - to read JSON from standard input")
+    r.add_argument(
+        "-o", "--output", default="-", help="output file, or - (the default) for standard output"
+    )
+    r.add_argument("-f", "--format", help="svg, png, jpeg, webp, tiff or avif")
+    r.add_argument("--scale", type=float, default=1.0, help="device-pixel ratio (default 1)")
+    r.add_argument("--quality", type=int, help="1-100 for jpeg, webp, avif")
+
+    v = sub.add_parser(
+        "validate",
+        help="check specs without rendering",
+        formatter_class=fmt,
+        epilog=_EPILOG_VALIDATE,
+        description="Print every problem of each spec "
+        "with its JSON pointer; exit 2 if any spec is invalid.",
+    )
+    v.add_argument("specs", nargs="+", help="spec files (- for standard input)")
+    v.add_argument("--json", action="store_true", help="print one JSON object per spec")
+
+    sub.add_parser("formats", help="list output formats")
+    sub.add_parser("fonts", help="list bundled font families")
+    return p
+
+
+def _read_spec(arg: str) -> bytes | Path:
+    return sys.stdin.buffer.read() if arg == "-" else Path(arg)
+
+
+def _report(name: str, error: RenderError) -> None:
+    lines = [str(i) for i in error.issues] or [str(error)]
+    for line in lines:
+        print(f"{name}: {line}", file=sys.stderr)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write beside the target and rename, so a crash never leaves half a file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from .api import render
+    from .encode import Format
+    from .errors import RenderError, SpecError
+
+    try:
+        if args.format:
+            fmt = Format.parse(args.format)
+        elif args.output != "-" and Path(args.output).suffix:
+            fmt = Format.parse(Path(args.output).suffix)
+        else:
+            fmt = Format.PNG
+    except ValueError as e:
+        print(f"renderer: {e}", file=sys.stderr)
+        return EXIT_INVALID
+    if args.output == "-" and fmt is not Format.SVG and sys.stdout.isatty():
+        print(
+            "renderer: refusing to write binary image data to a terminal; use -o FILE",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
+    name = "<stdin>" if args.spec == "-" else args.spec
+    try:
+        data = render(_read_spec(args.spec), fmt, scale=args.scale, quality=args.quality)
+    except SpecError as e:
+        _report(name, e)
+        return EXIT_INVALID
+    except RenderError as e:
+        _report(name, e)
+        return EXIT_FAILED
+    except ValueError as e:  # bad --quality
+        print(f"renderer: {e}", file=sys.stderr)
+        return EXIT_INVALID
+    if args.output == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        try:
+            _write_atomic(Path(args.output), data)
+        except OSError as e:
+            print(f"renderer: cannot write {args.output}: {e.strerror}", file=sys.stderr)
+            return EXIT_FAILED
+    return EXIT_OK
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from .errors import SpecError
+    from .spec import parse_card
+
+    status = EXIT_OK
+    for arg in args.specs:
+        name = "<stdin>" if arg == "-" else arg
+        try:
+            parse_card(_read_spec(arg))
+            issues: list[dict[str, str]] = []
+        except SpecError as e:
+            issues = [i.as_dict() for i in e.issues]
+            status = EXIT_INVALID
+        if args.json:
+            print(
+                json.dumps(
+                    {"spec": name, "valid": not issues, "issues": issues}, ensure_ascii=False
+                )
+            )
+        elif issues:
+            for i in issues:
+                print(f"{name}: {i['pointer'] or '/'}: {i['message']}")
+        else:
+            print(f"{name}: ok")
+    return status
+
+
+def _cmd_formats() -> int:
+    from .encode import DEFAULT_QUALITY, Format
+
+    for f in Format:
+        q = DEFAULT_QUALITY.get(f)
+        note = (
+            f"lossy, default quality {q}"
+            if q
+            else "lossless"
+            if f is not Format.SVG
+            else "vector, text as outlines"
+        )
+        print(f"{f.value:<5} {f.content_type:<14} .{f.extension:<4} {note}")
+    return EXIT_OK
+
+
+def _cmd_fonts() -> int:
+    from .fonts import FALLBACK_FAMILIES, library
+
+    lib = library()
+    for family, faces in lib.families.items():
+        lo = min(f.weight[0] for f in faces)
+        hi = max(f.weight[1] for f in faces)
+        styles = "normal, italic" if any(f.italic for f in faces) else "normal (italic synthesized)"
+        role = "fallback" if family in FALLBACK_FAMILIES[3:] else "family"
+        print(f"{family:<18} weights {lo}-{hi}  {styles:<28} {len(faces):>3} slices  ({role})")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "render":
+        return _cmd_render(args)
+    if args.command == "validate":
+        return _cmd_validate(args)
+    if args.command == "formats":
+        return _cmd_formats()
+    return _cmd_fonts()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
