@@ -1,0 +1,107 @@
+"""End-to-end and per-stage timings per reference card, as JSON lines.
+
+Output lines have the peer harness's shape (`{"peer", "card", "median_ms", "p90_ms", "png_bytes",
+"rss_mb"}`, see ../shared/peers) so both can be tabled together, plus one line per stage.
+Cards: ../shared/cards when present (the peers' cards), else examples/.
+Usage: python benchmarks/run.py [--iter 30] [--cards hello,blog,cjk] [--stages]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import renderer
+from renderer.encode import Format, encode
+from renderer.layout import lay_out
+from renderer.raster import rasterize
+from renderer.resources import load_resources
+from renderer.scene import build_scene
+from renderer.spec import parse_card
+from renderer.svg import build_svg
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "cards"
+
+
+def _cards_dir() -> Path:
+    return SHARED if SHARED.is_dir() else ROOT / "examples"
+
+
+def _time(fn: Callable[[], Any], iterations: int) -> tuple[dict[str, float], Any]:
+    out = None
+    for _ in range(3):
+        out = fn()
+    samples = []
+    for _ in range(iterations):
+        t0 = time.perf_counter()
+        out = fn()
+        samples.append((time.perf_counter() - t0) * 1000)
+    samples.sort()
+    p90 = samples[min(len(samples) - 1, int(0.9 * len(samples) + 0.5) - 1)]
+    return {"median_ms": round(statistics.median(samples), 3), "p90_ms": round(p90, 3)}, out
+
+
+def _rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _stages(path: Path, card_name: str, iterations: int) -> None:
+    card = parse_card(path)
+    res = load_resources(card)
+    layout = lay_out(card, res)
+    scene = build_scene(layout)
+    svg = build_svg(scene)
+    image = rasterize(svg)
+    steps: dict[str, Callable[[], Any]] = {
+        "validate": lambda: parse_card(path),
+        "resources": lambda: load_resources(card),
+        "layout": lambda: lay_out(card, res),
+        "scene": lambda: build_scene(layout),
+        "svg": lambda: build_svg(scene),
+        "raster": lambda: rasterize(svg),
+    }
+    for fmt in (Format.PNG, Format.JPEG, Format.WEBP, Format.TIFF, Format.AVIF):
+        steps[f"encode-{fmt.value}"] = lambda fmt=fmt: encode(image, fmt)
+    for stage, fn in steps.items():
+        stats, _ = _time(fn, iterations)
+        print(json.dumps({"peer": "renderer", "stage": stage, "card": card_name, **stats}))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--iter", type=int, default=30)
+    p.add_argument("--cards", default="hello,blog,cjk")
+    p.add_argument("--stages", action="store_true", help="also time each pipeline stage")
+    p.add_argument("--formats", default="png,svg")
+    args = p.parse_args()
+    folder = _cards_dir()
+    for name in args.cards.split(","):
+        path = folder / f"{name}.json"
+        for fmt in args.formats.split(","):
+            stats, data = _time(lambda fmt=fmt: renderer.render(path, fmt), args.iter)
+            print(
+                json.dumps(
+                    {
+                        "peer": f"renderer-{fmt}",
+                        "card": name,
+                        **stats,
+                        "png_bytes": len(data) if fmt == "png" else 0,
+                        "svg_bytes": len(data) if fmt == "svg" else 0,
+                        "rss_mb": _rss_mb(),
+                    }
+                ),
+                flush=True,
+            )
+        if args.stages:
+            _stages(path, name, args.iter)
+
+
+if __name__ == "__main__":
+    main()

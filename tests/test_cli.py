@@ -1,0 +1,156 @@
+"""The `renderer` command as a user runs it: a real subprocess, real files, exit codes."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+GOOD = {
+    "width": 200,
+    "height": 100,
+    "components": [{"type": "divider", "length": 100, "x": 50, "y": 50, "color": "#ff0000"}],
+}
+BAD = {
+    "width": 200,
+    "height": 100,
+    "components": [{"type": "text", "text": "x", "fontsize": 3}, {"type": "divider", "length": -1}],
+}
+
+
+def run(
+    *args: str, stdin: bytes | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "renderer", *args],
+        input=stdin,
+        capture_output=True,
+        cwd=cwd or ROOT,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("suffix", "magic"),
+    [
+        (".png", b"\x89PNG"),
+        (".jpg", b"\xff\xd8\xff"),
+        (".webp", b"RIFF"),
+        (".tif", b"II*\x00"),
+        (".svg", b"<svg"),
+    ],
+)
+def test_render_picks_format_from_extension(tmp_path: Path, suffix: str, magic: bytes) -> None:
+    out = tmp_path / f"card{suffix}"
+    result = run("render", str(EXAMPLES / "blog.json"), "-o", str(out))
+    assert result.returncode == 0, result.stderr.decode()
+    assert out.read_bytes().startswith(magic)
+
+
+def test_render_example_resolves_image_relative_to_spec(tmp_path: Path) -> None:
+    out = tmp_path / "blog.png"
+    result = run("render", "examples/blog.json", "-o", str(out), cwd=ROOT)
+    assert result.returncode == 0, result.stderr.decode()
+    im = Image.open(out).convert("RGB")
+    assert im.size == (1200, 630)
+    # The avatar (amber background) fills its circle at (80, 480, 96 × 96).
+    assert im.getpixel((128, 490)) == (245, 158, 11)
+
+
+def test_stdin_to_stdout_with_format_and_scale() -> None:
+    result = run("render", "-", "--format", "png", "--scale", "2", stdin=json.dumps(GOOD).encode())
+    assert result.returncode == 0, result.stderr.decode()
+    im = Image.open(io.BytesIO(result.stdout)).convert("RGB")
+    assert im.size == (400, 200)
+    assert im.getpixel((150, 103)) == (255, 0, 0)
+
+
+def test_invalid_spec_exits_2_and_names_every_pointer(tmp_path: Path) -> None:
+    spec = tmp_path / "bad.json"
+    spec.write_text(json.dumps(BAD))
+    out = tmp_path / "bad.png"
+    result = run("render", str(spec), "-o", str(out))
+    assert result.returncode == 2
+    err = result.stderr.decode()
+    assert "/components/0/fontsize" in err
+    assert "Did you mean 'fontSize'" in err
+    assert "/components/1/length" in err
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == [spec], "no partial or temporary file is left behind"
+
+
+def test_missing_image_exits_1(tmp_path: Path) -> None:
+    spec = tmp_path / "img.json"
+    spec.write_text(
+        json.dumps(
+            {
+                "width": 100,
+                "height": 100,
+                "components": [{"type": "image", "src": "nope.png", "width": 10, "height": 10}],
+            }
+        )
+    )
+    result = run("render", str(spec), "-o", str(tmp_path / "x.png"))
+    assert result.returncode == 1
+    assert "/components/0/src" in result.stderr.decode()
+
+
+def test_validate_reports_each_spec(tmp_path: Path) -> None:
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(json.dumps(GOOD))
+    bad.write_text(json.dumps(BAD))
+    result = run("validate", str(good), str(bad))
+    assert result.returncode == 2
+    out = result.stdout.decode()
+    assert f"{good}: ok" in out
+    assert f"{bad}: /components/0/fontsize:" in out
+    result = run("validate", str(good), "--json")
+    assert result.returncode == 0
+    assert json.loads(result.stdout) == {"spec": str(good), "valid": True, "issues": []}
+    result = run("validate", str(bad), "--json")
+    pointers = [i["pointer"] for i in json.loads(result.stdout)["issues"]]
+    assert pointers == ["/components/0/fontsize", "/components/1/length"]
+
+
+def test_bad_arguments_exit_2(tmp_path: Path) -> None:
+    assert run("render", str(EXAMPLES / "blog.json"), "-o", str(tmp_path / "x.bmp")).returncode == 2
+    assert (
+        run(
+            "render", str(EXAMPLES / "blog.json"), "-o", str(tmp_path / "x.jpg"), "--quality", "500"
+        ).returncode
+        == 2
+    )
+    assert run("frobnicate").returncode == 2
+
+
+def test_formats_and_fonts_list_what_is_available() -> None:
+    formats = run("formats").stdout.decode().split()
+    for name in ("svg", "png", "jpeg", "webp", "tiff", "avif"):
+        assert name in formats
+    fonts = run("fonts").stdout.decode()
+    for family in (
+        "Inter",
+        "Noto Sans",
+        "Noto Sans SC",
+        "Noto Sans TC",
+        "Poppins",
+        "Roboto",
+        "Playfair Display",
+    ):
+        assert f"\n{family} " in f"\n{fonts}"
+
+
+@pytest.mark.parametrize("command", [[], ["render"], ["validate"]])
+def test_help_has_examples(command: list[str]) -> None:
+    result = run(*command, "--help")
+    assert result.returncode == 0
+    assert "usage: renderer" in result.stdout.decode()
+    assert "examples:" in result.stdout.decode()

@@ -1,0 +1,102 @@
+"""Font matching as CSS Fonts Level 4 specifies it, fallback per character, bundled files only."""
+
+from __future__ import annotations
+
+import pytest
+
+from renderer.data import data_dir
+from renderer.fonts import library, match_weight
+from renderer.text.shaping import shape
+
+FAMILIES = [
+    "Inter",
+    "Noto Sans",
+    "Noto Sans SC",
+    "Noto Sans TC",
+    "Poppins",
+    "Roboto",
+    "Playfair Display",
+]
+
+
+@pytest.mark.parametrize(
+    ("desired", "available", "expected"),
+    [
+        (400, [(100, 100), (300, 300), (500, 500), (900, 900)], 500),  # 400: try 500 first
+        (500, [(100, 100), (300, 300), (900, 900)], 300),  # 500: then lighter, descending
+        (450, [(100, 100), (700, 700)], 100),  # 400-500: lighter before heavier
+        (300, [(400, 900)], 400),  # lighter than any: nearest heavier
+        (200, [(100, 100), (300, 300)], 100),  # < 400: lighter first
+        (600, [(400, 400), (800, 800)], 800),  # > 500: heavier first
+        (900, [(400, 400), (700, 700)], 700),  # nothing heavier: heaviest lighter
+        (650, [(100, 900)], 650),  # inside a variable range: exact
+    ],
+)
+def test_css_weight_matching(desired: int, available: list[tuple[int, int]], expected: int) -> None:
+    assert match_weight(desired, available) == expected
+
+
+def test_playfair_300_draws_400() -> None:
+    _, matched, synthetic = library().candidates("Playfair Display", 300, False)
+    assert (matched, synthetic) == (400, False)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("weight", [100, 400, 700, 900])
+def test_every_family_serves_every_weight(family: str, weight: int) -> None:
+    faces, matched, _ = library().candidates(family, weight, False)
+    assert faces
+    assert all(f.family == family and f.weight[0] <= matched <= f.weight[1] for f in faces)
+    shaped = shape("Hamburgefonstiv 123", family, weight, False, 20.0, 0.0)
+    assert not shaped.missing
+    assert all(g.gid != 0 for g in shaped.glyphs)
+
+
+def test_heavier_weight_is_wider() -> None:
+    """The wght axis really moves: the same text is wider in Inter 900 than in Inter 100."""
+    thin = sum(shape("Weight", "Inter", 100, False, 40.0, 0.0).char_advance)
+    black = sum(shape("Weight", "Inter", 900, False, 40.0, 0.0).char_advance)
+    assert black > thin * 1.05
+
+
+@pytest.mark.parametrize(
+    ("family", "has_italic"),
+    [
+        ("Inter", True),
+        ("Roboto", True),
+        ("Poppins", True),
+        ("Playfair Display", True),
+        ("Noto Sans", True),
+        ("Noto Sans SC", False),
+        ("Noto Sans TC", False),
+    ],
+)
+def test_italic_real_or_synthesized(family: str, has_italic: bool) -> None:
+    faces, _, synthetic = library().candidates(family, 400, True)
+    assert synthetic is not has_italic
+    assert all(f.italic for f in faces) is has_italic
+
+
+def test_fallback_per_character() -> None:
+    """A CJK character in an Inter title comes from Noto Sans SC; the Latin stays Inter."""
+    shaped = shape("Hi 你好 Ωμέγα Привет", "Inter", 400, False, 20.0, 0.0)
+    families = {shaped.text[g.cluster]: g.face.info.family for g in shaped.glyphs}
+    assert families["H"] == "Inter"
+    assert families["你"] == "Noto Sans SC"
+    assert families["Ω"] == "Inter"
+    assert families["П"] == "Inter"
+    assert not shaped.missing
+
+
+def test_character_no_font_has_is_reported_missing() -> None:
+    shaped = shape("a\U0001f9ff\U000e0001b", "Inter", 400, False, 20.0, 0.0)
+    assert "\U0001f9ff" in shaped.missing
+
+
+def test_only_bundled_fonts_are_read() -> None:
+    root = data_dir("fonts").resolve()
+    lib = library()
+    for faces in lib.families.values():
+        for info in faces:
+            assert info.path.resolve().is_relative_to(root)
+            assert info.path.is_file()
