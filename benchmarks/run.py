@@ -85,7 +85,7 @@ def main() -> None:
     for name in args.cards.split(","):
         path = folder / f"{name}.json"
         for fmt in args.formats.split(","):
-            stats, data = _time(lambda fmt=fmt: renderer.render(path, fmt), args.iter)
+            stats, data = _time(lambda p=path, f=fmt: renderer.render(p, f), args.iter)
             print(
                 json.dumps(
                     {
