@@ -8,13 +8,14 @@ inside the commands, so `renderer --help` and `renderer validate` start quickly.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .errors import RenderError
@@ -22,6 +23,10 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+# Commands that live with their subsystem. Each module is light to import (argparse only) and has
+# `register(subparsers) -> None` and `run(args) -> int`; heavy imports happen inside `run`.
+_PLUGIN_COMMANDS = {"serve": "renderer.server.command", "batch": "renderer.batch.command"}
 
 _EPILOG_RENDER = """examples:
   renderer render card.json -o card.png
@@ -85,7 +90,20 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("formats", help="list output formats")
     sub.add_parser("fonts", help="list bundled font families")
+    for module in _plugins().values():
+        module.register(sub)
     return p
+
+
+def _plugins() -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for name, module in _PLUGIN_COMMANDS.items():
+        try:
+            found[name] = importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if e.name is None or not module.startswith(e.name):
+                raise
+    return found
 
 
 def _read_spec(arg: str) -> bytes | Path:
@@ -219,7 +237,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_validate(args)
     if args.command == "formats":
         return _cmd_formats()
-    return _cmd_fonts()
+    if args.command == "fonts":
+        return _cmd_fonts()
+    result: int = _plugins()[args.command].run(args)
+    return result
 
 
 if __name__ == "__main__":
