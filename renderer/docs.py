@@ -38,7 +38,7 @@ def _type(prop: dict[str, Any]) -> str:
         return " \\| ".join(_type(_resolve(p)) for p in prop["anyOf"])
     if prop.get("pattern", "").startswith("^#"):
         return "hex colour"
-    kind = prop.get("type", "any")
+    kind = str(prop.get("type", "any"))
     bounds = []
     for key, sign in (("exclusiveMinimum", ">"), ("minimum", "≥"), ("maximum", "≤")):
         if key in prop:
