@@ -362,7 +362,7 @@ def mib(size: int) -> str:
     return f"{size / 2**20:.1f} MiB"
 
 
-def readme(families: dict[str, dict[str, Any]]) -> str:
+def readme(families: dict[str, dict[str, Any]], emoji: dict[str, Any]) -> str:
     """The README table, generated so it always matches manifest.json."""
     rows = []
     total = 0
@@ -382,7 +382,13 @@ def readme(families: dict[str, dict[str, Any]]) -> str:
             f"| {package.family} | `{package.spec}` | {subsets} | {kind}; {styles} "
             f"| {len(faces)} | {mib(size)} | OFL-1.1 (`{entry['license']}`) |"
         )
-    total += len(manifest_text(families).encode())
+    emoji_size = dir_size(FONTS_DIR / EMOJI.family_dir)
+    total += emoji_size + len(manifest_text(families, emoji).encode())
+    rows.append(
+        f"| Twemoji (colour emoji) | `{EMOJI.spec}` | {emoji['count']} SVGs in "
+        f"`{EMOJI_ARCHIVE}` | — | — | {mib(emoji_size)} | CC-BY 4.0 graphics, MIT package "
+        f"(`{emoji['license']}`) |"
+    )
     return "\n".join(
         [
             "# Bundled fonts",
@@ -417,8 +423,48 @@ def readme(families: dict[str, dict[str, Any]]) -> str:
     )
 
 
-def manifest_text(families: dict[str, dict[str, Any]]) -> str:
-    manifest = {"version": MANIFEST_VERSION, "families": families}
+# Colour emoji: Twemoji's SVGs (graphics CC-BY 4.0 by Twitter, Inc. and contributors; package
+# MIT), stored as one deterministic zip so the runtime reads only the few files a text uses.
+EMOJI = Package("Twemoji", "@twemoji/svg", "15.0.0",
+                "1d2907557a422c7c4e3feca50ef915c39da1db3d76b4a4d7e73fb59bce4403c3", False)
+EMOJI_ARCHIVE = "Twemoji/twemoji.zip"
+EMOJI_LICENSE = """Twemoji graphics: Copyright 2019 Twitter, Inc and other contributors.
+Licensed under CC-BY 4.0: https://creativecommons.org/licenses/by/4.0/
+Packaged as @twemoji/svg; the package's own licence follows.
+
+"""
+
+
+def build_emoji(tmp: Path) -> dict[str, Any]:
+    """Pack every Twemoji SVG into fonts/Twemoji/twemoji.zip (fixed dates, sorted names)."""
+    import zipfile
+
+    svgs: dict[str, bytes] = {}
+    licence = b""
+    with tarfile.open(npm_pack(EMOJI, tmp), "r:gz") as tar:
+        for member in tar.getmembers():
+            handle = tar.extractfile(member) if member.isfile() else None
+            if handle is None:
+                continue
+            if member.name.endswith(".svg"):
+                svgs[member.name.removeprefix("package/")] = handle.read()
+            elif member.name == "package/license":
+                licence = handle.read()
+    out = FONTS_DIR / EMOJI.family_dir
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir()
+    with zipfile.ZipFile(FONTS_DIR / EMOJI_ARCHIVE, "w") as archive:
+        for name in sorted(svgs):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, svgs[name], compresslevel=9)
+    (out / "LICENSE").write_bytes(EMOJI_LICENSE.encode() + licence)
+    return {"package": EMOJI.spec, "archive": EMOJI_ARCHIVE, "license": "Twemoji/LICENSE",
+            "count": len(svgs), "viewBox": [0, 0, 36, 36]}
+
+
+def manifest_text(families: dict[str, dict[str, Any]], emoji: dict[str, Any]) -> str:
+    manifest = {"version": MANIFEST_VERSION, "families": families, "emoji": emoji}
     return json.dumps(manifest, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
 
 
@@ -429,8 +475,10 @@ def main() -> None:
             print(f"{package.spec} -> fonts/{package.family_dir}/", file=sys.stderr)
             unpacked = unpack(npm_pack(package, Path(tmp)))
             families[package.family] = build_family(package, unpacked)
-    (FONTS_DIR / "manifest.json").write_text(manifest_text(families), encoding="utf-8")
-    (FONTS_DIR / "README.md").write_text(readme(families), encoding="utf-8")
+        print(f"{EMOJI.spec} -> fonts/{EMOJI_ARCHIVE}", file=sys.stderr)
+        emoji = build_emoji(Path(tmp))
+    (FONTS_DIR / "manifest.json").write_text(manifest_text(families, emoji), encoding="utf-8")
+    (FONTS_DIR / "README.md").write_text(readme(families, emoji), encoding="utf-8")
     faces = sum(len(f["faces"]) for f in families.values())
     print(f"wrote {faces} faces in {len(families)} families", file=sys.stderr)
 

@@ -5,16 +5,21 @@ stored as unicode-range slices (as Fontsource ships them), so a CJK title loads 
 its characters live in, the first time they are needed. Faces are created once per process and
 never mutated afterwards, which is what makes sharing them between threads safe.
 
-Limitations: fallback order is fixed (requested family, then Noto Sans, SC, TC, Arabic, Hebrew);
-combining marks stay with the face of their base character rather than being clustered properly.
+Fallback works per grapheme cluster: a cluster (a letter with its marks, an emoji sequence) comes
+whole from the first face of the chain that has every character of it: the requested family, Noto
+Sans, Noto Sans SC and TC (TC first for `lang` zh-Hant, zh-TW, zh-HK, zh-MO), Noto Sans Arabic and
+Hebrew, then the Twemoji colour emoji. Emoji-presentation clusters go to Twemoji first.
 """
 
 from __future__ import annotations
 
 import bisect
 import json
+import math
+import re
 import threading
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
@@ -26,6 +31,7 @@ from .data import data_dir
 from .errors import FontError, Issue
 
 __all__ = [
+    "EMOJI_VIEWBOX",
     "FALLBACK_FAMILIES",
     "OBLIQUE_SLANT",
     "FaceInfo",
@@ -42,7 +48,19 @@ FALLBACK_FAMILIES = (
     "Noto Sans Arabic",
     "Noto Sans Hebrew",
 )
-OBLIQUE_SLANT = 0.25  # tan(14°): the synthesized oblique's shear, CSS's default oblique angle
+OBLIQUE_SLANT = math.tan(math.radians(14))  # synthesized oblique shear: CSS's default angle
+EMOJI_VIEWBOX = 36.0  # Twemoji SVGs are drawn on a 36 × 36 canvas
+_TRADITIONAL = re.compile(r"^zh[-_](hant|tw|hk|mo)\b", re.IGNORECASE)
+_IGNORABLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f"
+                        "\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufe00-\ufe0f\ufeff"
+                        "\U000e0000-\U000e0fff]")
+# Emoji_Presentation=Yes below U+1F000 (Unicode emoji-data.txt); above it nearly all are.
+_EMOJI_PRESENTATION_BMP = frozenset(
+    [0x231A, 0x231B, 0x23E9, 0x23EA, 0x23EB, 0x23EC, 0x23F0, 0x23F3, 0x25FD, 0x25FE, 0x2614,
+     0x2615, *range(0x2648, 0x2654), 0x267F, 0x2693, 0x26A1, 0x26AA, 0x26AB, 0x26BD, 0x26BE,
+     0x26C4, 0x26C5, 0x26CE, 0x26D4, 0x26EA, 0x26F2, 0x26F3, 0x26F5, 0x26FA, 0x26FD, 0x2705,
+     0x270A, 0x270B, 0x2728, 0x274C, 0x274E, 0x2753, 0x2754, 0x2755, 0x2757, 0x2795, 0x2796,
+     0x2797, 0x27B0, 0x27BF, 0x2B1B, 0x2B1C, 0x2B50, 0x2B55])
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +132,7 @@ class FontLibrary:
             self.families[family] = tuple(faces)
         self._lock = threading.Lock()
         self._faces: dict[tuple[Path, float], FontFace] = {}
+        self.emoji = EmojiSet(root / manifest["emoji"]["archive"])
 
     @staticmethod
     def _info(root: Path, family: str, f: dict[str, Any]) -> FaceInfo:
@@ -179,17 +198,82 @@ class FontLibrary:
         faces, matched, synthetic = self.candidates(family, weight, italic)
         return self.face(faces[0], matched), synthetic
 
-    @lru_cache(maxsize=65536)  # noqa: B019 - the library lives as long as the process
     def face_for(self, cp: int, family: str, weight: int, italic: bool) -> FontFace | None:
         """The first face in the fallback chain that has a glyph for `cp`, or None."""
-        for fam in (family, *(f for f in FALLBACK_FAMILIES if f != family)):
+        return self.face_for_cluster(chr(cp), family, weight, italic, False)
+
+    @lru_cache(maxsize=65536)  # noqa: B019 - the library lives as long as the process
+    def face_for_cluster(self, cluster: str, family: str, weight: int, italic: bool,
+                         traditional: bool) -> FontFace | None:
+        """The first face of the chain with a glyph for every visible character of `cluster`;
+        failing that, the first with its first character; None when no face has that."""
+        needed = [ord(c) for c in _IGNORABLE.sub("", cluster)] or [ord(cluster[0])]
+        fallback: FontFace | None = None
+        for fam in _chain(family, traditional):
             faces, matched, _ = self.candidates(fam, weight, italic)
             for info in faces:
-                if info.in_range(cp):
+                if info.in_range(needed[0]):
                     face = self.face(info, matched)
-                    if cp in face.cmap:
+                    if all(cp in face.cmap for cp in needed):
                         return face
-        return None
+                    if fallback is None and needed[0] in face.cmap:
+                        fallback = face
+        return fallback
+
+
+def _chain(family: str, traditional: bool) -> tuple[str, ...]:
+    han = ("Noto Sans TC", "Noto Sans SC") if traditional else ("Noto Sans SC", "Noto Sans TC")
+    order = ("Noto Sans", *han, "Noto Sans Arabic", "Noto Sans Hebrew")
+    return (family, *(f for f in order if f != family))
+
+
+def is_traditional(lang: str | None) -> bool:
+    """Whether `lang` asks for Traditional Chinese glyphs (and so Noto Sans TC before SC)."""
+    return bool(lang and _TRADITIONAL.match(lang))
+
+
+class EmojiSet:
+    """Twemoji's SVGs, read from one zip on first use; each file is read once and kept."""
+
+    def __init__(self, archive: Path) -> None:
+        self._archive = archive
+        self._lock = threading.Lock()
+        self._names: frozenset[str] | None = None
+        self._svgs: dict[str, str] = {}
+
+    def _all_names(self) -> frozenset[str]:
+        if self._names is None:
+            with self._lock, zipfile.ZipFile(self._archive) as z:
+                self._names = frozenset(n.removesuffix(".svg") for n in z.namelist())
+        return self._names
+
+    def key(self, cluster: str, only_if_emoji: bool = True) -> str | None:
+        """The Twemoji file for `cluster`, following Twemoji's naming (FE0F dropped unless the
+        sequence has a ZWJ); with `only_if_emoji`, only for clusters shown as emoji by default."""
+        if only_if_emoji and not _emoji_presentation(cluster):
+            return None
+        names = self._all_names()
+        full = "-".join(f"{ord(c):x}" for c in cluster)
+        if full in names:
+            return full
+        bare = "-".join(f"{ord(c):x}" for c in cluster if c != "\ufe0f")
+        return bare if bare in names else None
+
+    def svg(self, key: str) -> str:
+        found = self._svgs.get(key)
+        if found is None:
+            with self._lock, zipfile.ZipFile(self._archive) as z:
+                found = self._svgs[key] = z.read(f"{key}.svg").decode("utf-8")
+        return found
+
+
+def _emoji_presentation(cluster: str) -> bool:
+    first = ord(cluster[0])
+    if "\ufe0e" in cluster:
+        return False
+    if "\ufe0f" in cluster or "\u20e3" in cluster or "\u200d" in cluster:
+        return True
+    return first >= 0x1F000 or first in _EMOJI_PRESENTATION_BMP
 
 
 @cache

@@ -21,7 +21,8 @@ from .model import (
     TextStyle,
 )
 from .resources import LoadedImage, Resources
-from .text.linebreak import break_lines
+from .text.bidi import visual_order
+from .text.linebreak import LineSpan, break_lines, span
 from .text.shaping import ShapedGlyph, ShapedText, shape
 
 __all__ = [
@@ -30,9 +31,11 @@ __all__ = [
     "DividerBox",
     "ImageBox",
     "LayoutBox",
+    "PlacedEmoji",
     "PlacedRun",
     "TagBox",
     "TextBox",
+    "TextFrame",
     "TextLayout",
     "TextLine",
     "lay_out",
@@ -61,19 +64,45 @@ class PlacedRun:
 
 
 @dataclass(frozen=True, slots=True)
+class PlacedEmoji:
+    """One colour emoji: a Twemoji drawing in a square."""
+
+    key: str  # Twemoji file name without `.svg`
+    x: float  # px, left of the square
+    y: float  # px, top of the square
+    size: float  # px, side of the square
+
+
+@dataclass(frozen=True, slots=True)
 class TextLine:
-    text: str
+    text: str  # in logical order, as typed (an ellipsis included)
     x: float  # px, left of the first glyph
     baseline: float  # px
     width: float  # px, advance width of the visible characters
-    runs: tuple[PlacedRun, ...]
+    runs: tuple[PlacedRun | PlacedEmoji, ...]  # visual order, left to right
 
 
 @dataclass(frozen=True, slots=True)
 class TextLayout:
     box: Box
     lines: tuple[TextLine, ...]
-    missing: tuple[str, ...]  # characters no bundled face has (drawn as .notdef)
+    font_size: float  # px, after fontSize "auto" fitting
+    clamped: bool  # text was cut by maxLines, frameHeight or maxWidth
+    overflow: bool  # a line is wider than the frame (one cluster wider than it)
+    faces: dict[str, str]  # face name -> the characters it drew, in order of appearance
+    missing: tuple[str, ...]  # characters no bundled font has (drawn as .notdef)
+
+
+@dataclass(frozen=True, slots=True)
+class TextFrame:
+    """How a block of text is fitted: what text and tag components ask of `lay_out_text`."""
+
+    width: float | None = None  # px; None = one line per paragraph
+    height: float | None = None  # px; None = as tall as the lines
+    align: str | None = None  # None = by paragraph direction
+    max_lines: int | None = None
+    ellipsis: str = "…"
+    auto_size: tuple[float, float] | None = None  # (min, max) px for fontSize "auto"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,89 +146,229 @@ def _anchored(x: float, y: float, width: float, height: float, anchor: Anchor) -
     return Box(x - fx * width, y - fy * height, width, height)
 
 
-def _runs(
-    shaped: ShapedText, start: int, end: int, x: float, baseline: float, size: float, oblique: bool
-) -> tuple[PlacedRun, ...]:
-    runs: list[PlacedRun] = []
-    current: list[ShapedGlyph] = []
-    pen = x
+_EPSILON = 1e-6  # px
+_EMOJI_TOP = 0.88  # em above the baseline where an emoji's square starts (it dips 0.12 em below)
 
-    def flush() -> None:
-        nonlocal pen
-        if not current:
-            return
+
+@dataclass(frozen=True, slots=True)
+class _Piece:
+    """Part of one shaped item that falls on a line."""
+
+    level: int
+    face: FontFace | None
+    emoji: tuple[str, ...]
+    glyphs: tuple[ShapedGlyph, ...]
+
+
+def _pieces(shaped: ShapedText, start: int, end: int) -> list[_Piece]:
+    out = []
+    for item in shaped.items:
+        if item.end <= start or item.start >= end:
+            continue
+        keep = [n for n, g in enumerate(item.glyphs) if start <= g.cluster < end]
+        if keep:
+            out.append(
+                _Piece(
+                    item.level,
+                    item.face,
+                    tuple(item.emoji[n] for n in keep) if item.face is None else (),
+                    tuple(item.glyphs[n] for n in keep),
+                )
+            )
+    return out
+
+
+def _place(
+    pieces: list[_Piece], x: float, baseline: float, size: float, oblique: bool
+) -> tuple[PlacedRun | PlacedEmoji, ...]:
+    placed: list[PlacedRun | PlacedEmoji] = []
+    pen = x
+    for piece in visual_order(pieces, [p.level for p in pieces]):
+        if piece.face is None:
+            for key, g in zip(piece.emoji, piece.glyphs, strict=True):
+                inset = (g.advance - size) / 2
+                placed.append(PlacedEmoji(key, pen + inset, baseline - _EMOJI_TOP * size, size))
+                pen += g.advance
+            continue
         origin, positions = pen, []
-        for g in current:
+        for g in piece.glyphs:
             positions.append((g.gid, pen - origin + g.dx, g.dy))
             pen += g.advance
-        runs.append(PlacedRun(current[0].face, size, oblique, origin, baseline, tuple(positions)))
-        current.clear()
+        placed.append(PlacedRun(piece.face, size, oblique, origin, baseline, tuple(positions)))
+    return tuple(placed)
 
-    for g in shaped.glyphs:
-        if not start <= g.cluster < end:
-            continue
-        if current and g.face is not current[0].face:
-            flush()
-        current.append(g)
-    flush()
-    return tuple(runs)
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    """A line before placement: where its text comes from and what ends it."""
+
+    shaped: ShapedText
+    span: LineSpan
+    suffix: ShapedText | None = None  # the ellipsis of a clamped line
+
+    @property
+    def width(self) -> float:
+        return self.span.width + (sum(self.suffix.char_advance) if self.suffix else 0.0)
+
+
+def _shape_all(text: str, style: TextStyle, size: float) -> list[ShapedText]:
+    return [
+        shape(p, style.family, style.weight, style.italic, size, style.letter_spacing, style.lang)
+        for p in text.split("\n")
+    ]
+
+
+def _break_all(paragraphs: list[ShapedText], width: float | None) -> list[_Line]:
+    return [_Line(p, s) for p in paragraphs for s in break_lines(p, width)]
+
+
+def _line_limit(frame: TextFrame, line_height: float) -> int | None:
+    limit = frame.max_lines
+    if frame.height is not None:
+        fit = max(1, int((frame.height + _EPSILON) // line_height))
+        limit = fit if limit is None else min(limit, fit)
+    return limit
+
+
+def _fits(text: str, style: TextStyle, frame: TextFrame, size: float) -> bool:
+    lines = _break_all(_shape_all(text, style, size), frame.width)
+    limit = _line_limit(frame, style.line_height * size)
+    return not any(line.span.cut for line in lines) and (limit is None or len(lines) <= limit)
+
+
+def _auto_size(text: str, style: TextStyle, frame: TextFrame) -> float:
+    """The largest size, on a 0.5 px grid within the range, at which the text fits."""
+    assert frame.auto_size is not None
+    low, high = frame.auto_size
+    steps = int((high - low) / 0.5 + _EPSILON)
+    lo, hi = 0, steps  # invariant: the answer is at lo or above, if anything fits
+    if not _fits(text, style, frame, low):
+        return low
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if _fits(text, style, frame, low + mid * 0.5):
+            lo = mid
+        else:
+            hi = mid - 1
+    return low + lo * 0.5
+
+
+def _with_ellipsis(line: _Line, frame: TextFrame, style: TextStyle, size: float) -> _Line:
+    """Shorten a clamped last line so that it and the ellipsis fit the frame."""
+    suffix = (
+        shape(
+            frame.ellipsis,
+            style.family,
+            style.weight,
+            style.italic,
+            size,
+            style.letter_spacing,
+            style.lang,
+        )
+        if frame.ellipsis
+        else None
+    )
+    room = (
+        None if frame.width is None else frame.width - (sum(suffix.char_advance) if suffix else 0.0)
+    )
+    shaped, start = line.shaped, line.span.start
+    end = line.span.end
+    while room is not None and end > start and span(shaped, start, end).width > room + _EPSILON:
+        end -= 1
+        while end > start and not shaped.cluster_start[end]:
+            end -= 1
+    return _Line(shaped, span(shaped, start, end), suffix)
+
+
+def _clamp(
+    lines: list[_Line], frame: TextFrame, style: TextStyle, size: float
+) -> tuple[list[_Line], bool]:
+    limit = _line_limit(frame, style.line_height * size)
+    if limit is None or len(lines) <= limit:
+        return lines, False
+    kept = lines[:limit]
+    kept[-1] = _with_ellipsis(kept[-1], frame, style, size)
+    return kept, True
+
+
+def _faces_used(lines: list[_Line]) -> dict[str, str]:
+    used: dict[str, dict[str, None]] = {}
+    for line in lines:
+        for text in (line.shaped, line.suffix):
+            if text is None:
+                continue
+            end = line.span.end if text is line.shaped else len(text.text)
+            start = line.span.start if text is line.shaped else 0
+            for item in text.items:
+                name = item.face.name if item.face else "Twemoji"
+                chars = text.text[max(start, item.start) : min(end, item.end)]
+                used.setdefault(name, {}).update(dict.fromkeys(c for c in chars if not c.isspace()))
+    return {name: "".join(chars) for name, chars in used.items() if chars}
 
 
 def lay_out_text(
-    text: str, style: TextStyle, frame: float | None, align: str, x: float, y: float, anchor: Anchor
+    text: str, style: TextStyle, frame: TextFrame, x: float, y: float, anchor: Anchor
 ) -> TextLayout:
-    """Shape, break and place `text`; the box is `frame` wide (or the widest line's width)."""
+    """Shape, break, clamp and place `text`; the box is `frame.width` wide (or the widest
+    line's width) and `frame.height` tall (or as tall as the lines)."""
     primary, oblique = library().primary(style.family, style.weight, style.italic)
-    paragraphs = [
-        shape(p, style.family, style.weight, style.italic, style.size, style.letter_spacing)
-        for p in text.split("\n")
-    ]
-    spans = [(p, span) for p in paragraphs for span in break_lines(p, frame)]
-    line_height = style.line_height * style.size
-    width = frame if frame is not None else max(s.width for _, s in spans)
-    box = _anchored(x, y, width, line_height * len(spans), anchor)
-    k = style.size / primary.upem
+    size = _auto_size(text, style, frame) if frame.auto_size else style.size
+    paragraphs = _shape_all(text, style, size)
+    lines, clamped = _clamp(_break_all(paragraphs, frame.width), frame, style, size)
+    line_height = style.line_height * size
+    width = frame.width if frame.width is not None else max(line.width for line in lines)
+    height = frame.height if frame.height is not None else line_height * len(lines)
+    box = _anchored(x, y, width, height, anchor)
+    k = size / primary.upem
     ascent, descent = primary.ascender * k, primary.descender * k
     half_leading = (line_height - ascent - descent) / 2
-    lines = []
-    for i, (shaped, span) in enumerate(spans):
-        offset = {"left": 0.0, "center": (width - span.width) / 2, "right": width - span.width}[
+    placed = []
+    for i, line in enumerate(lines):
+        align = frame.align or ("right" if line.shaped.rtl else "left")
+        offset = {"left": 0.0, "center": (width - line.width) / 2, "right": width - line.width}[
             align
         ]
         baseline = box.y + i * line_height + half_leading + ascent
-        lines.append(
+        pieces = _pieces(line.shaped, line.span.start, line.span.end)
+        if line.suffix is not None:
+            base = 1 if line.shaped.rtl else 0
+            pieces += [
+                _Piece(base, p.face, p.emoji, p.glyphs)
+                for p in _pieces(line.suffix, 0, len(line.suffix.text))
+            ]
+        content = line.shaped.text[line.span.start : line.span.end]
+        placed.append(
             TextLine(
-                shaped.text[span.start : span.end],
+                content + (line.suffix.text if line.suffix else ""),
                 box.x + offset,
                 baseline,
-                span.width,
-                _runs(shaped, span.start, span.end, box.x + offset, baseline, style.size, oblique),
+                line.width,
+                _place(pieces, box.x + offset, baseline, size, oblique),
             )
         )
     missing = tuple(dict.fromkeys(ch for p in paragraphs for ch in p.missing))
-    return TextLayout(box, tuple(lines), missing)
+    overflow = frame.width is not None and any(ln.width > frame.width + _EPSILON for ln in lines)
+    return TextLayout(box, tuple(placed), size, clamped, overflow, _faces_used(lines), missing)
 
 
 def layout_text(c: TextComponent) -> TextBox:
-    text = lay_out_text(c.text, c.style, c.frame_width, c.align, c.x, c.y, c.anchor)
+    frame = TextFrame(c.frame_width, c.frame_height, c.align, c.max_lines, c.ellipsis, c.auto_size)
+    text = lay_out_text(c.text, c.style, frame, c.x, c.y, c.anchor)
     return TextBox(c, text.box, text)
 
 
 def layout_tag(c: TagComponent) -> TagBox:
     # Measure first, then place the text inside the padded, anchored label.
-    measured = lay_out_text(c.text, c.style, None, "left", 0, 0, Anchor.TOP_LEFT)
+    origin = Anchor.TOP_LEFT
+    measured = lay_out_text(c.text, c.style, TextFrame(), 0, 0, origin)
+    frame = TextFrame(width=measured.box.width, align="center")
+    if c.max_width is not None and measured.box.width > c.max_width + _EPSILON:
+        frame = TextFrame(width=c.max_width, align="center", max_lines=1, ellipsis=c.ellipsis)
+        measured = lay_out_text(c.text, c.style, frame, 0, 0, origin)
     w = measured.box.width + 2 * c.padding_x
     h = measured.box.height + 2 * c.padding_y
     box = _anchored(c.x, c.y, w, h, c.anchor)
-    text = lay_out_text(
-        c.text,
-        c.style,
-        measured.box.width,
-        "center",
-        box.x + c.padding_x,
-        box.y + c.padding_y,
-        Anchor.TOP_LEFT,
-    )
+    text = lay_out_text(c.text, c.style, frame, box.x + c.padding_x, box.y + c.padding_y, origin)
     return TagBox(c, box, text)
 
 

@@ -82,6 +82,7 @@ class TextStyle:
     color: Color
     line_height: float  # multiple of size
     letter_spacing: float  # px added after each character
+    lang: str | None = None  # BCP 47 tag
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +95,11 @@ class TextComponent:
     text: str
     style: TextStyle
     frame_width: float | None  # px; None = "fit"
-    align: str  # left | center | right
+    align: str | None  # left | center | right; None = by paragraph direction
+    frame_height: float | None = None  # px
+    max_lines: int | None = None
+    ellipsis: str = "…"
+    auto_size: tuple[float, float] | None = None  # (min, max) px when fontSize is "auto"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +128,8 @@ class TagComponent:
     padding_x: float
     padding_y: float
     radius: float | None  # None = pill (half the height)
+    max_width: float | None = None  # px, of the text
+    ellipsis: str = "…"
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,11 +10,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .fonts import FontFace
-from .layout import CardLayout, DividerBox, ImageBox, LayoutBox, TagBox, TextBox, TextLayout
+from .layout import (
+    CardLayout,
+    DividerBox,
+    ImageBox,
+    LayoutBox,
+    PlacedEmoji,
+    TagBox,
+    TextBox,
+    TextLayout,
+)
 from .model import Color
 from .resources import LoadedImage
 
-__all__ = ["GlyphRunItem", "Group", "ImageItem", "Item", "Rect", "Scene", "build_scene"]
+__all__ = [
+    "EmojiItem",
+    "GlyphRunItem",
+    "Group",
+    "ImageItem",
+    "Item",
+    "Rect",
+    "Scene",
+    "build_scene",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +68,21 @@ class ImageItem:
 
 
 @dataclass(frozen=True, slots=True)
+class EmojiItem:
+    key: str  # Twemoji file name; the drawing comes from the bundled archive
+    x: float  # px, left of the square
+    y: float  # px, top of the square
+    size: float  # px, side of the square
+    opacity: float  # 0..1
+
+
+@dataclass(frozen=True, slots=True)
 class Group:
     opacity: float  # 0..1, applied to the composited items
     items: tuple[Item, ...]
 
 
-Item = Rect | GlyphRunItem | ImageItem | Group
+Item = Rect | GlyphRunItem | EmojiItem | ImageItem | Group
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,17 +97,20 @@ def _cap(radius: float, width: float, height: float) -> float:
     return max(0.0, min(radius, width / 2, height / 2))
 
 
-def _glyph_runs(text: TextLayout, color: Color) -> list[Item]:
-    return [
-        GlyphRunItem(r.face, r.size, r.oblique, r.x, r.y, r.glyphs, color)
-        for line in text.lines
-        for r in line.runs
-        if r.glyphs
-    ]
+def _glyph_runs(text: TextLayout, color: Color, opacity: float = 1.0) -> list[Item]:
+    items: list[Item] = []
+    for line in text.lines:
+        for r in line.runs:
+            if isinstance(r, PlacedEmoji):
+                items.append(EmojiItem(r.key, r.x, r.y, r.size, opacity))
+            elif r.glyphs:
+                items.append(GlyphRunItem(r.face, r.size, r.oblique, r.x, r.y, r.glyphs, color))
+    return items
 
 
 def paint_text(b: TextBox) -> list[Item]:
-    return _glyph_runs(b.text, b.component.style.color.with_opacity(b.component.opacity))
+    c = b.component
+    return _glyph_runs(b.text, c.style.color.with_opacity(c.opacity), c.opacity)
 
 
 def paint_tag(b: TagBox) -> list[Item]:

@@ -34,6 +34,7 @@ from .model import (
     TextComponent,
     TextStyle,
 )
+from .text.bidi import BIDI_CONTROLS
 
 __all__ = ["DIVIDER_THICKNESS", "SpecInput", "load_document", "parse_card", "schema"]
 
@@ -42,6 +43,8 @@ SpecInput = dict[str, Any] | str | bytes | Path
 DIVIDER_THICKNESS = {"thin": 1.0, "medium": 3.0, "thick": 5.0}  # px, CSS border-width keywords
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _LIMIT_FIELDS = {"width", "height", "components", "fontSize", "text"}
+_NO_BIDI_CONTROLS = dict.fromkeys(map(ord, BIDI_CONTROLS))
+_WORD_START = re.compile(r"(?<![\w'’])\w")
 
 
 @cache
@@ -240,7 +243,18 @@ def _suggest(word: str, options: list[str]) -> str:
     return f" Did you mean {lower[match[0]]!r}?" if match else ""
 
 
+def _specific(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    """For an `anyOf` whose branch of the instance's kind failed on a bound (a number over its
+    maximum), that branch's error says more than "matches none of"."""
+    if error.validator == "anyOf" and error.context:
+        bounded = [e for e in error.context if e.validator not in ("type", "const", "enum")]
+        if bounded:
+            return bounded[0]
+    return error
+
+
 def _issues_for(error: jsonschema.ValidationError) -> list[Issue]:
+    error = _specific(error)
     path = list(error.absolute_path)
     where = _pointer(path)
     v, received = error.validator, f" Received: {_show(error.instance)}."
@@ -300,6 +314,7 @@ def _issues_for(error: jsonschema.ValidationError) -> list[Issue]:
 
 
 def _is_limit(error: jsonschema.ValidationError) -> bool:
+    error = _specific(error)
     field = next((p for p in reversed(error.absolute_path) if isinstance(p, str)), "")
     return error.validator in ("maximum", "maxItems", "maxLength") and field in _LIMIT_FIELDS
 
@@ -345,7 +360,8 @@ def _limit_issues(doc: dict[str, Any], limits: Limits, scale: float) -> list[Iss
                     f"(Limits.max_text_length). Received: {len(c['text'])}.",
                 )
             )
-        if c.get("fontSize", 0) > limits.max_font_size:
+        size = c.get("fontSize", 0)
+        if isinstance(size, int | float) and size > limits.max_font_size:
             out.append(
                 Issue(
                     f"/components/{i}/fontSize",
@@ -356,9 +372,41 @@ def _limit_issues(doc: dict[str, Any], limits: Limits, scale: float) -> list[Iss
     return out
 
 
-def _clean_text(text: str) -> str:
+def _semantic_issues(doc: dict[str, Any]) -> list[Issue]:
+    """Rules across properties that the schema states only in words."""
+    out: list[Issue] = []
+    for i, c in enumerate(doc["components"]):
+        if c.get("fontSize") == "auto" and not (
+            isinstance(c.get("frameWidth"), int | float) and ("frameHeight" in c or "maxLines" in c)
+        ):
+            out.append(
+                Issue(
+                    f"/components/{i}/fontSize",
+                    '"auto" needs a numeric frameWidth and '
+                    "a frameHeight or maxLines to fit the text into.",
+                )
+            )
+        if c.get("minFontSize", 8) > c.get("maxFontSize", 200):
+            out.append(
+                Issue(
+                    f"/components/{i}/minFontSize",
+                    "Must be ≤ maxFontSize. Received: "
+                    f"{c.get('minFontSize', 8)} > {c.get('maxFontSize', 200)}.",
+                )
+            )
+    return out
+
+
+def _clean_text(text: str, transform: str = "none") -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
-    return _XML_INVALID.sub("", text)
+    text = _XML_INVALID.sub("", text).translate(_NO_BIDI_CONTROLS)
+    if transform == "uppercase":
+        return text.upper()
+    if transform == "lowercase":
+        return text.lower()
+    if transform == "capitalize":
+        return _WORD_START.sub(lambda m: m.group(0).upper(), text)
+    return text
 
 
 def _style(c: dict[str, Any], default_color: str) -> TextStyle:
@@ -366,10 +414,13 @@ def _style(c: dict[str, Any], default_color: str) -> TextStyle:
         family=c.get("fontFamily", "Inter"),
         weight=int(c.get("fontWeight", 400)),
         italic=c.get("fontStyle", "normal") == "italic",
-        size=float(c.get("fontSize", 16)),
+        size=float(
+            c.get("maxFontSize", 200) if c.get("fontSize") == "auto" else c.get("fontSize", 16)
+        ),
         color=Color.parse(c.get("color", default_color)),
         line_height=float(c.get("lineHeight", 1.2)),
         letter_spacing=float(c.get("letterSpacing", 0)),
+        lang=c.get("lang"),
     )
 
 
@@ -384,12 +435,19 @@ def _component(i: int, c: dict[str, Any]) -> Component:
     kind = c["type"]
     if kind == "text":
         frame = c.get("frameWidth", "fit")
+        auto = c.get("fontSize") == "auto"
         return TextComponent(
             **common,
-            text=_clean_text(c["text"]),
+            text=_clean_text(c["text"], c.get("textTransform", "none")),
             style=_style(c, "#000000"),
             frame_width=None if frame == "fit" else float(frame),
-            align=c.get("textAlign", "left"),
+            align=c.get("textAlign"),
+            frame_height=float(c["frameHeight"]) if "frameHeight" in c else None,
+            max_lines=c.get("maxLines"),
+            ellipsis=_clean_text(c.get("ellipsis", "…")),
+            auto_size=(float(c.get("minFontSize", 8)), float(c.get("maxFontSize", 200)))
+            if auto
+            else None,
         )
     if kind == "image":
         return ImageComponent(
@@ -404,12 +462,14 @@ def _component(i: int, c: dict[str, Any]) -> Component:
         radius = c.get("radius")
         return TagComponent(
             **common,
-            text=_clean_text(c["text"]),
+            text=_clean_text(c["text"], c.get("textTransform", "none")),
             style=style,
             background=Color.parse(c.get("backgroundColor", "#000000")),
             padding_x=float(c.get("paddingX", 0.6 * style.size)),
             padding_y=float(c.get("paddingY", 0.3 * style.size)),
             radius=None if radius is None else float(radius),
+            max_width=float(c["maxWidth"]) if "maxWidth" in c else None,
+            ellipsis=_clean_text(c.get("ellipsis", "…")),
         )
     width = c.get("width", "medium")
     return DividerComponent(
@@ -448,6 +508,9 @@ def parse_card(
                 )
             ]
         )
+    issues = _semantic_issues(doc)
+    if issues:
+        raise SpecError(issues)
     issues = _limit_issues(doc, limits, scale)
     if issues:
         raise LimitError(issues)

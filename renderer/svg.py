@@ -10,15 +10,18 @@ gives the same bytes and nothing in a spec can inject markup.
 from __future__ import annotations
 
 import base64
+import re
 
+from .fonts import EMOJI_VIEWBOX, OBLIQUE_SLANT, library
 from .model import Color
-from .numbers import fmt
-from .scene import GlyphRunItem, Group, ImageItem, Item, Rect, Scene
+from .numfmt import fmt
+from .scene import EmojiItem, GlyphRunItem, Group, ImageItem, Item, Rect, Scene
 from .text.outline import glyph_path
 
 __all__ = ["build_svg"]
 
-_OBLIQUE = 0.25  # tan(14°), see fonts.OBLIQUE_SLANT
+_SVG_ROOT = re.compile(r"^\s*<svg[^>]*>(.*)</svg>\s*$", re.S)
+_ID = re.compile(r'(\bid="|url\(#)([^")]+)')
 
 
 def _fill(color: Color) -> str:
@@ -44,9 +47,24 @@ def _glyph_run(g: GlyphRunItem) -> str:
             parts.append(f"M{fmt(gx / k + fx, 1)} {fmt(gy / k + fy, 1)}{rest}")
     if not parts:
         return ""
-    shear = fmt(k * _OBLIQUE, 6) if g.oblique else "0"
+    shear = fmt(k * OBLIQUE_SLANT, 6) if g.oblique else "0"
     transform = f"matrix({fmt(k, 6)} 0 {shear} {fmt(-k, 6)} {fmt(g.x, 3)} {fmt(g.y, 3)})"
     return f'<path transform="{transform}" {_fill(g.color)} d="{"".join(parts)}"/>'
+
+
+def _emoji(item: EmojiItem, index: str) -> str:
+    """A bundled Twemoji drawing, inlined (CairoSVG draws nested <svg>); its few ids are
+    prefixed so two copies of one emoji in a card cannot clash."""
+    source = library().emoji.svg(item.key)
+    match = _SVG_ROOT.match(source)
+    inner = match.group(1) if match else ""
+    inner = _ID.sub(lambda m: f"{m.group(1)}e{index}-{m.group(2)}", inner)
+    opacity = f' opacity="{fmt(item.opacity, 4)}"' if item.opacity < 1 else ""
+    v = fmt(EMOJI_VIEWBOX)
+    return (
+        f'<svg x="{fmt(item.x)}" y="{fmt(item.y)}" width="{fmt(item.size)}" '
+        f'height="{fmt(item.size)}" viewBox="0 0 {v} {v}"{opacity}>{inner}</svg>'
+    )
 
 
 def _image(item: ImageItem, index: str, defs: list[str]) -> str:
@@ -75,6 +93,8 @@ def _item(item: Item, index: str, defs: list[str]) -> str:
             return _rect(item)
         case GlyphRunItem():
             return _glyph_run(item)
+        case EmojiItem():
+            return _emoji(item, index)
         case ImageItem():
             return _image(item, index, defs)
         case Group():

@@ -49,7 +49,7 @@ def test_every_family_serves_every_weight(family: str, weight: int) -> None:
     assert all(f.family == family and f.weight[0] <= matched <= f.weight[1] for f in faces)
     shaped = shape("Hamburgefonstiv 123", family, weight, False, 20.0, 0.0)
     assert not shaped.missing
-    assert all(g.gid != 0 for g in shaped.glyphs)
+    assert all(g.gid != 0 for item in shaped.items for g in item.glyphs)
 
 
 def test_heavier_weight_is_wider() -> None:
@@ -80,7 +80,12 @@ def test_italic_real_or_synthesized(family: str, has_italic: bool) -> None:
 def test_fallback_per_character() -> None:
     """A CJK character in an Inter title comes from Noto Sans SC; the Latin stays Inter."""
     shaped = shape("Hi 你好 Ωμέγα Привет", "Inter", 400, False, 20.0, 0.0)
-    families = {shaped.text[g.cluster]: g.face.info.family for g in shaped.glyphs}
+    families = {
+        shaped.text[g.cluster]: item.face.info.family
+        for item in shaped.items
+        if item.face is not None
+        for g in item.glyphs
+    }
     assert families["H"] == "Inter"
     assert families["你"] == "Noto Sans SC"
     assert families["Ω"] == "Inter"

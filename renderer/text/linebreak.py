@@ -1,9 +1,11 @@
 """Line breaking: a shaped paragraph and a frame width in, lines as character ranges out.
 
-Break opportunities come from Unicode UAX #14 (uniseg), so Latin breaks after spaces and hyphens
-and CJK between ideographs. Greedy filling: each line takes as many segments as fit; trailing
-spaces hang (they do not count against the frame). A segment wider than the frame on its own is
-cut between characters, so no line is wider than the frame unless one character is.
+Break opportunities come from Unicode UAX #14 (uniseg): Latin breaks after spaces and hyphens, CJK
+between ideographs. On top, the common kinsoku rules: no line starts with closing punctuation,
+small kana or the prolonged sound mark, none ends with opening brackets. Greedy filling: each line
+takes as many segments as fit; trailing spaces hang (they do not count against the frame). A
+segment wider than the frame on its own is cut between grapheme clusters, so no line is wider than
+the frame unless a single cluster is.
 """
 
 from __future__ import annotations
@@ -17,6 +19,11 @@ from .shaping import ShapedText
 __all__ = ["LineSpan", "break_lines"]
 
 _EPSILON = 1e-6  # px: rounding slack so text exactly as wide as its frame still fits
+_NO_START = frozenset(
+    "、。，．：；！？）」』】〕〉》〗〙〛｝］｠〞〟ー々〻ゝゞヽヾぁぃぅぇぉっゃゅょゎゕゖ"
+    "ァィゥェォッャュョヮヵヶ・…‥!),.:;?]}"
+)
+_NO_END = frozenset("（「『【〔〈《〖〘〚｛［｟〝([{")
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +31,7 @@ class LineSpan:
     start: int  # first character
     end: int  # one past the last visible character (trailing spaces excluded)
     width: float  # px, of the visible characters
+    cut: bool = False  # ends inside a word that was too wide for the frame
 
 
 def _visible_end(text: str, start: int, end: int) -> int:
@@ -32,45 +40,53 @@ def _visible_end(text: str, start: int, end: int) -> int:
     return end
 
 
-def _span(shaped: ShapedText, start: int, end: int) -> LineSpan:
+def span(shaped: ShapedText, start: int, end: int, cut: bool = False) -> LineSpan:
     visible = _visible_end(shaped.text, start, end)
-    return LineSpan(start, visible, sum(shaped.char_advance[start:visible]))
+    return LineSpan(start, visible, sum(shaped.char_advance[start:visible]), cut)
+
+
+def _opportunities(text: str) -> list[int]:
+    out = []
+    for b in line_break_boundaries(text):
+        if 0 < b < len(text) and (text[b] in _NO_START or text[b - 1] in _NO_END):
+            continue
+        out.append(b)
+    return out
 
 
 def break_lines(shaped: ShapedText, frame: float | None) -> list[LineSpan]:
     """Lines of one paragraph; `frame=None` keeps it on one line."""
     text, adv = shaped.text, shaped.char_advance
     if frame is None or not text:
-        return [_span(shaped, 0, len(text))]
+        return [span(shaped, 0, len(text))]
     lines: list[LineSpan] = []
     start = prev = 0
     width = 0.0  # of the current line, trailing spaces included
-    for boundary in line_break_boundaries(text):
+    for boundary in _opportunities(text):
         if boundary <= prev:
             continue
         seg_width = sum(adv[prev:boundary])
-        seg_visible = sum(adv[prev : _visible_end(text, prev, boundary)])
+        seg_visible = sum(adv[prev:_visible_end(text, prev, boundary)])
         if prev > start and width + seg_visible > frame + _EPSILON:
-            lines.append(_span(shaped, start, prev))
+            lines.append(span(shaped, start, prev))
             start, width = prev, 0.0
         if prev == start and seg_visible > frame + _EPSILON:
             start, width = _cut(shaped, prev, boundary, frame, lines)
         else:
             width += seg_width
         prev = boundary
-    lines.append(_span(shaped, start, len(text)))
+    lines.append(span(shaped, start, len(text)))
     return lines
 
 
-def _cut(
-    shaped: ShapedText, start: int, end: int, frame: float, lines: list[LineSpan]
-) -> tuple[int, float]:
+def _cut(shaped: ShapedText, start: int, end: int, frame: float,
+         lines: list[LineSpan]) -> tuple[int, float]:
     """Emit full lines of one over-wide segment; returns the start and width of its remainder."""
     adv = shaped.char_advance
     width = 0.0
     for i in range(start, end):
-        if i > start and adv[i] and width + adv[i] > frame + _EPSILON:
-            lines.append(_span(shaped, start, i))
+        if i > start and shaped.cluster_start[i] and width + adv[i] > frame + _EPSILON:
+            lines.append(span(shaped, start, i, cut=True))
             start, width = i, 0.0
         width += adv[i]
     return start, width

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 
 from ..fonts import FontFace
-from ..numbers import fmt
+from ..numfmt import fmt
 
 __all__ = ["glyph_path"]
 

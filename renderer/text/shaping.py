@@ -1,12 +1,11 @@
-"""Shaping: one paragraph of text and a style in, positioned glyphs with their faces out.
+"""Shaping: one paragraph and a style in, shaped items (runs of one face and direction) out.
 
-Each character gets the first face of the fallback chain that has it (marks and joiners stay with
-their base character's face); runs of one face are shaped by HarfBuzz with the whole paragraph as
-context. Glyph advances include `letterSpacing`, added after each cluster as CSS does. A character
-no bundled face has is shaped with the primary face and comes out as its `.notdef` box; it is
-listed in `missing`.
-
-Limitations: left-to-right only; bidi reordering arrives with the typography issue.
+The paragraph is split into grapheme clusters; each cluster gets one source, the first face of the
+fallback chain that has all of it, or a Twemoji colour emoji (see fonts.py). Consecutive clusters
+with the same source and bidi level form an item, which HarfBuzz shapes with the whole paragraph as
+context; right-to-left items come back in visual order. Advances include `letterSpacing`, added
+once per cluster as CSS does. A cluster no source has is drawn as the primary face's `.notdef` box
+and listed in `missing`.
 """
 
 from __future__ import annotations
@@ -15,18 +14,20 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import uharfbuzz as hb
+from uniseg.graphemecluster import grapheme_cluster_boundaries
 
-from ..fonts import FontFace, is_mark, library
+from ..fonts import FontFace, is_traditional, library
+from .bidi import levels
 
-__all__ = ["ShapedGlyph", "ShapedText", "shape"]
+__all__ = ["EMOJI_ADVANCE", "ShapedGlyph", "ShapedItem", "ShapedText", "shape"]
 
+EMOJI_ADVANCE = 1.15  # em: an emoji's advance; its 1 em square is centred in it
 _NO_LIGATURES = {"liga": False, "clig": False, "dlig": False}
 
 
 @dataclass(frozen=True, slots=True)
 class ShapedGlyph:
-    face: FontFace
-    gid: int
+    gid: int  # glyph id in the item's face; unused for emoji
     cluster: int  # index of the first character of its cluster in the paragraph
     advance: float  # px, letter spacing included
     dx: float  # px, offset right of the pen position
@@ -34,77 +35,117 @@ class ShapedGlyph:
 
 
 @dataclass(frozen=True, slots=True)
+class ShapedItem:
+    """Consecutive clusters with one source and one bidi level."""
+
+    start: int  # first character (logical)
+    end: int  # one past the last character
+    level: int  # bidi embedding level; odd = right to left
+    face: FontFace | None  # None: an emoji item
+    emoji: tuple[str, ...]  # Twemoji keys, one per glyph, for an emoji item
+    glyphs: tuple[ShapedGlyph, ...]  # visual order within the item
+
+
+@dataclass(frozen=True, slots=True)
 class ShapedText:
     text: str
-    glyphs: tuple[ShapedGlyph, ...]
-    char_advance: tuple[float, ...]  # px per character: its cluster's advance on its first char
-    missing: tuple[str, ...]  # characters drawn as .notdef, in order of first appearance
+    rtl: bool  # paragraph direction, from its first strong character
+    items: tuple[ShapedItem, ...]  # logical order
+    char_advance: tuple[float, ...]  # px per character; a cluster's advance on its first char
+    cluster_start: tuple[bool, ...]  # whether a cluster starts at each character
+    missing: tuple[str, ...]  # clusters drawn as .notdef, in order of first appearance
 
 
-def _itemize(
-    text: str, family: str, weight: int, italic: bool, primary: FontFace
-) -> tuple[list[FontFace], list[str]]:
+_Source = FontFace | str  # a face, or a Twemoji key
+
+
+def _sources(text: str, bounds: list[int], family: str, weight: int, italic: bool,
+             lang: str | None, primary: FontFace) -> tuple[list[_Source], list[str]]:
     lib = library()
-    faces: list[FontFace] = []
+    traditional = is_traditional(lang)
+    sources: list[_Source] = []
     missing: list[str] = []
-    for ch in text:
-        if faces and is_mark(ch) and ord(ch) in faces[-1].cmap:
-            faces.append(faces[-1])
-            continue
-        face = lib.face_for(ord(ch), family, weight, italic)
-        if face is None:
-            if not ch.isspace() and ch not in missing:
-                missing.append(ch)
-            face = faces[-1] if faces and is_mark(ch) else primary
-        faces.append(face)
-    return faces, missing
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        cluster = text[a:b]
+        source: _Source | None = lib.emoji.key(cluster)
+        if source is None:
+            source = lib.face_for_cluster(cluster, family, weight, italic, traditional)
+        if source is None:
+            source = lib.emoji.key(cluster, only_if_emoji=False)
+        if source is None:
+            if not cluster.isspace() and cluster not in missing:
+                missing.append(cluster)
+            source = primary
+        sources.append(source)
+    return sources, missing
 
 
 @lru_cache(maxsize=4096)
-def shape(
-    text: str, family: str, weight: int, italic: bool, size: float, letter_spacing: float
-) -> ShapedText:
-    """Shape one paragraph (no `\\n`). Cached: cards repeat the same labels across a batch."""
+def shape(text: str, family: str, weight: int, italic: bool, size: float, letter_spacing: float,
+          lang: str | None = None) -> ShapedText:
+    """Shape one paragraph (no `\\n`). Cached: a batch repeats the same labels."""
     primary, _ = library().primary(family, weight, italic)
-    faces, missing = _itemize(text, family, weight, italic, primary)
+    bounds = list(grapheme_cluster_boundaries(text)) if text else [0]
+    if bounds[0] != 0:
+        bounds.insert(0, 0)
+    sources, missing = _sources(text, bounds, family, weight, italic, lang, primary)
+    rtl, char_levels = levels(text)
+    items: list[ShapedItem] = []
     codepoints = [ord(c) for c in text]
-    glyphs: list[ShapedGlyph] = []
-    start = 0
-    while start < len(text):
-        face = faces[start]
-        end = start
-        while end < len(text) and faces[end] is face:
-            end += 1
-        glyphs.extend(_shape_run(codepoints, start, end, face, size, letter_spacing))
-        start = end
+    i = 0
+    while i < len(sources):
+        j = i + 1
+        while j < len(sources) and _same(sources[i], sources[j]) \
+                and char_levels[bounds[j]] == char_levels[bounds[i]]:
+            j += 1
+        level = char_levels[bounds[i]]
+        src = sources[i]
+        if isinstance(src, str):
+            items.append(_emoji_item(bounds[i:j + 1], sources[i:j], level, size, letter_spacing))
+        else:
+            items.append(_shape_item(codepoints, bounds[i], bounds[j], level, src, size,
+                                     letter_spacing, lang))
+        i = j
     advance = [0.0] * len(text)
-    for g in glyphs:
-        advance[g.cluster] += g.advance
-    return ShapedText(text, tuple(glyphs), tuple(advance), tuple(missing))
+    for item in items:
+        for g in item.glyphs:
+            advance[g.cluster] += g.advance
+    starts = [False] * len(text)
+    for b in bounds[:-1]:
+        starts[b] = True
+    return ShapedText(text, rtl, tuple(items), tuple(advance), tuple(starts), tuple(missing))
 
 
-def _shape_run(
-    codepoints: list[int], start: int, end: int, face: FontFace, size: float, letter_spacing: float
-) -> list[ShapedGlyph]:
+def _same(a: _Source, b: _Source) -> bool:
+    """Clusters shaped together: one face, or both emoji."""
+    return a is b or (isinstance(a, str) and isinstance(b, str))
+
+
+def _emoji_item(bounds: list[int], keys: list[_Source], level: int, size: float,
+                letter_spacing: float) -> ShapedItem:
+    glyphs = tuple(ShapedGlyph(0, a, EMOJI_ADVANCE * size + letter_spacing, 0.0, 0.0)
+                   for a in bounds[:-1])
+    names = tuple(str(k) for k in keys)
+    if level % 2:
+        glyphs, names = glyphs[::-1], names[::-1]
+    return ShapedItem(bounds[0], bounds[-1], level, None, names, glyphs)
+
+
+def _shape_item(codepoints: list[int], start: int, end: int, level: int, face: FontFace,
+                size: float, letter_spacing: float, lang: str | None) -> ShapedItem:
     buf = hb.Buffer()
     buf.add_codepoints(codepoints, start, end - start)
     buf.guess_segment_properties()
-    buf.direction = "ltr"
+    buf.direction = "rtl" if level % 2 else "ltr"
+    if lang:
+        buf.language = lang
     hb.shape(face.font, buf, _NO_LIGATURES if letter_spacing else {})
     k = size / face.upem
     infos, positions = buf.glyph_infos, buf.glyph_positions
-    out: list[ShapedGlyph] = []
-    for i, (info, pos) in enumerate(zip(infos, positions, strict=True)):
-        last_of_cluster = i + 1 == len(infos) or infos[i + 1].cluster != info.cluster
+    glyphs: list[ShapedGlyph] = []
+    for n, (info, pos) in enumerate(zip(infos, positions, strict=True)):
+        last_of_cluster = n + 1 == len(infos) or infos[n + 1].cluster != info.cluster
         spacing = letter_spacing if last_of_cluster else 0.0
-        out.append(
-            ShapedGlyph(
-                face,
-                info.codepoint,
-                info.cluster,
-                pos.x_advance * k + spacing,
-                pos.x_offset * k,
-                pos.y_offset * k,
-            )
-        )
-    return out
+        glyphs.append(ShapedGlyph(info.codepoint, info.cluster, pos.x_advance * k + spacing,
+                                  pos.x_offset * k, pos.y_offset * k))
+    return ShapedItem(start, end, level, face, (), tuple(glyphs))
