@@ -32,6 +32,7 @@ from .errors import FontError, Issue
 
 __all__ = [
     "EMOJI_VIEWBOX",
+    "IGNORABLE",
     "FALLBACK_FAMILIES",
     "OBLIQUE_SLANT",
     "FaceInfo",
@@ -51,16 +52,65 @@ FALLBACK_FAMILIES = (
 OBLIQUE_SLANT = math.tan(math.radians(14))  # synthesized oblique shear: CSS's default angle
 EMOJI_VIEWBOX = 36.0  # Twemoji SVGs are drawn on a 36 × 36 canvas
 _TRADITIONAL = re.compile(r"^zh[-_](hant|tw|hk|mo)\b", re.IGNORECASE)
-_IGNORABLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f"
-                        "\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufe00-\ufe0f\ufeff"
-                        "\U000e0000-\U000e0fff]")
+IGNORABLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f"
+    "\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufe00-\ufe0f\ufeff"
+    "\U000e0000-\U000e0fff]"
+)
 # Emoji_Presentation=Yes below U+1F000 (Unicode emoji-data.txt); above it nearly all are.
 _EMOJI_PRESENTATION_BMP = frozenset(
-    [0x231A, 0x231B, 0x23E9, 0x23EA, 0x23EB, 0x23EC, 0x23F0, 0x23F3, 0x25FD, 0x25FE, 0x2614,
-     0x2615, *range(0x2648, 0x2654), 0x267F, 0x2693, 0x26A1, 0x26AA, 0x26AB, 0x26BD, 0x26BE,
-     0x26C4, 0x26C5, 0x26CE, 0x26D4, 0x26EA, 0x26F2, 0x26F3, 0x26F5, 0x26FA, 0x26FD, 0x2705,
-     0x270A, 0x270B, 0x2728, 0x274C, 0x274E, 0x2753, 0x2754, 0x2755, 0x2757, 0x2795, 0x2796,
-     0x2797, 0x27B0, 0x27BF, 0x2B1B, 0x2B1C, 0x2B50, 0x2B55])
+    [
+        0x231A,
+        0x231B,
+        0x23E9,
+        0x23EA,
+        0x23EB,
+        0x23EC,
+        0x23F0,
+        0x23F3,
+        0x25FD,
+        0x25FE,
+        0x2614,
+        0x2615,
+        *range(0x2648, 0x2654),
+        0x267F,
+        0x2693,
+        0x26A1,
+        0x26AA,
+        0x26AB,
+        0x26BD,
+        0x26BE,
+        0x26C4,
+        0x26C5,
+        0x26CE,
+        0x26D4,
+        0x26EA,
+        0x26F2,
+        0x26F3,
+        0x26F5,
+        0x26FA,
+        0x26FD,
+        0x2705,
+        0x270A,
+        0x270B,
+        0x2728,
+        0x274C,
+        0x274E,
+        0x2753,
+        0x2754,
+        0x2755,
+        0x2757,
+        0x2795,
+        0x2796,
+        0x2797,
+        0x27B0,
+        0x27BF,
+        0x2B1B,
+        0x2B1C,
+        0x2B50,
+        0x2B55,
+    ]
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,11 +253,12 @@ class FontLibrary:
         return self.face_for_cluster(chr(cp), family, weight, italic, False)
 
     @lru_cache(maxsize=65536)  # noqa: B019 - the library lives as long as the process
-    def face_for_cluster(self, cluster: str, family: str, weight: int, italic: bool,
-                         traditional: bool) -> FontFace | None:
+    def face_for_cluster(
+        self, cluster: str, family: str, weight: int, italic: bool, traditional: bool
+    ) -> FontFace | None:
         """The first face of the chain with a glyph for every visible character of `cluster`;
         failing that, the first with its first character; None when no face has that."""
-        needed = [ord(c) for c in _IGNORABLE.sub("", cluster)] or [ord(cluster[0])]
+        needed = [ord(c) for c in IGNORABLE.sub("", cluster)] or [ord(cluster[0])]
         fallback: FontFace | None = None
         for fam in _chain(family, traditional):
             faces, matched, _ = self.candidates(fam, weight, italic)

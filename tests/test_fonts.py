@@ -94,8 +94,10 @@ def test_fallback_per_character() -> None:
 
 
 def test_character_no_font_has_is_reported_missing() -> None:
-    shaped = shape("a\U0001f9ff\U000e0001b", "Inter", 400, False, 20.0, 0.0)
-    assert "\U0001f9ff" in shaped.missing
+    """No bundled font has Hangul: it is drawn as .notdef and reported; invisible format
+    characters (a language tag) and emoji are not missing."""
+    shaped = shape("a 한 b \U000e0001 \U0001f9ff", "Inter", 400, False, 20.0, 0.0)
+    assert shaped.missing == ("한",)
 
 
 def test_only_bundled_fonts_are_read() -> None:

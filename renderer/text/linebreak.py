@@ -66,7 +66,7 @@ def break_lines(shaped: ShapedText, frame: float | None) -> list[LineSpan]:
         if boundary <= prev:
             continue
         seg_width = sum(adv[prev:boundary])
-        seg_visible = sum(adv[prev:_visible_end(text, prev, boundary)])
+        seg_visible = sum(adv[prev : _visible_end(text, prev, boundary)])
         if prev > start and width + seg_visible > frame + _EPSILON:
             lines.append(span(shaped, start, prev))
             start, width = prev, 0.0
@@ -79,8 +79,9 @@ def break_lines(shaped: ShapedText, frame: float | None) -> list[LineSpan]:
     return lines
 
 
-def _cut(shaped: ShapedText, start: int, end: int, frame: float,
-         lines: list[LineSpan]) -> tuple[int, float]:
+def _cut(
+    shaped: ShapedText, start: int, end: int, frame: float, lines: list[LineSpan]
+) -> tuple[int, float]:
     """Emit full lines of one over-wide segment; returns the start and width of its remainder."""
     adv = shaped.char_advance
     width = 0.0

@@ -16,7 +16,7 @@ from functools import lru_cache
 import uharfbuzz as hb
 from uniseg.graphemecluster import grapheme_cluster_boundaries
 
-from ..fonts import FontFace, is_traditional, library
+from ..fonts import IGNORABLE, FontFace, is_traditional, library
 from .bidi import levels
 
 __all__ = ["EMOJI_ADVANCE", "ShapedGlyph", "ShapedItem", "ShapedText", "shape"]
@@ -59,14 +59,24 @@ class ShapedText:
 _Source = FontFace | str  # a face, or a Twemoji key
 
 
-def _sources(text: str, bounds: list[int], family: str, weight: int, italic: bool,
-             lang: str | None, primary: FontFace) -> tuple[list[_Source], list[str]]:
+def _sources(
+    text: str,
+    bounds: list[int],
+    family: str,
+    weight: int,
+    italic: bool,
+    lang: str | None,
+    primary: FontFace,
+) -> tuple[list[_Source], list[str]]:
     lib = library()
     traditional = is_traditional(lang)
     sources: list[_Source] = []
     missing: list[str] = []
     for a, b in zip(bounds, bounds[1:], strict=False):
         cluster = text[a:b]
+        if not IGNORABLE.sub("", cluster):  # invisible format characters: nothing to draw
+            sources.append(sources[-1] if sources else primary)
+            continue
         source: _Source | None = lib.emoji.key(cluster)
         if source is None:
             source = lib.face_for_cluster(cluster, family, weight, italic, traditional)
@@ -81,8 +91,15 @@ def _sources(text: str, bounds: list[int], family: str, weight: int, italic: boo
 
 
 @lru_cache(maxsize=4096)
-def shape(text: str, family: str, weight: int, italic: bool, size: float, letter_spacing: float,
-          lang: str | None = None) -> ShapedText:
+def shape(
+    text: str,
+    family: str,
+    weight: int,
+    italic: bool,
+    size: float,
+    letter_spacing: float,
+    lang: str | None = None,
+) -> ShapedText:
     """Shape one paragraph (no `\\n`). Cached: a batch repeats the same labels."""
     primary, _ = library().primary(family, weight, italic)
     bounds = list(grapheme_cluster_boundaries(text)) if text else [0]
@@ -95,16 +112,22 @@ def shape(text: str, family: str, weight: int, italic: bool, size: float, letter
     i = 0
     while i < len(sources):
         j = i + 1
-        while j < len(sources) and _same(sources[i], sources[j]) \
-                and char_levels[bounds[j]] == char_levels[bounds[i]]:
+        while (
+            j < len(sources)
+            and _same(sources[i], sources[j])
+            and char_levels[bounds[j]] == char_levels[bounds[i]]
+        ):
             j += 1
         level = char_levels[bounds[i]]
         src = sources[i]
         if isinstance(src, str):
-            items.append(_emoji_item(bounds[i:j + 1], sources[i:j], level, size, letter_spacing))
+            items.append(_emoji_item(bounds[i : j + 1], sources[i:j], level, size, letter_spacing))
         else:
-            items.append(_shape_item(codepoints, bounds[i], bounds[j], level, src, size,
-                                     letter_spacing, lang))
+            items.append(
+                _shape_item(
+                    codepoints, bounds[i], bounds[j], level, src, size, letter_spacing, lang
+                )
+            )
         i = j
     advance = [0.0] * len(text)
     for item in items:
@@ -121,18 +144,28 @@ def _same(a: _Source, b: _Source) -> bool:
     return a is b or (isinstance(a, str) and isinstance(b, str))
 
 
-def _emoji_item(bounds: list[int], keys: list[_Source], level: int, size: float,
-                letter_spacing: float) -> ShapedItem:
-    glyphs = tuple(ShapedGlyph(0, a, EMOJI_ADVANCE * size + letter_spacing, 0.0, 0.0)
-                   for a in bounds[:-1])
+def _emoji_item(
+    bounds: list[int], keys: list[_Source], level: int, size: float, letter_spacing: float
+) -> ShapedItem:
+    glyphs = tuple(
+        ShapedGlyph(0, a, EMOJI_ADVANCE * size + letter_spacing, 0.0, 0.0) for a in bounds[:-1]
+    )
     names = tuple(str(k) for k in keys)
     if level % 2:
         glyphs, names = glyphs[::-1], names[::-1]
     return ShapedItem(bounds[0], bounds[-1], level, None, names, glyphs)
 
 
-def _shape_item(codepoints: list[int], start: int, end: int, level: int, face: FontFace,
-                size: float, letter_spacing: float, lang: str | None) -> ShapedItem:
+def _shape_item(
+    codepoints: list[int],
+    start: int,
+    end: int,
+    level: int,
+    face: FontFace,
+    size: float,
+    letter_spacing: float,
+    lang: str | None,
+) -> ShapedItem:
     buf = hb.Buffer()
     buf.add_codepoints(codepoints, start, end - start)
     buf.guess_segment_properties()
@@ -146,6 +179,13 @@ def _shape_item(codepoints: list[int], start: int, end: int, level: int, face: F
     for n, (info, pos) in enumerate(zip(infos, positions, strict=True)):
         last_of_cluster = n + 1 == len(infos) or infos[n + 1].cluster != info.cluster
         spacing = letter_spacing if last_of_cluster else 0.0
-        glyphs.append(ShapedGlyph(info.codepoint, info.cluster, pos.x_advance * k + spacing,
-                                  pos.x_offset * k, pos.y_offset * k))
+        glyphs.append(
+            ShapedGlyph(
+                info.codepoint,
+                info.cluster,
+                pos.x_advance * k + spacing,
+                pos.x_offset * k,
+                pos.y_offset * k,
+            )
+        )
     return ShapedItem(start, end, level, face, (), tuple(glyphs))
