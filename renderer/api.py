@@ -1,4 +1,4 @@
-"""The Python entry points: `render`, `render_async`, `validate`, `lay_out_spec`.
+"""The Python entry points: `render`, `render_many`, `render_async`, `validate`, `lay_out_spec`.
 
 Each call runs the whole pipeline: spec → resources → layout → scene → SVG → raster → encode.
 Safe to call from many threads at once: every stage builds new values, and the only shared state
@@ -9,19 +9,22 @@ guarded by a lock.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any, Literal, overload
 
 from .encode import Format, encode
 from .layout import CardLayout, lay_out
 from .limits import DEFAULT_LIMITS, Limits
 from .model import Card
 from .raster import rasterize
+from .report import Report, build_report
 from .resources import load_resources
 from .scene import build_scene
-from .spec import SpecInput, parse_card
+from .spec import SpecInput, load_document, parse_card
 from .svg import build_svg
 
-__all__ = ["lay_out_spec", "render", "render_async", "validate"]
+__all__ = ["lay_out_spec", "render", "render_async", "render_many", "validate"]
 
 
 def validate(spec: SpecInput, *, limits: Limits = DEFAULT_LIMITS, scale: float = 1.0) -> Card:
@@ -41,6 +44,34 @@ def lay_out_spec(
     return lay_out(card, load_resources(card, scale, limits))
 
 
+@overload
+def render(
+    spec: SpecInput,
+    format: str | Format = ...,
+    *,
+    scale: float = ...,
+    quality: int | None = ...,
+    limits: Limits = ...,
+    base_dir: Path | None = ...,
+    variables: Mapping[str, object] | None = ...,
+    report: Literal[False] = ...,
+) -> bytes: ...
+
+
+@overload
+def render(
+    spec: SpecInput,
+    format: str | Format = ...,
+    *,
+    scale: float = ...,
+    quality: int | None = ...,
+    limits: Limits = ...,
+    base_dir: Path | None = ...,
+    variables: Mapping[str, object] | None = ...,
+    report: Literal[True],
+) -> tuple[bytes, Report]: ...
+
+
 def render(
     spec: SpecInput,
     format: str | Format = "png",
@@ -49,24 +80,118 @@ def render(
     quality: int | None = None,
     limits: Limits = DEFAULT_LIMITS,
     base_dir: Path | None = None,
-) -> bytes:
-    """Render a card spec to image bytes.
+    variables: Mapping[str, object] | None = None,
+    report: bool = False,
+) -> bytes | tuple[bytes, Report]:
+    """Render a card spec to image bytes (and, with `report=True`, a `Report` of the layout).
 
     `spec`: a dict, JSON text (str or bytes) or a path to a JSON file (relative image paths then
     resolve against its folder; otherwise against `base_dir` or the working folder).
     `format`: svg, png, jpeg, webp, tiff or avif. `scale`: device-pixel ratio (2 = retina).
     `quality`: 1–100 for jpeg, webp and avif (defaults 90, 90, 70).
+    `report`: also return a `Report`: each component's box, lines, font size after fitting,
+    whether text was clamped, which faces drew which characters, and what is missing.
+    `variables`: fill the spec's `{{ name }}` placeholders first (rules: `renderer.templates`);
+    without it, braces are ordinary text.
     Raises `SpecError` (with every issue and its JSON pointer) or another `RenderError`.
     """
     fmt = Format.parse(format)
+    _check_quality(quality)
+    if variables is not None:
+        from .templates import fill
+
+        doc, folder = load_document(spec, limits)
+        spec, base_dir = fill(doc, variables), base_dir or folder
+    layout = lay_out_spec(spec, scale=scale, limits=limits, base_dir=base_dir)
+    svg = build_svg(build_scene(layout))
+    data = svg if fmt is Format.SVG else encode(rasterize(svg, scale), fmt, quality)
+    return (data, build_report(layout)) if report else data
+
+
+def _check_quality(quality: int | None) -> None:
     if quality is not None and not (isinstance(quality, int) and 1 <= quality <= 100):
         msg = f"quality must be an integer from 1 to 100. Received: {quality!r}."
         raise ValueError(msg)
-    layout = lay_out_spec(spec, scale=scale, limits=limits, base_dir=base_dir)
-    svg = build_svg(build_scene(layout))
-    if fmt is Format.SVG:
-        return svg
-    return encode(rasterize(svg, scale), fmt, quality)
+
+
+def render_many(
+    specs_or_rows: Iterable[Any],
+    format: str | Format = "png",
+    *,
+    jobs: int | None = None,
+    template: SpecInput | None = None,
+    variables: Mapping[str, object] | None = None,
+    scale: float = 1.0,
+    quality: int | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    base_dir: Path | None = None,
+) -> Iterator[bytes | Exception]:
+    """Render many cards on `jobs` worker processes; yield each result in input order.
+
+    Without `template`, each item is a spec (anything `render` takes). With `template`, each item
+    is a mapping of variables (a row) for that one template. `variables` fills every item (a row's
+    own values win). Each yielded value is the image bytes or the exception `render` would have
+    raised for that item, so one bad item never stops the rest. `jobs` defaults to the usable
+    cores; 1 renders in this process. Worker processes load fonts once and live as long as the
+    iteration. A bad `format`, `quality` or `template` raises at once, before any work.
+    """
+    fmt = Format.parse(format)
+    _check_quality(quality)
+    from .batch.executors import InProcessExecutor, PoolExecutor, usable_cores
+    from .batch.work import Job
+
+    tpl: Any = None
+    if template is not None:
+        tpl, folder = load_document(template, limits)
+        base_dir = base_dir or folder
+    options: dict[str, Any] = {
+        "format": fmt.value,
+        "scale": scale,
+        "quality": quality,
+        "limits": limits,
+        "base_dir": str(base_dir) if base_dir else None,
+    }
+
+    def job(i: int, item: Any) -> tuple[int, Job | Exception]:
+        if tpl is None:
+            return i, Job(i, item, variables=variables, **options)
+        if not isinstance(item, Mapping):
+            msg = f"Row {i + 1} must be a mapping of names to values. Received: {type(item)}."
+            return i, ValueError(msg)
+        return i, Job(i, tpl, variables={**(variables or {}), **item}, **options)
+
+    workers = jobs or usable_cores()
+    return _ordered(
+        (job(i, item) for i, item in enumerate(specs_or_rows)),
+        lambda: InProcessExecutor() if workers == 1 else PoolExecutor(workers),
+    )
+
+
+def _ordered(jobs: Iterator[tuple[int, Any]], start: Any) -> Iterator[bytes | Exception]:
+    """Run jobs with a bounded number in flight and yield results in submission order."""
+    executor = start()
+    ready: dict[int, bytes | Exception] = {}
+    next_id = 0
+    try:
+        exhausted = False
+        while not exhausted or executor.in_flight() or ready:
+            while not exhausted and executor.in_flight() < executor.capacity:
+                item = next(jobs, None)
+                if item is None:
+                    exhausted = True
+                elif isinstance(item[1], Exception):
+                    ready[item[0]] = item[1]
+                else:
+                    executor.submit(item[1])
+            for outcome in executor.wait(0.5):
+                err = outcome.error
+                ready[outcome.id] = err.exception() if err else outcome.data or b""
+            while next_id in ready:
+                yield ready.pop(next_id)
+                next_id += 1
+    finally:
+        executor.cancel()
+        executor.close()
 
 
 async def render_async(

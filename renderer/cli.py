@@ -1,7 +1,8 @@
 """The `renderer` command: render, validate, and list formats and fonts.
 
 Exit codes: 0 success; 1 a render failed for another reason (an image could not be loaded, an
-output could not be written); 2 an invalid spec or invalid arguments. Heavy modules are imported
+output could not be written); 2 an invalid spec or invalid arguments; 3 `--strict` found missing
+glyphs or text that did not fit. Heavy modules are imported
 inside the commands, so `renderer --help` and `renderer validate` start quickly.
 """
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_STRICT = 0, 1, 2, 3
 
 # Commands that live with their subsystem. Each module is light to import (argparse only) and has
 # `register(subparsers) -> None` and `run(args) -> int`; heavy imports happen inside `run`.
@@ -31,6 +32,7 @@ _PLUGIN_COMMANDS = {"serve": "renderer.server.command", "batch": "renderer.batch
 _EPILOG_RENDER = """examples:
   renderer render card.json -o card.png
   renderer render card.json -o card@2x.webp --scale 2 --quality 85
+  renderer render card.json -o card.png --report card.report.json --strict
   cat card.json | renderer render - --format svg > card.svg
 """
 _EPILOG_VALIDATE = """examples:
@@ -38,7 +40,7 @@ _EPILOG_VALIDATE = """examples:
   renderer validate card.json --json
 """
 _EPILOG_MAIN = """exit codes: 0 ok, 1 render failed (e.g. an image could not be loaded),
-2 invalid spec or arguments.
+2 invalid spec or arguments, 3 --strict found missing glyphs or text that did not fit.
 
 examples:
   renderer render examples/blog.json -o blog.png
@@ -76,6 +78,17 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("-f", "--format", help="svg, png, jpeg, webp, tiff or avif")
     r.add_argument("--scale", type=float, default=1.0, help="device-pixel ratio (default 1)")
     r.add_argument("--quality", type=int, help="1-100 for jpeg, webp, avif")
+    r.add_argument(
+        "--report",
+        metavar="REPORT.json",
+        help="write what was laid out where (lines, font sizes, faces, missing characters) as JSON",
+    )
+    r.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 3 when a character has no font or text was cut or overflows "
+        "(the image is still written)",
+    )
 
     v = sub.add_parser(
         "validate",
@@ -151,7 +164,9 @@ def _cmd_render(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     name = "<stdin>" if args.spec == "-" else args.spec
     try:
-        data = render(_read_spec(args.spec), fmt, scale=args.scale, quality=args.quality)
+        data, report = render(
+            _read_spec(args.spec), fmt, scale=args.scale, quality=args.quality, report=True
+        )
     except SpecError as e:
         _report(name, e)
         return EXIT_INVALID
@@ -170,6 +185,17 @@ def _cmd_render(args: argparse.Namespace) -> int:
         except OSError as e:
             print(f"renderer: cannot write {args.output}: {e.strerror}", file=sys.stderr)
             return EXIT_FAILED
+    if args.report:
+        text = json.dumps(report.to_dict(), ensure_ascii=False, indent=1) + "\n"
+        try:
+            _write_atomic(Path(args.report), text.encode("utf-8"))
+        except OSError as e:
+            print(f"renderer: cannot write {args.report}: {e.strerror}", file=sys.stderr)
+            return EXIT_FAILED
+    if args.strict and report.problems:
+        for problem in report.problems:
+            print(f"{name}: {problem}", file=sys.stderr)
+        return EXIT_STRICT
     return EXIT_OK
 
 

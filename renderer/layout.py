@@ -122,8 +122,9 @@ class TagBox:
 @dataclass(frozen=True, slots=True)
 class ImageBox:
     component: ImageComponent
-    box: Box
+    box: Box  # the component's box: clip outline and border
     image: LoadedImage
+    content: Box  # where the image's pixels land (px); inside `box` (contain, none) or equal
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,8 +348,13 @@ def lay_out_text(
             )
         )
     missing = tuple(dict.fromkeys(ch for p in paragraphs for ch in p.missing))
+    faces = {
+        name: drawn
+        for name, chars in _faces_used(lines).items()
+        if (drawn := "".join(c for c in chars if c not in missing))
+    }
     overflow = frame.width is not None and any(ln.width > frame.width + _EPSILON for ln in lines)
-    return TextLayout(box, tuple(placed), size, clamped, overflow, _faces_used(lines), missing)
+    return TextLayout(box, tuple(placed), size, clamped, overflow, faces, missing)
 
 
 def layout_text(c: TextComponent) -> TextBox:
@@ -373,7 +379,14 @@ def layout_tag(c: TagComponent) -> TagBox:
 
 
 def layout_image(c: ImageComponent, image: LoadedImage) -> ImageBox:
-    return ImageBox(c, _anchored(c.x, c.y, c.width, c.height, c.anchor), image)
+    box = _anchored(c.x, c.y, c.width, c.height, c.anchor)
+    content = Box(
+        box.x + image.left,
+        box.y + image.top,
+        box.width if image.draw_width is None else image.draw_width,
+        box.height if image.draw_height is None else image.draw_height,
+    )
+    return ImageBox(c, box, image, content)
 
 
 def layout_divider(c: DividerComponent) -> DividerBox:
