@@ -8,7 +8,7 @@ Pipeline (one module per stage): spec → resources → layout → scene → svg
 
 from __future__ import annotations
 
-from .api import lay_out_spec, render, render_async, validate
+from .api import lay_out_spec, render, render_async, render_many, validate
 from .encode import Format
 from .errors import (
     EncodeError,
@@ -42,5 +42,6 @@ __all__ = [
     "lay_out_spec",
     "render",
     "render_async",
+    "render_many",
     "validate",
 ]

@@ -17,6 +17,7 @@ from .encode import Format, encode
 from .layout import CardLayout, lay_out
 from .limits import DEFAULT_LIMITS, Limits
 from .model import Card
+from .policy import DEFAULT_POLICY, ImagePolicy
 from .raster import rasterize
 from .report import Report, build_report
 from .resources import load_resources
@@ -38,10 +39,11 @@ def lay_out_spec(
     scale: float = 1.0,
     limits: Limits = DEFAULT_LIMITS,
     base_dir: Path | None = None,
+    image_policy: ImagePolicy = DEFAULT_POLICY,
 ) -> CardLayout:
     """Where every component and every line lands, without drawing (for tests and reports)."""
     card = parse_card(spec, limits, scale, base_dir)
-    return lay_out(card, load_resources(card, scale, limits))
+    return lay_out(card, load_resources(card, scale, limits, image_policy))
 
 
 @overload
@@ -55,6 +57,7 @@ def render(
     base_dir: Path | None = ...,
     variables: Mapping[str, object] | None = ...,
     report: Literal[False] = ...,
+    image_policy: ImagePolicy = ...,
 ) -> bytes: ...
 
 
@@ -69,6 +72,7 @@ def render(
     base_dir: Path | None = ...,
     variables: Mapping[str, object] | None = ...,
     report: Literal[True],
+    image_policy: ImagePolicy = ...,
 ) -> tuple[bytes, Report]: ...
 
 
@@ -82,6 +86,7 @@ def render(
     base_dir: Path | None = None,
     variables: Mapping[str, object] | None = None,
     report: bool = False,
+    image_policy: ImagePolicy = DEFAULT_POLICY,
 ) -> bytes | tuple[bytes, Report]:
     """Render a card spec to image bytes (and, with `report=True`, a `Report` of the layout).
 
@@ -93,6 +98,7 @@ def render(
     whether text was clamped, which faces drew which characters, and what is missing.
     `variables`: fill the spec's `{{ name }}` placeholders first (rules: `renderer.templates`);
     without it, braces are ordinary text.
+    `image_policy`: where image sources may come from (`ImagePolicy.server()` for a service).
     Raises `SpecError` (with every issue and its JSON pointer) or another `RenderError`.
     """
     fmt = Format.parse(format)
@@ -102,14 +108,18 @@ def render(
 
         doc, folder = load_document(spec, limits)
         spec, base_dir = fill(doc, variables), base_dir or folder
-    layout = lay_out_spec(spec, scale=scale, limits=limits, base_dir=base_dir)
+    layout = lay_out_spec(
+        spec, scale=scale, limits=limits, base_dir=base_dir, image_policy=image_policy
+    )
     svg = build_svg(build_scene(layout))
     data = svg if fmt is Format.SVG else encode(rasterize(svg, scale), fmt, quality)
     return (data, build_report(layout)) if report else data
 
 
 def _check_quality(quality: int | None) -> None:
-    if quality is not None and not (isinstance(quality, int) and 1 <= quality <= 100):
+    if quality is not None and not (
+        isinstance(quality, int) and not isinstance(quality, bool) and 1 <= quality <= 100
+    ):
         msg = f"quality must be an integer from 1 to 100. Received: {quality!r}."
         raise ValueError(msg)
 

@@ -53,8 +53,13 @@ def _table(obj: dict[str, Any]) -> list[str]:
         if name in ("type", "$schema"):
             continue
         prop = _resolve(raw)
-        default = "required" if name in required else (
-            f"`{json.dumps(prop['default'], ensure_ascii=False)}`" if "default" in prop else "—")
+        default = (
+            "required"
+            if name in required
+            else (
+                f"`{json.dumps(prop['default'], ensure_ascii=False)}`" if "default" in prop else "—"
+            )
+        )
         desc = prop.get("description", "").replace("\n", " ").replace("|", "\\|")
         rows.append(f"| `{name}` | {_type(prop)} | {default} | {desc} |")
     return rows

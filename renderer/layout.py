@@ -89,6 +89,7 @@ class TextLayout:
     font_size: float  # px, after fontSize "auto" fitting
     clamped: bool  # text was cut by maxLines, frameHeight or maxWidth
     overflow: bool  # a line is wider than the frame (one cluster wider than it)
+    words_cut: bool  # a word wider than the frame was broken between characters
     faces: dict[str, str]  # face name -> the characters it drew, in order of appearance
     missing: tuple[str, ...]  # characters no bundled font has (drawn as .notdef)
 
@@ -232,9 +233,13 @@ def _line_limit(frame: TextFrame, line_height: float) -> int | None:
 
 
 def _fits(text: str, style: TextStyle, frame: TextFrame, size: float) -> bool:
+    """Whole words only, within maxLines, and every line box inside frameHeight."""
     lines = _break_all(_shape_all(text, style, size), frame.width)
-    limit = _line_limit(frame, style.line_height * size)
-    return not any(line.span.cut for line in lines) and (limit is None or len(lines) <= limit)
+    if any(line.span.cut for line in lines):
+        return False
+    if frame.max_lines is not None and len(lines) > frame.max_lines:
+        return False
+    return frame.height is None or len(lines) * style.line_height * size <= frame.height + _EPSILON
 
 
 def _auto_size(text: str, style: TextStyle, frame: TextFrame) -> float:
@@ -354,7 +359,8 @@ def lay_out_text(
         if (drawn := "".join(c for c in chars if c not in missing))
     }
     overflow = frame.width is not None and any(ln.width > frame.width + _EPSILON for ln in lines)
-    return TextLayout(box, tuple(placed), size, clamped, overflow, faces, missing)
+    words_cut = any(line.span.cut for line in lines)
+    return TextLayout(box, tuple(placed), size, clamped, overflow, words_cut, faces, missing)
 
 
 def layout_text(c: TextComponent) -> TextBox:

@@ -113,6 +113,11 @@ class ImageComponent:
     width: float
     height: float
     radius: float
+    fit: str = "cover"  # cover | contain | fill | none
+    position: tuple[float, float] = (0.5, 0.5)  # focal point, fractions of the free space
+    border_width: float = 0.0  # px, drawn inside the (rounded) outline
+    border_color: Color = Color(0, 0, 0)
+    on_error: str = "error"  # error | placeholder
 
 
 @dataclass(frozen=True, slots=True)

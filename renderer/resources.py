@@ -1,15 +1,37 @@
-"""Resources stage: a `Card` in, every image it names decoded and resampled out.
+"""Resources stage: a `Card` in, every image it names fetched, decoded, fitted and resampled out.
 
-Image sources are untrusted bytes. They are decoded only by Pillow, only in an allowlist of
-formats, after the declared pixel count is checked against `Limits.max_image_pixels`; the result is
-cropped to cover its box, resampled to the displayed size × scale and re-encoded as a plain PNG.
-Only that PNG reaches the SVG and cairo, so CairoSVG never sees a user's bytes (it would hand PNGs
-straight to cairo, skipping any bomb check) and metadata (EXIF, GPS, ICC text) never leaves.
+Image sources are untrusted bytes, from four forms told apart by one documented rule:
 
-Source forms, told apart by one documented rule: `data:` → data URI; `http(s)://` → URL (refused
-until remote images land); only base64 characters whose decoded bytes begin with an image
-signature → raw base64 (as AI image services return it); anything else → a file path, relative to
-the card's base folder.
+    `data:`                 → a data URI (base64 or percent-encoded payload)
+    `scheme://`             → a URL, fetched by `renderer.net` if the `ImagePolicy` allows
+                              the scheme (http and https by default; `file://` never)
+    only base64 characters, whose decoded bytes start with an image (or SVG) signature
+                            → raw base64, as AI image services return it (Craiyon's
+                              `base64_data`, OpenAI-style `b64_json`)
+    anything else           → a file path, relative to the card's base folder
+
+Whatever the form, the format is sniffed from the bytes (never from a name, a media type or a
+Content-Type) and must be one of `ALLOWED_FORMATS` or SVG. Raster sources are decoded by Pillow's
+plugin for that one format, after the declared size has been checked against
+`Limits.max_image_pixels` and `ImagePolicy.max_image_side`; the check runs before Pillow's own
+decompression-bomb check can warn (a warning cannot be caught thread-safely), and touches no global
+state. GIF and ICO can declare a larger frame than their header; those are checked from the bytes
+first. Truncated files are refused. SVG sources are drawn by `renderer.svgsource` in a bounded
+subprocess.
+
+Each decoded image is then fitted to its box (`fit`: cover, contain, fill, none; `position` picks
+the focal point), resampled with LANCZOS to the displayed size × scale, and re-encoded as a plain
+PNG with no metadata. Only that PNG reaches the SVG and cairo: CairoSVG would hand a user's PNG
+straight to cairo (skipping any bomb check) and carry EXIF, GPS and ICC text into the output.
+Upscaling is bounded: an embedded image never exceeds `Limits.max_pixels` device pixels.
+
+Caches (all bounded, thread-safe, and loading each key once even under concurrent requests):
+decoded sources by source (a batch of 10,000 cards with one logo fetches and decodes it once),
+SVG rasters by document and size, and fitted images by source and box. Failures are remembered for
+`_FAILURE_TTL` seconds so a dead logo URL does not cost a timeout per card.
+
+A component with `onImageError: "placeholder"` gets a neutral placeholder instead of an error;
+the error is recorded in `Resources.errors` under the component's `/src` pointer.
 """
 
 from __future__ import annotations
@@ -18,59 +40,132 @@ import base64
 import binascii
 import io
 import re
+import stat
+import struct
 import threading
+import time
 import urllib.parse
-import warnings
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Generic, TypeVar
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import (
+    AvifImagePlugin,
+    BmpImagePlugin,
+    GifImagePlugin,
+    IcoImagePlugin,
+    Image,
+    ImageDraw,
+    ImageFile,
+    ImageOps,
+    JpegImagePlugin,
+    PngImagePlugin,
+    TiffImagePlugin,
+    WebPImagePlugin,
+)
 
 from .errors import ImageLoadError, Issue
 from .limits import DEFAULT_LIMITS, Limits
 from .model import Card, ImageComponent
+from .net import fetch
+from .policy import DEFAULT_POLICY, ImagePolicy
+from .svgsource import looks_like_svg, rasterize_svg
 
-__all__ = ["ALLOWED_FORMATS", "LoadedImage", "Resources", "classify_source", "load_resources"]
+__all__ = [
+    "ALLOWED_FORMATS",
+    "LoadedImage",
+    "Resources",
+    "classify_source",
+    "clear_caches",
+    "load_resources",
+    "placeholder",
+]
 
 ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "AVIF", "TIFF", "BMP", "ICO")
+_OPENERS: dict[str, type[ImageFile.ImageFile]] = {
+    "PNG": PngImagePlugin.PngImageFile,
+    "JPEG": JpegImagePlugin.JpegImageFile,
+    "WEBP": WebPImagePlugin.WebPImageFile,
+    "GIF": GifImagePlugin.GifImageFile,
+    "AVIF": AvifImagePlugin.AvifImageFile,
+    "TIFF": TiffImagePlugin.TiffImageFile,
+    "BMP": BmpImagePlugin.BmpImageFile,
+    "ICO": IcoImagePlugin.IcoImageFile,
+}
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")  # any scheme; the policy then allows it or not
 _BASE64 = re.compile(r"[A-Za-z0-9+/=_\-\s]+")
-_SIGNATURES = (
-    b"\x89PNG",
-    b"\xff\xd8\xff",
-    b"RIFF",
-    b"GIF8",
-    b"II*\x00",
-    b"MM\x00*",
-    b"BM",
-    b"\x00\x00\x01\x00",
-)
+_FAILURE_TTL = 30.0  # s: how long a failed source is answered from memory
+PLACEHOLDER_FILL = (229, 231, 235, 255)  # neutral light grey
+PLACEHOLDER_INK = (156, 163, 175, 255)  # mid grey pictogram
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The allowed format `data` is in, judged from its first bytes only; "SVG" or None."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
+        return "WEBP"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "GIF"
+    if data[4:8] == b"ftyp" and data[8:12] in (b"avif", b"avis", b"mif1", b"msf1"):
+        return "AVIF"
+    if data.startswith((b"II*\x00", b"MM\x00*")):
+        return "TIFF"
+    if data.startswith(b"BM"):
+        return "BMP"
+    if data.startswith(b"\x00\x00\x01\x00"):
+        return "ICO"
+    if looks_like_svg(data):
+        return "SVG"
+    return None
+
+
+# --- what the stage returns ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class LoadedImage:
-    """A decoded image, already cropped and resampled for its box at the render scale."""
+    """A decoded image, fitted and resampled for its box at the render scale.
 
-    width: int  # device px
+    The pixels land on the rectangle (`left`, `top`, `draw_width`, `draw_height`), in CSS px
+    relative to the component's box; it always lies inside the box (cover and none are cropped to
+    it, contain is letterboxed inside it). `draw_width`/`draw_height` of None mean the whole box.
+    """
+
+    width: int  # device px of `png`
     height: int  # device px
     png: bytes  # what the SVG embeds: plain RGBA PNG, no metadata
     pixels: Image.Image  # RGBA, the same pixels; never mutated
+    left: float = 0.0  # px from the box's left edge
+    top: float = 0.0  # px from the box's top edge
+    draw_width: float | None = None  # px; None = the box width
+    draw_height: float | None = None  # px; None = the box height
+    error: str | None = None  # set on a placeholder: why the source could not be used
 
 
 @dataclass(frozen=True, slots=True)
 class Resources:
     images: dict[str, LoadedImage]  # by component pointer
+    # "/components/N/src" -> why that source was replaced by a placeholder (onImageError)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+# --- telling sources apart and reading their bytes ------------------------------------------------
 
 
 def _is_image_signature(data: bytes) -> bool:
-    return data.startswith(_SIGNATURES) or data[4:12] in (b"ftypavif", b"ftypavis")
+    return sniff_format(data) is not None
 
 
 def classify_source(src: str) -> str:
     """ "data", "url", "base64" or "path", by the rule in the module docstring."""
     if src[:5].lower() == "data:":
         return "data"
-    if src[:7].lower() == "http://" or src[:8].lower() == "https://":
+    if _URL.match(src):
         return "url"
     if _BASE64.fullmatch(src) and _is_image_signature(_b64decode(src[:64]) or b""):
         return "base64"
@@ -79,129 +174,547 @@ def classify_source(src: str) -> str:
 
 def _b64decode(text: str) -> bytes | None:
     cleaned = re.sub(r"\s+", "", text).replace("-", "+").replace("_", "/").rstrip("=")
+    if len(cleaned) % 4 == 1:  # one stray character can never be valid base64
+        cleaned = cleaned[:-1]
     try:
         return base64.b64decode(cleaned + "=" * (-len(cleaned) % 4), validate=True)
     except (binascii.Error, ValueError):
         return None
 
 
-def _read_source(src: str, base_dir: Path, limits: Limits) -> bytes:
-    kind = classify_source(src)
-    if kind == "url":
-        msg = "remote image URLs are not supported yet; use a data URI, base64 or a file"
+def _decode_data_uri(src: str) -> bytes:
+    header, sep, payload = src.partition(",")
+    if not sep:
+        msg = "malformed data URI: no ',' after the media type"
         raise ValueError(msg)
-    if kind == "data":
-        header, sep, payload = src.partition(",")
-        if not sep:
-            msg = "malformed data URI: no ',' after the media type"
-            raise ValueError(msg)
-        if header.lower().endswith(";base64"):
-            data = _b64decode(payload)
-            if data is None:
-                msg = "the data URI's base64 payload is invalid"
-                raise ValueError(msg)
-            return data
-        return urllib.parse.unquote_to_bytes(payload)
-    if kind == "base64":
-        data = _b64decode(src)
+    if header.lower().endswith(";base64"):
+        data = _b64decode(payload)
         if data is None:
-            msg = "invalid base64"
+            msg = "the data URI's base64 payload is invalid"
             raise ValueError(msg)
         return data
-    path = (base_dir / src).resolve()
-    try:
-        if path.stat().st_size > limits.max_image_bytes:
-            msg = f"file is larger than {limits.max_image_bytes} bytes"
-            raise ValueError(msg)
-        return path.read_bytes()
-    except OSError as e:
-        msg = f"cannot read file {src!r}: {e.strerror}"
-        raise ValueError(msg) from None
+    return urllib.parse.unquote_to_bytes(payload)
 
 
-def _decode(data: bytes, limits: Limits) -> Image.Image:
-    if len(data) > limits.max_image_bytes:
-        msg = f"image is {len(data)} bytes; the limit is {limits.max_image_bytes}"
+def _resolve_path(src: str, base_dir: Path, policy: ImagePolicy) -> Path:
+    if policy.allow_paths is not None and not policy.allow_paths:
+        msg = "local file paths are turned off here (ImagePolicy.allow_paths)"
         raise ValueError(msg)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
-            w, h = im.size
-            if w * h > limits.max_image_pixels:
-                msg = (
-                    f"image is {w}×{h} pixels; the limit is "
-                    f"{limits.max_image_pixels} pixels (Limits.max_image_pixels)"
-                )
+        path = (base_dir / src).resolve()
+    except (OSError, RuntimeError, ValueError) as e:
+        msg = f"cannot resolve file path {src!r}: {e}"
+        raise ValueError(msg) from None
+    if policy.allow_paths is not None and not any(
+        path.is_relative_to(folder) for folder in policy.allow_paths
+    ):
+        msg = f"file {src!r} is outside the allowed folders (ImagePolicy.allow_paths)"
+        raise ValueError(msg)
+    return path
+
+
+def _read_file(path: Path, src: str, limits: Limits) -> bytes:
+    try:
+        with path.open("rb") as f:
+            info = stat.S_ISREG(path.stat().st_mode)
+            if not info:  # a FIFO or /dev/zero would block or never end
+                msg = f"{src!r} is not a regular file"
                 raise ValueError(msg)
-            im.seek(0)
-            im.load()
-            return ImageOps.exif_transpose(im).convert("RGBA")
+            data = f.read(limits.max_image_bytes + 1)
+    except OSError as e:
+        msg = f"cannot read file {src!r}: {e.strerror or e}"
+        raise ValueError(msg) from None
+    if len(data) > limits.max_image_bytes:
+        msg = f"file is larger than {limits.max_image_bytes} bytes (Limits.max_image_bytes)"
+        raise ValueError(msg)
+    return data
+
+
+def _source_bytes(src: str, kind: str, limits: Limits, policy: ImagePolicy) -> bytes:
+    if kind == "url":
+        return fetch(src, policy, limits.max_image_bytes)
+    if kind == "data":
+        return _decode_data_uri(src)
+    data = _b64decode(src)
+    if data is None:
+        msg = "invalid base64"
+        raise ValueError(msg)
+    return data
+
+
+# --- decoding raster formats under the pixel cap -------------------------------------------------
+
+
+def pixel_cap(limits: Limits) -> int:
+    """Our cap, never above Pillow's warning threshold, so Pillow's own check never fires first."""
+    pillow = Image.MAX_IMAGE_PIXELS
+    return limits.max_image_pixels if pillow is None else min(limits.max_image_pixels, pillow)
+
+
+def _check_size(w: int, h: int, limits: Limits, policy: ImagePolicy) -> None:
+    cap = pixel_cap(limits)
+    if w * h > cap:
+        msg = (
+            f"image is {w}×{h} = {w * h} pixels; the limit is {cap} pixels "
+            "(Limits.max_image_pixels): refused as a possible decompression bomb"
+        )
+        raise ValueError(msg)
+    if max(w, h) > policy.max_image_side:
+        msg = (
+            f"image is {w}×{h} pixels; the limit is {policy.max_image_side} px per side "
+            "(ImagePolicy.max_image_side)"
+        )
+        raise ValueError(msg)
+
+
+def _gif_extent(data: bytes) -> tuple[int, int]:
+    """Logical screen grown by the first frame's extent, as Pillow will size the image."""
+    w, h, flags = struct.unpack_from("<HHB", data, 6)
+    pos = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+    while pos < len(data):
+        block = data[pos]
+        if block == 0x2C:  # image descriptor
+            x0, y0, fw, fh = struct.unpack_from("<HHHH", data, pos + 1)
+            return max(w, x0 + fw), max(h, y0 + fh)
+        if block != 0x21:  # trailer or garbage: Pillow will judge the rest
+            break
+        pos += 2
+        while pos < len(data) and data[pos]:  # skip the extension's sub-blocks
+            pos += data[pos] + 1
+        pos += 1
+    return w, h
+
+
+def _ico_largest(data: bytes, limits: Limits, policy: ImagePolicy) -> Image.Image:
+    """The largest entry of an icon, each entry's own header checked before decoding."""
+    ico = IcoImagePlugin.IcoFile(io.BytesIO(data))
+    entry = max(ico.entry, key=lambda e: (e.dim[0] * e.dim[1], e.color_depth))
+    frame = data[entry.offset : entry.offset + entry.size]
+    if frame.startswith(b"\x89PNG\r\n\x1a\n"):
+        return _decode_raster(frame, "PNG", limits, policy)
+    if len(frame) < 12:
+        raise EOFError
+    dib_w, dib_h = struct.unpack_from("<ii", frame, 4)
+    if (abs(dib_w), abs(dib_h) // 2) != entry.dim:
+        msg = "the icon's bitmap size disagrees with its directory"
+        raise ValueError(msg)
+    _check_size(*entry.dim, limits, policy)
+    im = IcoImagePlugin.IcoImageFile(io.BytesIO(data))
+    im.size = entry.dim
+    im.load()
+    return im
+
+
+def _decode_raster(data: bytes, fmt: str, limits: Limits, policy: ImagePolicy) -> Image.Image:
+    if fmt == "ICO":
+        return _ico_largest(data, limits, policy)
+    if fmt == "GIF":
+        _check_size(*_gif_extent(data), limits, policy)
+    im = _OPENERS[fmt](io.BytesIO(data))  # reads the header only
+    _check_size(*im.size, limits, policy)
+    im.load()  # first frame only for GIF, WEBP and AVIF animations
+    return im
+
+
+def _to_rgba(im: Image.Image) -> Image.Image:
+    try:
+        im = ImageOps.exif_transpose(im)
+    except Exception:  # damaged EXIF: keep the stored orientation
+        pass
+    if im.mode.startswith("I;16"):
+        im = im.convert("I")
+    if im.mode in ("I", "F"):  # 16-bit and float greys: scale to 8 bits, do not clip
+        im = im.point(lambda v: v / 256 if im.mode == "I" else v * 255).convert("L")
+    rgba = im.convert("RGBA")
+    rgba.info.clear()  # nothing of the source's metadata (ICC, EXIF, XMP, text) travels on
+    return rgba
+
+
+def decode(data: bytes, limits: Limits, policy: ImagePolicy) -> Image.Image:
+    """Untrusted raster bytes → RGBA pixels, or ValueError saying why not."""
+    if len(data) > limits.max_image_bytes:
+        msg = (
+            f"image is {len(data)} bytes; the limit is {limits.max_image_bytes} "
+            "(Limits.max_image_bytes)"
+        )
+        raise ValueError(msg)
+    fmt = sniff_format(data)
+    if fmt is None or fmt == "SVG":
+        raise ValueError(_not_an_image(data))
+    try:
+        return _to_rgba(_decode_raster(data, fmt, limits, policy))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         msg = f"refused as a decompression bomb: {e}"
         raise ValueError(msg) from None
-    except UnidentifiedImageError:
-        raise ValueError(
-            "not an image in an allowed format (" + ", ".join(ALLOWED_FORMATS) + ")"
-        ) from None
-    except (OSError, SyntaxError, EOFError) as e:
-        msg = f"the image is damaged or truncated: {e}"
+    except (OSError, SyntaxError, EOFError, struct.error, IndexError, KeyError) as e:
+        what = "truncated" if "truncated" in str(e) or isinstance(e, EOFError) else "damaged"
+        msg = f"the {fmt} image is {what}: {e or type(e).__name__}"
+        raise ValueError(msg) from None
+    except MemoryError:
+        msg = "the image needs more memory than is available"
+        raise ValueError(msg) from None
+    except ValueError:
+        raise
+    except Exception as e:  # a decoder bug on hostile bytes must not crash us
+        msg = f"the {fmt} image could not be decoded: {type(e).__name__}: {e}"
         raise ValueError(msg) from None
 
 
-def _fit(image: Image.Image, width: int, height: int) -> LoadedImage:
-    fitted = ImageOps.fit(image, (width, height), method=Image.Resampling.LANCZOS)
-    buf = io.BytesIO()
-    fitted.save(buf, "PNG", compress_level=1)
-    return LoadedImage(width, height, buf.getvalue(), fitted)
+def _not_an_image(data: bytes) -> str:
+    head = data[:64].lstrip().lower()
+    seen = (
+        "empty" if not data else "an HTML page" if head.startswith((b"<!doctype", b"<html")) else ""
+    )
+    allowed = ", ".join(ALLOWED_FORMATS) + ", SVG"
+    return f"not an image in an allowed format ({allowed})" + (f"; received {seen}" if seen else "")
 
 
-class _DecodedCache:
-    """A small LRU of decoded sources, so a batch with one logo decodes it once."""
+# --- bounded, single-flight caches ---------------------------------------------------------------
 
-    def __init__(self, size: int = 32) -> None:
-        self._items: OrderedDict[tuple[str, str, int], Image.Image] = OrderedDict()
-        self._size = size
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    when: float  # time.monotonic() of the failure
+    error: ValueError
+
+
+class _LRU(Generic[K, V]):
+    """An LRU bounded by entry count and total cost (bytes), loading each key once at a time.
+
+    Concurrent callers of `get` for the same missing key wait for the first one's result instead
+    of loading it again, so a batch rendered on many threads still fetches a shared logo once.
+    Failures (ValueError) are kept for `_FAILURE_TTL` seconds.
+    """
+
+    def __init__(self, entries: int, max_cost: int, cost: Callable[[V], int]) -> None:
+        self._items: OrderedDict[K, V | _Failure] = OrderedDict()
+        self._loading: dict[K, threading.Event] = {}
+        self._entries, self._max_cost, self._cost_of = entries, max_cost, cost
+        self._cost = 0
         self._lock = threading.Lock()
+        self.loads = 0  # how many times a loader ran (for tests and benchmarks)
 
-    def get(self, src: str, base_dir: Path, limits: Limits) -> Image.Image:
-        stamp = 0
-        if classify_source(src) == "path":
-            try:
-                stamp = (base_dir / src).stat().st_mtime_ns
-            except OSError:
-                stamp = -1
-        key = (src, str(base_dir), stamp)
+    def _lookup(self, key: K) -> tuple[bool, V | None]:
+        item = self._items.get(key)
+        if item is None:
+            return False, None
+        if isinstance(item, _Failure):
+            if time.monotonic() - item.when > _FAILURE_TTL:
+                del self._items[key]
+                return False, None
+            raise item.error
+        self._items.move_to_end(key)
+        return True, item
+
+    def _forget(self, key: K) -> None:
+        item = self._items.pop(key)
+        if not isinstance(item, _Failure):
+            self._cost -= self._cost_of(item)
+
+    def get(self, key: K, load: Callable[[], V]) -> V:
+        while True:
+            with self._lock:
+                found, value = self._lookup(key)
+                if found:
+                    return value  # type: ignore[return-value]
+                waiting = self._loading.get(key)
+                if waiting is None:
+                    event = self._loading[key] = threading.Event()
+                    self.loads += 1
+                    break
+            waiting.wait()
+        try:
+            result = load()
+        except ValueError as e:
+            with self._lock:
+                self._items[key] = _Failure(time.monotonic(), e)
+                self._trim()
+            raise
+        finally:
+            with self._lock:
+                del self._loading[key]
+            event.set()
         with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        image = _decode(_read_source(src, base_dir, limits), limits)
+            self._items[key] = result
+            self._cost += self._cost_of(result)
+            self._trim()
+        return result
+
+    def _trim(self) -> None:
+        while self._items and (len(self._items) > self._entries or self._cost > self._max_cost):
+            self._forget(next(iter(self._items)))
+
+    def clear(self) -> None:
         with self._lock:
-            self._items[key] = image
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return image
+            self._items.clear()
+            self._cost = 0
+            self.loads = 0
 
 
-_decoded = _DecodedCache()
+@dataclass(frozen=True, slots=True, eq=False)
+class _Source:
+    """A decoded raster source, or an SVG document still to be drawn at its box's size."""
+
+    image: Image.Image | None  # RGBA
+    svg: bytes | None
 
 
-def _load_image(c: ImageComponent, base_dir: Path, scale: float, limits: Limits) -> LoadedImage:
-    image = _decoded.get(c.src, base_dir, limits)
-    return _fit(image, max(1, round(c.width * scale)), max(1, round(c.height * scale)))
+def _source_cost(s: _Source) -> int:
+    return s.image.width * s.image.height * 4 if s.image else len(s.svg or b"")
 
 
-def load_resources(card: Card, scale: float = 1.0, limits: Limits = DEFAULT_LIMITS) -> Resources:
-    """Load every image of `card`; raise one `ImageLoadError` naming each source that failed."""
+def _image_cost(im: Image.Image) -> int:
+    return im.width * im.height * 4
+
+
+def _loaded_cost(im: LoadedImage) -> int:
+    return im.width * im.height * 4 + len(im.png)
+
+
+_sources: _LRU[Hashable, _Source] = _LRU(64, 512 << 20, _source_cost)
+_Raster = tuple[Image.Image, tuple[float, float]]  # RGBA pixels, natural size in CSS px
+_svg_rasters: _LRU[Hashable, _Raster] = _LRU(64, 128 << 20, lambda v: _image_cost(v[0]))
+_fitted: _LRU[Hashable, LoadedImage] = _LRU(256, 256 << 20, _loaded_cost)
+
+
+def clear_caches() -> None:
+    """Forget every cached source, SVG raster and fitted image (tests, benchmarks, long runs)."""
+    for cache in (_sources, _svg_rasters, _fitted):
+        cache.clear()
+
+
+def cache_loads() -> int:
+    """How many sources were read and decoded since the last `clear_caches`."""
+    return _sources.loads
+
+
+def _source_key(
+    src: str, kind: str, base_dir: Path, policy: ImagePolicy
+) -> tuple[Hashable, Path | None]:
+    """What identifies a source's bytes: the text itself, or a file's path, size and mtime."""
+    if kind == "path":
+        path = _resolve_path(src, base_dir, policy)
+        try:
+            st = path.stat()
+            stamp: tuple[int, int] = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            stamp = (-1, -1)
+        return ("path", str(path), stamp), path
+    if kind == "url":
+        return ("url", src, policy), None  # the policy decides what may be fetched
+    return (kind, src), None
+
+
+def _load_source(
+    src: str, base_dir: Path, limits: Limits, policy: ImagePolicy
+) -> tuple[Hashable, _Source]:
+    kind = classify_source(src)
+    key, path = _source_key(src, kind, base_dir, policy)
+
+    def load() -> _Source:
+        data = (
+            _read_file(path, src, limits)
+            if path is not None
+            else _source_bytes(src, kind, limits, policy)
+        )
+        if sniff_format(data) == "SVG":
+            if len(data) > limits.max_image_bytes:
+                msg = f"SVG is larger than {limits.max_image_bytes} bytes (Limits.max_image_bytes)"
+                raise ValueError(msg)
+            return _Source(None, data)
+        return _Source(decode(data, limits, policy), None)
+
+    return (key, limits), _sources.get((key, limits), load)
+
+
+# --- fitting --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Placement:
+    """Where the source lands in its box (CSS px) and which source pixels show there."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+    crop: tuple[float, float, float, float]  # source px: left, top, right, bottom
+
+
+def _cover_crop(
+    size: tuple[int, int],
+    natural: tuple[float, float],
+    target: tuple[int, int],
+    fx: float,
+    fy: float,
+) -> tuple[float, float, float, float]:
+    """`ImageOps.fit`'s crop, with `position` as its centering (identical pixels at center)."""
+    sw, sh = size
+    output_ratio = target[0] / target[1]
+    live_ratio = sw / sh
+    if live_ratio == output_ratio:
+        cw, ch = float(sw), float(sh)
+    elif live_ratio >= output_ratio:
+        cw, ch = output_ratio * sh, float(sh)
+    else:
+        cw, ch = float(sw), sw / output_ratio
+    left, top = (sw - cw) * fx, (sh - ch) * fy
+    return left, top, left + cw, top + ch
+
+
+def _place(c: ImageComponent, size: tuple[int, int], natural: tuple[float, float]) -> _Placement:
+    """The drawn rectangle for `c.fit`, intersected with the box, and its source crop."""
+    bw, bh = c.width, c.height
+    nw, nh = natural
+    fx, fy = c.position
+    if c.fit == "fill":
+        return _Placement(0.0, 0.0, bw, bh, (0.0, 0.0, float(size[0]), float(size[1])))
+    k = {"contain": min(bw / nw, bh / nh), "none": 1.0}.get(c.fit, max(bw / nw, bh / nh))
+    dw, dh = nw * k, nh * k
+    ox, oy = (bw - dw) * fx, (bh - dh) * fy
+    x0, y0 = max(0.0, ox), max(0.0, oy)
+    x1, y1 = min(bw, ox + dw), min(bh, oy + dh)
+    px, py = size[0] / dw, size[1] / dh  # source px per CSS px
+    crop = ((x0 - ox) * px, (y0 - oy) * py, (x1 - ox) * px, (y1 - oy) * py)
+    return _Placement(x0, y0, max(0.0, x1 - x0), max(0.0, y1 - y0), crop)
+
+
+def _device_size(width: float, height: float, scale: float, limits: Limits) -> tuple[int, int]:
+    w, h = max(1, round(width * scale)), max(1, round(height * scale))
+    if w * h > limits.max_pixels:  # upscaling past the canvas cap buys nothing but memory
+        k = (limits.max_pixels / (w * h)) ** 0.5
+        w, h = max(1, int(w * k)), max(1, int(h * k))
+    return w, h
+
+
+def _png(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, "PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def _fit(
+    c: ImageComponent,
+    image: Image.Image,
+    natural: tuple[float, float],
+    scale: float,
+    limits: Limits,
+) -> LoadedImage:
+    place = _place(c, image.size, natural)
+    if place.width <= 0 or place.height <= 0:  # pushed wholly outside its box
+        blank = Image.new("RGBA", (1, 1))
+        return LoadedImage(1, 1, _png(blank), blank, 0.0, 0.0, 0.0, 0.0)
+    size = _device_size(place.width, place.height, scale, limits)
+    crop = place.crop
+    if c.fit == "cover":
+        crop = _cover_crop(image.size, natural, size, *c.position)
+    fitted = image.resize(size, Image.Resampling.LANCZOS, box=crop)
+    fitted.info.clear()
+    whole = c.fit in ("cover", "fill")
+    return LoadedImage(
+        size[0],
+        size[1],
+        _png(fitted),
+        fitted,
+        place.left,
+        place.top,
+        None if whole else place.width,
+        None if whole else place.height,
+    )
+
+
+def _svg_image(
+    c: ImageComponent, svg: bytes, scale: float, limits: Limits, policy: ImagePolicy
+) -> tuple[Image.Image, tuple[float, float]]:
+    if not policy.allow_svg:
+        msg = "SVG sources are turned off here (ImagePolicy.allow_svg)"
+        raise ValueError(msg)
+    box = _device_size(c.width, c.height, scale, limits)
+    fit = "none" if c.fit == "none" else "cover"
+    key = (svg, box, fit, scale, pixel_cap(limits), policy.svg_timeout, policy.svg_memory)
+
+    def draw() -> tuple[Image.Image, tuple[float, float]]:
+        r = rasterize_svg(
+            svg,
+            box,
+            fit,
+            scale,
+            max_pixels=pixel_cap(limits),
+            timeout=policy.svg_timeout,
+            memory=policy.svg_memory,
+        )
+        return r.image, r.natural
+
+    return _svg_rasters.get(key, draw)
+
+
+def _load_image(
+    c: ImageComponent, base_dir: Path, scale: float, limits: Limits, policy: ImagePolicy
+) -> LoadedImage:
+    key, source = _load_source(c.src, base_dir, limits, policy)
+    if source.svg is not None:
+        image, natural = _svg_image(c, source.svg, scale, limits, policy)
+    else:
+        assert source.image is not None
+        image, natural = source.image, (float(source.image.width), float(source.image.height))
+    fit_key = (key, c.width, c.height, c.fit, c.position, scale, limits.max_pixels)
+    return _fitted.get(fit_key, lambda: _fit(c, image, natural, scale, limits))
+
+
+def placeholder(c: ImageComponent, scale: float, limits: Limits = DEFAULT_LIMITS) -> LoadedImage:
+    """A neutral grey tile with a small picture pictogram, drawn where a source failed."""
+    w, h = _device_size(c.width, c.height, scale, limits)
+    im = Image.new("RGBA", (w, h), PLACEHOLDER_FILL)
+    s = min(w, h) * 0.4
+    if s >= 4:
+        draw = ImageDraw.Draw(im)
+        cx, cy = w / 2, h / 2
+        draw.polygon(
+            [
+                (cx - s / 2, cy + s / 3),
+                (cx - s / 8, cy - s / 6),
+                (cx + s / 8, cy + s / 12),
+                (cx + s / 4, cy - s / 24),
+                (cx + s / 2, cy + s / 3),
+            ],
+            fill=PLACEHOLDER_INK,
+        )
+        r = s / 9
+        draw.ellipse(
+            (cx + s / 5 - r, cy - s / 3 - r, cx + s / 5 + r, cy - s / 3 + r), PLACEHOLDER_INK
+        )
+    return LoadedImage(w, h, _png(im), im)
+
+
+def load_resources(
+    card: Card,
+    scale: float = 1.0,
+    limits: Limits = DEFAULT_LIMITS,
+    policy: ImagePolicy = DEFAULT_POLICY,
+) -> Resources:
+    """Load every image of `card`; raise one `ImageLoadError` naming each source that failed.
+
+    A component with `onImageError: "placeholder"` never fails: it gets `placeholder(...)` and
+    its error is recorded in `Resources.errors` instead.
+    """
     images: dict[str, LoadedImage] = {}
+    errors: dict[str, str] = {}
     issues: list[Issue] = []
     for c in card.components:
-        if isinstance(c, ImageComponent):
-            try:
-                images[c.pointer] = _load_image(c, card.base_dir, scale, limits)
-            except ValueError as e:
-                issues.append(Issue(c.pointer + "/src", f"Cannot load image: {e}."))
+        if not isinstance(c, ImageComponent):
+            continue
+        try:
+            images[c.pointer] = _load_image(c, card.base_dir, scale, limits, policy)
+        except ValueError as e:
+            message = f"Cannot load image: {e}."
+            if c.on_error == "placeholder":
+                images[c.pointer] = replace(placeholder(c, scale, limits), error=message)
+                errors[c.pointer + "/src"] = message
+            else:
+                issues.append(Issue(c.pointer + "/src", message))
     if issues:
         raise ImageLoadError(issues)
-    return Resources(images)
+    return Resources(images, errors)

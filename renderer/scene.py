@@ -58,13 +58,24 @@ class GlyphRunItem:
 
 @dataclass(frozen=True, slots=True)
 class ImageItem:
-    x: float  # px
+    """An image clipped to its (rounded) box, with an optional border inside that outline.
+
+    The box is the clip outline; `content` is where the pixels land when that is not the whole
+    box (fit contain or none). The border is the ring between the outline and the same outline
+    inset by `border_width` (inner radius = radius - border_width), painted over the image, so
+    it never grows the box; image and border fade together under `opacity`.
+    """
+
+    x: float  # px, the box
     y: float  # px
     width: float  # px
     height: float  # px
     radius: float  # px, capped
     opacity: float  # 0..1
     image: LoadedImage
+    content: tuple[float, float, float, float] | None = None  # px x, y, w, h; None = the box
+    border_width: float = 0.0  # px, capped at half the smaller side; 0 = no border
+    border_color: Color | None = None  # straight alpha; None = no border
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,16 +135,21 @@ def paint_tag(b: TagBox) -> list[Item]:
 
 
 def paint_image(b: ImageBox) -> list[Item]:
-    box = b.box
+    box, c, inner = b.box, b.component, b.content
+    content = None if inner == box else (inner.x, inner.y, inner.width, inner.height)
+    border = min(c.border_width, box.width / 2, box.height / 2)
     return [
         ImageItem(
             box.x,
             box.y,
             box.width,
             box.height,
-            _cap(b.component.radius, box.width, box.height),
-            b.component.opacity,
+            _cap(c.radius, box.width, box.height),
+            c.opacity,
             b.image,
+            content,
+            border if border > 0 and c.border_color.a > 0 else 0.0,
+            c.border_color if border > 0 and c.border_color.a > 0 else None,
         )
     ]
 

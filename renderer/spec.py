@@ -126,9 +126,19 @@ def load_document(spec: SpecInput, limits: Limits = DEFAULT_LIMITS) -> tuple[Any
     """Read a spec from any accepted form; returns the decoded JSON value and its base folder."""
     if isinstance(spec, dict):
         return spec, Path.cwd()
+    if not isinstance(spec, str | bytes | Path):
+        raise SpecError(
+            [
+                Issue(
+                    "",
+                    "The spec must be a JSON object (a dict), JSON text or a path. "
+                    f"Received: {type(spec).__name__}.",
+                )
+            ]
+        )
     if isinstance(spec, bytes):
         try:
-            return _loads(spec.decode("utf-8"), limits), Path.cwd()
+            return _loads(spec.decode("utf-8-sig"), limits), Path.cwd()
         except UnicodeDecodeError as e:
             raise SpecError([Issue("", f"The document is not UTF-8: {e.reason}.")]) from None
     if isinstance(spec, str) and spec.lstrip().startswith(("{", "[")):
@@ -450,12 +460,27 @@ def _component(i: int, c: dict[str, Any]) -> Component:
             else None,
         )
     if kind == "image":
+        # position: the schema allows a keyword or "X% Y%"; keywords name the edge to align.
+        words = {"left": (0.0, None), "right": (1.0, None), "top": (None, 0.0)}
+        words |= {"bottom": (None, 1.0), "center": (None, None)}
+        position = c.get("position", "center")
+        if position.endswith("%"):
+            px, py = (float(v.rstrip("%")) / 100 for v in position.split())
+        else:
+            picked = [words[w] for w in position.split()]
+            px = next((h for h, _ in picked if h is not None), 0.5)
+            py = next((v for _, v in picked if v is not None), 0.5)
         return ImageComponent(
             **common,
             src=c["src"],
             width=float(c["width"]),
             height=float(c["height"]),
             radius=float(c.get("radius", 0)),
+            fit=c.get("fit", "cover"),
+            position=(px, py),
+            border_width=float(c.get("borderWidth", 0)),
+            border_color=Color.parse(c.get("borderColor", "#000000")),
+            on_error=c.get("onImageError", "error"),
         )
     if kind == "tag":
         style = _style(c, "#ffffff")
@@ -495,7 +520,7 @@ def parse_card(
         raise SpecError(issues)
     errors = sorted(_validator().iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
     for error in errors:
-        issues.extend(_issues_for(error))
+        issues.extend(i for i in _issues_for(error) if i not in issues)
     if issues:
         raise (LimitError if all(map(_is_limit, errors)) else SpecError)(issues)
     if not 0 < scale <= limits.max_scale or not math.isfinite(scale):

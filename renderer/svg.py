@@ -31,10 +31,12 @@ def _fill(color: Color) -> str:
 
 
 def _rect(r: Rect) -> str:
-    corner = f' rx="{fmt(r.radius)}" ry="{fmt(r.radius)}"' if r.radius > 0 else ""
+    if r.radius > 0:  # arcs: CairoSVG draws `<rect rx>` corners about 0.8 px inside the circle
+        path = _rounded_path(r.x, r.y, r.width, r.height, r.radius)
+        return f'<path {_fill(r.color)} d="{path}"/>'
     return (
         f'<rect x="{fmt(r.x)}" y="{fmt(r.y)}" width="{fmt(r.width)}" '
-        f'height="{fmt(r.height)}"{corner} {_fill(r.color)}/>'
+        f'height="{fmt(r.height)}" {_fill(r.color)}/>'
     )
 
 
@@ -67,24 +69,52 @@ def _emoji(item: EmojiItem, index: str) -> str:
     )
 
 
+def _rounded_path(x: float, y: float, w: float, h: float, r: float) -> str:
+    """A rounded rectangle as path data with true arcs (not cairosvg's `<rect rx>` curves)."""
+    if r <= 0:
+        return f"M{fmt(x)} {fmt(y)}H{fmt(x + w)}V{fmt(y + h)}H{fmt(x)}Z"
+    a = f"A{fmt(r)} {fmt(r)} 0 0 1 "
+    return (
+        f"M{fmt(x + r)} {fmt(y)}H{fmt(x + w - r)}{a}{fmt(x + w)} {fmt(y + r)}"
+        f"V{fmt(y + h - r)}{a}{fmt(x + w - r)} {fmt(y + h)}H{fmt(x + r)}"
+        f"{a}{fmt(x)} {fmt(y + h - r)}V{fmt(y + r)}{a}{fmt(x + r)} {fmt(y)}Z"
+    )
+
+
 def _image(item: ImageItem, index: str, defs: list[str]) -> str:
+    """The image, clipped to its rounded box, then its border ring; faded together.
+
+    The clip and the border ring share one arc-drawn outline (true circles, unlike CairoSVG's
+    `<rect rx>`), so no image pixel shows outside the ring.
+    """
     attrs = ""
+    bordered = item.border_color is not None and item.border_width > 0
     if item.radius > 0:
         clip = f"clip{index}"
-        defs.append(
-            f'<clipPath id="{clip}"><rect x="{fmt(item.x)}" y="{fmt(item.y)}" '
-            f'width="{fmt(item.width)}" height="{fmt(item.height)}" '
-            f'rx="{fmt(item.radius)}" ry="{fmt(item.radius)}"/></clipPath>'
-        )
+        outline = _rounded_path(item.x, item.y, item.width, item.height, item.radius)
+        shape = f'<path d="{outline}"/>'
+        defs.append(f'<clipPath id="{clip}">{shape}</clipPath>')
         attrs += f' clip-path="url(#{clip})"'
-    if item.opacity < 1:
+    if item.opacity < 1 and not bordered:
         attrs += f' opacity="{fmt(item.opacity, 4)}"'
+    x, y, w, h = item.content or (item.x, item.y, item.width, item.height)
     data = base64.b64encode(item.image.png).decode("ascii")
-    return (
-        f'<image x="{fmt(item.x)}" y="{fmt(item.y)}" width="{fmt(item.width)}" '
-        f'height="{fmt(item.height)}" preserveAspectRatio="none"{attrs} '
+    image = (
+        f'<image x="{fmt(x)}" y="{fmt(y)}" width="{fmt(w)}" '
+        f'height="{fmt(h)}" preserveAspectRatio="none"{attrs} '
         f'xlink:href="data:image/png;base64,{data}"/>'
     )
+    if not bordered or item.border_color is None:
+        return image
+    b, r = item.border_width, item.radius
+    ring = _rounded_path(item.x, item.y, item.width, item.height, r)
+    if item.width - 2 * b > 0 and item.height - 2 * b > 0:
+        inner_w, inner_h = item.width - 2 * b, item.height - 2 * b
+        ring += _rounded_path(item.x + b, item.y + b, inner_w, inner_h, max(0.0, r - b))
+    border = f'<path fill-rule="evenodd" {_fill(item.border_color)} d="{ring}"/>'
+    if item.opacity < 1:
+        return f'<g opacity="{fmt(item.opacity, 4)}">{image}{border}</g>'
+    return image + border
 
 
 def _item(item: Item, index: str, defs: list[str]) -> str:

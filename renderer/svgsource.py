@@ -1,0 +1,98 @@
+"""SVG image sources (logos): untrusted SVG bytes in, a PNG rasterized in a sandbox out.
+
+CairoSVG can be made to spin for tens of seconds, or to allocate gigabytes, by a few KB of SVG
+(`<use>` and nested `<pattern>` amplification), so a user's SVG is never parsed in this process.
+`rasterize_svg` runs `_svgworker.py` in a fresh interpreter (`python -I`: no environment, no user
+site) that caps its own address space and CPU time, resolves no reference but inline `data:`
+URLs, and is killed at `ImagePolicy.svg_timeout` (2 s by default). Documents declaring entities
+(billion laughs) or compressed (`svgz`) are refused before a process is started.
+
+The worker draws the SVG at the size the box needs (cover size of the box in device pixels, or
+intrinsic size × scale for `fit: none`), never more than the pixel cap, and returns the intrinsic
+size in CSS px so `fit: none` and `contain` can place it like a raster image.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+__all__ = ["SvgRaster", "looks_like_svg", "rasterize_svg"]
+
+_WORKER = Path(__file__).with_name("_svgworker.py")
+_SVG_ROOT = re.compile(rb"<svg[\s>/]", re.IGNORECASE)
+_ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class SvgRaster:
+    image: Image.Image  # RGBA, drawn at the requested size
+    natural: tuple[float, float]  # CSS px, the SVG's own width and height
+
+
+def looks_like_svg(data: bytes) -> bool:
+    """An XML or SVG document whose first element is `<svg` (after prolog and comments)."""
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not head.startswith((b"<svg", b"<SVG", b"<?xml", b"<!--", b"<!DOCTYPE", b"<!doctype")):
+        return False
+    return _SVG_ROOT.search(head) is not None
+
+
+def _refuse_early(data: bytes) -> None:
+    if _ENTITY.search(data):
+        msg = "SVG documents declaring entities (<!ENTITY) are refused"
+        raise ValueError(msg)
+
+
+def rasterize_svg(
+    data: bytes,
+    box: tuple[int, int],
+    fit: str,
+    scale: float,
+    *,
+    max_pixels: int,
+    timeout: float,
+    memory: int,
+) -> SvgRaster:
+    """Draw untrusted SVG `data` in a bounded subprocess; raise ValueError naming the cause."""
+    _refuse_early(data)
+    args = [str(box[0]), str(box[1]), fit, repr(scale), str(max_pixels), str(memory)]
+    try:
+        done = subprocess.run(  # fixed argv, our own script, no shell
+            [sys.executable, "-I", str(_WORKER), *args],
+            input=data,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+            env={"PATH": os.defpath, "LC_ALL": "C.UTF-8"},
+        )
+    except subprocess.TimeoutExpired:
+        msg = (
+            f"the SVG took longer than {timeout:g} s to draw (ImagePolicy.svg_timeout); "
+            "it may be an amplification bomb"
+        )
+        raise ValueError(msg) from None
+    if done.returncode != 0:
+        reason = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        why = reason[-1] if reason else f"the SVG worker died (signal or status {done.returncode})"
+        msg = f"the SVG could not be drawn: {why}"
+        raise ValueError(msg)
+    head, _, png = done.stdout.partition(b"\n")
+    try:
+        iw, ih = (float(v) for v in head.split())
+        image = Image.open(io.BytesIO(png), formats=("PNG",))
+        w, h = image.size
+        if w * h > max_pixels:
+            raise ValueError
+        image.load()
+    except (ValueError, OSError, SyntaxError):
+        msg = "the SVG worker returned an unreadable result"
+        raise ValueError(msg) from None
+    return SvgRaster(image.convert("RGBA"), (iw, ih))

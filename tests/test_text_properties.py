@@ -1,0 +1,176 @@
+"""Properties of text layout over random strings in several scripts (Hypothesis).
+
+Each property is what a user relies on: a wrapped line never sticks out of its frame, a clamped
+block ends with its ellipsis inside the frame, `fontSize: "auto"` picks a size that fits while
+0.5 px more would not, and no string makes layout raise.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+import renderer
+from renderer.layout import TextBox
+
+WORDS = [
+    "card",
+    "render",
+    "Ünïcödé",
+    "façade",
+    "Tiếng",
+    "Việt",
+    "Ελληνικά",
+    "Русский",
+    "在没有",
+    "无头浏览器",
+    "情况下，",
+    "「引用」",
+    "カタカナ",
+    "ひらがな。",
+    "مرحبا",
+    "بالعالم",
+    "שלום",
+    "עולם",
+    "😀",
+    "👍🏽",
+    "🇺🇸",
+    "👨‍👩‍👧",
+    "2024",
+    "(parens)",
+    "a-very-long-hyphenated-word",
+    "Supercalifragilisticexpialidocious",
+    "!",
+    "—",
+    "…",
+]
+FAMILIES = ["Inter", "Noto Sans", "Noto Sans SC", "Roboto", "Poppins", "Playfair Display"]
+text_st = st.lists(st.sampled_from(WORDS), min_size=1, max_size=14).map(" ".join)
+PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _text_box(spec: dict[str, object]) -> TextBox:
+    box = renderer.lay_out_spec(spec).boxes[0]
+    assert isinstance(box, TextBox)
+    return box
+
+
+def _spec(component: dict[str, object], width: int = 700, height: int = 400) -> dict[str, object]:
+    return {"width": width, "height": height, "components": [{"type": "text", **component}]}
+
+
+@PROPERTY
+@given(
+    text=text_st,
+    frame=st.integers(30, 600),
+    size=st.integers(8, 64),
+    family=st.sampled_from(FAMILIES),
+)
+def test_lines_stay_inside_the_frame(text: str, frame: int, size: int, family: str) -> None:
+    box = _text_box(
+        _spec({"text": text, "frameWidth": frame, "fontSize": size, "fontFamily": family})
+    )
+    for line in box.text.lines:
+        single_cluster = len(line.text) <= 1 or line.text in WORDS[18:22]
+        if single_cluster:  # one cluster wider than the frame cannot be made to fit
+            continue
+        assert line.width <= frame + 1e-6, (line.text, line.width, frame)
+        assert box.box.x - 1e-6 <= line.x
+        assert line.x + line.width <= box.box.x + frame + 1e-6
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=text_st, frame=st.integers(120, 400), size=st.integers(12, 40))
+def test_ink_stays_inside_the_frame(text: str, frame: int, size: int) -> None:
+    """Pixels: no ink right of the frame, beyond a side-bearing allowance of 1 px + 4 % of the
+    size (glyph outlines may overhang their advance box slightly, in browsers too)."""
+    x0 = 40
+    spec = _spec(
+        {"text": text, "frameWidth": frame, "fontSize": size, "x": x0, "y": 10, "color": "#000000"},
+        width=frame + 2 * x0,
+        height=600,
+    )
+    im = Image.open(io.BytesIO(renderer.render(spec, "png"))).convert("RGB")
+    ink = np.asarray(im).min(axis=2) < 250
+    columns = np.flatnonzero(ink.any(axis=0))
+    if columns.size:
+        slack = 1 + 0.04 * size
+        assert columns.min() >= x0 - slack
+        assert columns.max() <= x0 + frame + slack
+
+
+@PROPERTY
+@given(
+    text=text_st,
+    frame=st.integers(60, 500),
+    lines=st.integers(1, 3),
+    size=st.integers(10, 48),
+    ellipsis=st.sampled_from(["…", "...", " [more]"]),
+)
+def test_clamped_text_ends_with_ellipsis_inside_frame(
+    text: str, frame: int, lines: int, size: int, ellipsis: str
+) -> None:
+    box = _text_box(
+        _spec(
+            {
+                "text": text,
+                "frameWidth": frame,
+                "fontSize": size,
+                "maxLines": lines,
+                "ellipsis": ellipsis,
+            }
+        )
+    )
+    laid = box.text
+    assert len(laid.lines) <= lines
+    if laid.clamped:
+        last = laid.lines[-1]
+        assert last.text.endswith(ellipsis)
+        ellipsis_only = last.text == ellipsis
+        assert last.width <= frame + 1e-6 or ellipsis_only
+
+
+@PROPERTY
+@given(text=text_st, frame=st.integers(150, 600), height=st.integers(40, 300))
+def test_auto_size_is_the_largest_that_fits(text: str, frame: int, height: int) -> None:
+    component = {
+        "text": text,
+        "frameWidth": frame,
+        "frameHeight": height,
+        "fontSize": "auto",
+        "minFontSize": 8,
+        "maxFontSize": 120,
+    }
+    chosen = _text_box(_spec(component)).text.font_size
+    assert 8 <= chosen <= 120
+    at = _text_box(_spec({**component, "fontSize": chosen}))
+    fits = not at.text.clamped and len(at.text.lines) * 1.2 * chosen <= height + 1e-6
+    if chosen > 8:  # at the minimum the text may simply not fit, and is clamped
+        assert fits
+        assert not at.text.words_cut
+        assert all(line.width <= frame + 1e-6 for line in at.text.lines)
+    if chosen < 120:
+        bigger = _text_box(_spec({**component, "fontSize": chosen + 0.5})).text
+        too_tall = len(bigger.lines) * 1.2 * (chosen + 0.5) > height + 1e-6
+        assert bigger.clamped or too_tall or bigger.words_cut
+
+
+@PROPERTY
+@given(
+    text=st.text(min_size=0, max_size=80),
+    size=st.floats(1, 200),
+    frame=st.one_of(st.just("fit"), st.floats(1, 800)),
+)
+def test_any_string_lays_out(text: str, size: float, frame: object) -> None:
+    spec = _spec(
+        {
+            "text": text.encode("utf-8", "replace").decode("utf-8"),
+            "fontSize": size,
+            "frameWidth": frame,
+        }
+    )
+    renderer.render(spec, "svg")
