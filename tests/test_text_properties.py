@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -174,3 +175,34 @@ def test_any_string_lays_out(text: str, size: float, frame: object) -> None:
         }
     )
     renderer.render(spec, "svg")
+
+
+NO_LINE_START = "、。，．：；！？）」』】〕〉》ーぁぃぅぇぉっゃゅょァィゥェォッャュョ…"
+NO_LINE_END = "（「『【〔〈《"
+CJK = (
+    "在没有无头浏览器的情况下，每分钟渲染一万张开放图谱卡片的工程实践与性能优化。"
+    "「引用」（括弧）之后！ちょっとコーヒーショップでキャッシュレス決済をしてみた。"
+)
+
+
+@pytest.mark.parametrize("width", range(60, 600, 7))
+def test_cjk_kinsoku(width: int) -> None:
+    """Across many frame widths, no line starts with closing punctuation or small kana and
+    none ends with an opening bracket."""
+    lines = _text_box(
+        _spec(
+            {
+                "text": CJK,
+                "frameWidth": width,
+                "fontSize": 20,
+                "fontFamily": "Noto Sans SC",
+                "lang": "ja",
+            }
+        )
+    ).text.lines
+    assert len(lines) > 1
+    assert "".join(line.text for line in lines) == CJK
+    for line in lines[1:]:
+        assert line.text[0] not in NO_LINE_START, [ln.text for ln in lines]
+    for line in lines[:-1]:
+        assert line.text[-1] not in NO_LINE_END, [ln.text for ln in lines]

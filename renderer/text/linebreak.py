@@ -1,8 +1,9 @@
 """Line breaking: a shaped paragraph and a frame width in, lines as character ranges out.
 
 Break opportunities come from Unicode UAX #14 (uniseg): Latin breaks after spaces and hyphens, CJK
-between ideographs. On top, the common kinsoku rules: no line starts with closing punctuation,
-small kana or the prolonged sound mark, none ends with opening brackets. Greedy filling: each line
+between ideographs. Its classes carry the common kinsoku rules (uniseg resolves small kana and the
+prolonged sound mark strictly): no line starts with closing punctuation (、。，）」！？…), small
+kana or ー, none ends with an opening bracket (（「). Greedy filling: each line
 takes as many segments as fit; trailing spaces hang (they do not count against the frame). A
 segment wider than the frame on its own is cut between grapheme clusters, so no line is wider than
 the frame unless a single cluster is.
@@ -19,11 +20,6 @@ from .shaping import ShapedText
 __all__ = ["LineSpan", "break_lines"]
 
 _EPSILON = 1e-6  # px: rounding slack so text exactly as wide as its frame still fits
-_NO_START = frozenset(
-    "、。，．：；！？）」』】〕〉》〗〙〛｝］｠〞〟ー々〻ゝゞヽヾぁぃぅぇぉっゃゅょゎゕゖ"
-    "ァィゥェォッャュョヮヵヶ・…‥!),.:;?]}"
-)
-_NO_END = frozenset("（「『【〔〈《〖〘〚｛［｟〝([{")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,15 +41,6 @@ def span(shaped: ShapedText, start: int, end: int, cut: bool = False) -> LineSpa
     return LineSpan(start, visible, sum(shaped.char_advance[start:visible]), cut)
 
 
-def _opportunities(text: str) -> list[int]:
-    out = []
-    for b in line_break_boundaries(text):
-        if 0 < b < len(text) and (text[b] in _NO_START or text[b - 1] in _NO_END):
-            continue
-        out.append(b)
-    return out
-
-
 def break_lines(shaped: ShapedText, frame: float | None) -> list[LineSpan]:
     """Lines of one paragraph; `frame=None` keeps it on one line."""
     text, adv = shaped.text, shaped.char_advance
@@ -62,7 +49,7 @@ def break_lines(shaped: ShapedText, frame: float | None) -> list[LineSpan]:
     lines: list[LineSpan] = []
     start = prev = 0
     width = 0.0  # of the current line, trailing spaces included
-    for boundary in _opportunities(text):
+    for boundary in line_break_boundaries(text):
         if boundary <= prev:
             continue
         seg_width = sum(adv[prev:boundary])
