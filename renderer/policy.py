@@ -47,7 +47,7 @@ class ImagePolicy:
     max_redirects: int = 3
     max_url_length: int = 2048  # characters
     max_image_side: int = 16_384  # px, either side of a decoded source
-    svg_timeout: float = 2.0  # s, wall clock of the SVG rasterizing subprocess
+    svg_timeout: float = 1.5  # s, wall clock of the SVG subprocess (start-up included)
     svg_memory: int = 1 << 30  # bytes of address space for that subprocess
     cache_dir: Path | None = None  # optional on-disk HTTP cache (Cache-Control / ETag)
     user_agent: str = "renderer-image-fetcher/0.1"

@@ -4,7 +4,7 @@ CairoSVG can be made to spin for tens of seconds, or to allocate gigabytes, by a
 (`<use>` and nested `<pattern>` amplification), so a user's SVG is never parsed in this process.
 `rasterize_svg` runs `_svgworker.py` in a fresh interpreter (`python -I`: no environment, no user
 site) that caps its own address space and CPU time, resolves no reference but inline `data:`
-URLs, and is killed at `ImagePolicy.svg_timeout` (2 s by default). Documents declaring entities
+URLs, and is killed at `ImagePolicy.svg_timeout` (1.5 s by default, so a bomb is an error within 2 s). Documents declaring entities
 (billion laughs) or compressed (`svgz`) are refused before a process is started.
 
 The worker draws the SVG at the size the box needs (cover size of the box in device pixels, or
