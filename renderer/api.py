@@ -18,7 +18,7 @@ from .layout import CardLayout, lay_out
 from .limits import DEFAULT_LIMITS, Limits
 from .model import Card
 from .policy import DEFAULT_POLICY, ImagePolicy
-from .raster import rasterize
+from .raster import needs_svg, paint_scene
 from .report import Report, build_report
 from .resources import load_resources
 from .scene import build_scene
@@ -111,8 +111,12 @@ def render(
     layout = lay_out_spec(
         spec, scale=scale, limits=limits, base_dir=base_dir, image_policy=image_policy
     )
-    svg = build_svg(build_scene(layout))
-    data = svg if fmt is Format.SVG else encode(rasterize(svg, scale), fmt, quality)
+    scene = build_scene(layout)
+    if fmt is Format.SVG:
+        data = build_svg(scene)
+    else:  # drawn straight onto cairo; CairoSVG only for scenes holding emoji (raster.py)
+        svg = build_svg(scene) if needs_svg(scene) else None
+        data = encode(paint_scene(scene, scale, svg), fmt, quality)
     return (data, build_report(layout)) if report else data
 
 
@@ -212,8 +216,16 @@ async def render_async(
     quality: int | None = None,
     limits: Limits = DEFAULT_LIMITS,
     base_dir: Path | None = None,
+    image_policy: ImagePolicy = DEFAULT_POLICY,
 ) -> bytes:
     """`render` in a worker thread, so an asyncio server keeps serving while a card is drawn."""
     return await asyncio.to_thread(
-        render, spec, format, scale=scale, quality=quality, limits=limits, base_dir=base_dir
+        render,
+        spec,
+        format,
+        scale=scale,
+        quality=quality,
+        limits=limits,
+        base_dir=base_dir,
+        image_policy=image_policy,
     )

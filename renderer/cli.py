@@ -133,6 +133,9 @@ def _write_atomic(path: Path, data: bytes) -> None:
     """Write beside the target and rename, so a crash never leaves half a file."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; an image is an ordinary file
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)

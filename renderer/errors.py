@@ -57,6 +57,10 @@ class _IssuesError(RenderError):
         self.issues = tuple(issues)
         super().__init__("\n".join(str(i) for i in self.issues))
 
+    def __reduce__(self) -> tuple[type[_IssuesError], tuple[tuple[Issue, ...]]]:
+        # Rebuilt from `issues`, not the message, so errors keep their pointers across processes.
+        return type(self), (self.issues,)
+
 
 class SpecError(_IssuesError, ValueError):
     """The spec is invalid. `issues` holds every problem found, not just the first."""

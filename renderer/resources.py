@@ -69,7 +69,6 @@ from PIL import (
 from .errors import ImageLoadError, Issue
 from .limits import DEFAULT_LIMITS, Limits
 from .model import Card, ImageComponent
-from .net import fetch
 from .policy import DEFAULT_POLICY, ImagePolicy
 from .svgsource import looks_like_svg, rasterize_svg
 
@@ -122,6 +121,11 @@ def sniff_format(data: bytes) -> str | None:
     if looks_like_svg(data):
         return "SVG"
     return None
+
+
+class SourceError(ValueError):
+    """A source refused by our own rules (a limit, a policy, a malformed form): the message is
+    already the whole story. Any other ValueError from a decoder means damaged bytes."""
 
 
 # --- what the stage returns ----------------------------------------------------------------------
@@ -232,6 +236,8 @@ def _read_file(path: Path, src: str, limits: Limits) -> bytes:
 
 def _source_bytes(src: str, kind: str, limits: Limits, policy: ImagePolicy) -> bytes:
     if kind == "url":
+        from .net import fetch  # the HTTP client loads only when a spec names a URL
+
         return fetch(src, policy, limits.max_image_bytes)
     if kind == "data":
         return _decode_data_uri(src)
@@ -258,13 +264,13 @@ def _check_size(w: int, h: int, limits: Limits, policy: ImagePolicy) -> None:
             f"image is {w}×{h} = {w * h} pixels; the limit is {cap} pixels "
             "(Limits.max_image_pixels): refused as a possible decompression bomb"
         )
-        raise ValueError(msg)
+        raise SourceError(msg)
     if max(w, h) > policy.max_image_side:
         msg = (
             f"image is {w}×{h} pixels; the limit is {policy.max_image_side} px per side "
             "(ImagePolicy.max_image_side)"
         )
-        raise ValueError(msg)
+        raise SourceError(msg)
 
 
 def _gif_extent(data: bytes) -> tuple[int, int]:
@@ -285,9 +291,27 @@ def _gif_extent(data: bytes) -> tuple[int, int]:
     return w, h
 
 
+def _webp_size(data: bytes) -> tuple[int, int]:
+    """The canvas size a WebP header declares: libwebp allocates it when the file is opened."""
+    chunk = data[12:16]
+    if chunk == b"VP8 " and data[23:26] == b"\x9d\x01\x2a":
+        w, h = struct.unpack_from("<HH", data, 26)
+        return w & 0x3FFF, h & 0x3FFF
+    if chunk == b"VP8X" and len(data) >= 30:
+        w = int.from_bytes(data[24:27], "little") + 1
+        return w, int.from_bytes(data[27:30], "little") + 1
+    if chunk == b"VP8L" and len(data) >= 25 and data[20] == 0x2F:
+        bits = int.from_bytes(data[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    return 0, 0  # unknown layout: Pillow will refuse it
+
+
 def _ico_largest(data: bytes, limits: Limits, policy: ImagePolicy) -> Image.Image:
     """The largest entry of an icon, each entry's own header checked before decoding."""
     ico = IcoImagePlugin.IcoFile(io.BytesIO(data))
+    if not ico.entry:
+        msg = "the icon holds no images"
+        raise SourceError(msg)
     entry = max(ico.entry, key=lambda e: (e.dim[0] * e.dim[1], e.color_depth))
     frame = data[entry.offset : entry.offset + entry.size]
     if frame.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -297,7 +321,7 @@ def _ico_largest(data: bytes, limits: Limits, policy: ImagePolicy) -> Image.Imag
     dib_w, dib_h = struct.unpack_from("<ii", frame, 4)
     if (abs(dib_w), abs(dib_h) // 2) != entry.dim:
         msg = "the icon's bitmap size disagrees with its directory"
-        raise ValueError(msg)
+        raise SourceError(msg)
     _check_size(*entry.dim, limits, policy)
     im = IcoImagePlugin.IcoImageFile(io.BytesIO(data))
     im.size = entry.dim
@@ -310,6 +334,8 @@ def _decode_raster(data: bytes, fmt: str, limits: Limits, policy: ImagePolicy) -
         return _ico_largest(data, limits, policy)
     if fmt == "GIF":
         _check_size(*_gif_extent(data), limits, policy)
+    if fmt == "WEBP":
+        _check_size(*_webp_size(data), limits, policy)
     im = _OPENERS[fmt](io.BytesIO(data))  # reads the header only
     _check_size(*im.size, limits, policy)
     im.load()  # first frame only for GIF, WEBP and AVIF animations
@@ -353,8 +379,11 @@ def decode(data: bytes, limits: Limits, policy: ImagePolicy) -> Image.Image:
     except MemoryError:
         msg = "the image needs more memory than is available"
         raise ValueError(msg) from None
-    except ValueError:
+    except SourceError:
         raise
+    except ValueError as e:
+        msg = f"the {fmt} image is damaged: {e}"
+        raise ValueError(msg) from None
     except Exception as e:  # a decoder bug on hostile bytes must not crash us
         msg = f"the {fmt} image could not be decoded: {type(e).__name__}: {e}"
         raise ValueError(msg) from None

@@ -44,9 +44,9 @@ def _glyph_run(g: GlyphRunItem) -> str:
     k = g.size / g.face.upem
     parts = []
     for gid, gx, gy in g.glyphs:
-        fx, fy, rest = glyph_path(g.face, gid)
-        if rest:
-            parts.append(f"M{fmt(gx / k + fx, 1)} {fmt(gy / k + fy, 1)}{rest}")
+        outline = glyph_path(g.face, gid)
+        if not outline.empty:
+            parts.append(f"M{fmt(gx / k + outline.x, 1)} {fmt(gy / k + outline.y, 1)}{outline.d}")
     if not parts:
         return ""
     shear = fmt(k * OBLIQUE_SLANT, 6) if g.oblique else "0"

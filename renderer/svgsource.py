@@ -4,8 +4,9 @@ CairoSVG can be made to spin for tens of seconds, or to allocate gigabytes, by a
 (`<use>` and nested `<pattern>` amplification), so a user's SVG is never parsed in this process.
 `rasterize_svg` runs `_svgworker.py` in a fresh interpreter (`python -I`: no environment, no user
 site) that caps its own address space and CPU time, resolves no reference but inline `data:`
-URLs, and is killed at `ImagePolicy.svg_timeout` (1.5 s by default, so a bomb is an error within 2 s). Documents declaring entities
-(billion laughs) or compressed (`svgz`) are refused before a process is started.
+URLs, and is killed at `ImagePolicy.svg_timeout` (1.5 s by default, start-up included, so a bomb
+is an error within 2 s). Documents declaring entities (billion laughs) are refused before a
+process is started; compressed `svgz` is not sniffed as SVG, so it is refused as "not an image".
 
 The worker draws the SVG at the size the box needs (cover size of the box in device pixels, or
 intrinsic size × scale for `fit: none`), never more than the pixel cap, and returns the intrinsic

@@ -1,60 +1,81 @@
-"""Glyph outlines as SVG path data, cached per (face, glyph).
+"""Glyph outlines, cached per (face, glyph): relative path commands in font units.
 
-Each glyph is drawn once by HarfBuzz (at the face's variation) into a string of relative path
-commands in font units, so a glyph run is written by prefixing each cached string with one absolute
-`M`: cheap to emit and exact, since the relative steps are differences of rounded absolute points
-(no accumulated rounding).
+Each glyph is drawn once by HarfBuzz (at the face's variation). Points are rounded to 0.1 font
+unit and each command stores the difference from the previous rounded point, so a glyph run is
+written by prefixing each cached outline with one absolute move: cheap to emit, exact (no
+accumulated rounding), and the same numbers serve both the SVG text (`d`) and the direct cairo
+painter (`ops`), which is what lets the two rasters agree pixel for pixel.
 """
 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 
 from ..fonts import FontFace
 from ..numfmt import fmt
 
-__all__ = ["glyph_path"]
+__all__ = ["GlyphOutline", "glyph_path"]
 
-_cache: dict[tuple[str, int], tuple[float, float, str]] = {}
+Op = tuple[str, tuple[float, ...]]  # "m" | "l" | "q" | "c" | "z", relative coordinates
+
+
+@dataclass(frozen=True, slots=True)
+class GlyphOutline:
+    x: float  # font units, the first point (absolute, from the glyph origin)
+    y: float  # font units, up
+    ops: tuple[Op, ...]  # relative commands after the first point
+    d: str  # the same commands as SVG path data
+
+    @property
+    def empty(self) -> bool:
+        return not self.ops
+
+
+_cache: dict[tuple[str, int], GlyphOutline] = {}
 _lock = threading.Lock()
 
 
+def _r(v: float) -> float:
+    return round(v, 1)
+
+
 class _RelativePen:
-    """Collects HarfBuzz draw callbacks as relative SVG commands on rounded coordinates."""
+    """Collects HarfBuzz draw callbacks as relative commands between rounded points."""
 
     def __init__(self) -> None:
-        self.parts: list[str] = []
+        self.ops: list[Op] = []
         self.first: tuple[float, float] | None = None
         self.cur = (0.0, 0.0)
         self.start = (0.0, 0.0)
 
-    def _rel(self, *points: tuple[float, float]) -> str:
+    def _rel(self, cmd: str, *points: tuple[float, float]) -> None:
         cx, cy = self.cur
-        out = " ".join(f"{fmt(round(x, 1) - cx)} {fmt(round(y, 1) - cy)}" for x, y in points)
-        self.cur = (round(points[-1][0], 1), round(points[-1][1], 1))
-        return out
+        numbers: list[float] = []
+        for x, y in points:
+            numbers += [float(fmt(_r(x) - cx)), float(fmt(_r(y) - cy))]
+        self.cur = (_r(points[-1][0]), _r(points[-1][1]))
+        self.ops.append((cmd, tuple(numbers)))
 
     def moveTo(self, p: tuple[float, float]) -> None:
         if self.first is None:
-            self.first = (round(p[0], 1), round(p[1], 1))
-            self.cur = self.start = self.first
+            self.first = self.cur = self.start = (_r(p[0]), _r(p[1]))
             return
-        self.parts.append("m" + self._rel(p))
+        self._rel("m", p)
         self.start = self.cur
 
     def lineTo(self, p: tuple[float, float]) -> None:
-        self.parts.append("l" + self._rel(p))
+        self._rel("l", p)
 
     def qCurveTo(self, *pts: tuple[float, float]) -> None:
         # HarfBuzz emits one control point per call; the FontTools protocol allows several.
         *controls, end = pts
         for i, c in enumerate(controls):
+            last = i == len(controls) - 1
             nxt = (
-                end
-                if i == len(controls) - 1
-                else ((c[0] + controls[i + 1][0]) / 2, (c[1] + controls[i + 1][1]) / 2)
+                end if last else ((c[0] + controls[i + 1][0]) / 2, (c[1] + controls[i + 1][1]) / 2)
             )
-            self.parts.append("q" + self._rel(c, nxt))
+            self._rel("q", c, nxt)
 
     def curveTo(
         self,
@@ -62,19 +83,22 @@ class _RelativePen:
         c2: tuple[float, float],
         p: tuple[float, float],
     ) -> None:
-        self.parts.append("c" + self._rel(c1, c2, p))
+        self._rel("c", c1, c2, p)
 
     def closePath(self) -> None:
-        self.parts.append("z")
+        self.ops.append(("z", ()))
         self.cur = self.start
 
     def endPath(self) -> None:
         self.cur = self.start
 
 
-def glyph_path(face: FontFace, gid: int) -> tuple[float, float, str]:
-    """(x, y, rest): the first point in font units and the relative commands after it.
-    An empty glyph (a space) gives an empty `rest`."""
+def _svg_data(ops: list[Op]) -> str:
+    return "".join(cmd + " ".join(fmt(v) for v in numbers) for cmd, numbers in ops)
+
+
+def glyph_path(face: FontFace, gid: int) -> GlyphOutline:
+    """The outline of glyph `gid` of `face`; an empty glyph (a space) has no ops."""
     key = (face.key, gid)
     found = _cache.get(key)
     if found is not None:
@@ -82,7 +106,7 @@ def glyph_path(face: FontFace, gid: int) -> tuple[float, float, str]:
     pen = _RelativePen()
     face.font.draw_glyph_with_pen(gid, pen)
     first = pen.first or (0.0, 0.0)
-    result = (first[0], first[1], "".join(pen.parts))
+    outline = GlyphOutline(first[0], first[1], tuple(pen.ops), _svg_data(pen.ops))
     with _lock:
-        _cache[key] = result
-    return result
+        _cache[key] = outline
+    return outline

@@ -1,0 +1,243 @@
+"""Planning: spec files and data rows in, one `Item` per output image out, before any drawing.
+
+For each spec file (every `*.json` under a SRC folder, recursively, in sorted order, skipping
+hidden files and folders, OUT_DIR and the data files; or a SRC file itself) and each row (or once,
+without `--data`), planning reads the JSON, fills the template, takes the batch-only `"output"`
+object off the spec, decides the output path and format, and computes the cache key. Anything
+that goes wrong here is that item's error, with the same pointers `render` would give, so a bad
+row is reported without starting a worker.
+
+Output paths are relative to the spec's mirrored folder in OUT_DIR (`src/blog/a.json` →
+`OUT_DIR/blog/`), may not be absolute or contain `..`, and no two items may write the same file.
+The format is, first found: `output.format`; the extension of `output.path`; `--format`; the
+extension of the `--name` result; PNG. A path whose extension names a different format is an error;
+a path without an image extension gets the format's (`card` → `card.png`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ..encode import Format
+from ..errors import Issue, SpecError
+from ..limits import DEFAULT_LIMITS, Limits
+from ..resources import classify_source
+from ..spec import load_document
+from ..templates import fill
+from .manifest import file_digest, item_key
+from .rows import Row
+from .work import ErrorInfo, Job
+
+__all__ = ["Item", "Options", "discover", "plan"]
+
+_OUTPUT_KEYS = ("format", "quality", "path")
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """What the command line says for every item."""
+
+    format: str | None = None
+    quality: int | None = None
+    scale: float = 1.0
+    name: str | None = None  # --name template
+    variables: Mapping[str, object] | None = None  # --var; None and no rows: no templating
+    rows: list[Row] | None = None  # --data
+    limits: Limits = DEFAULT_LIMITS
+
+
+@dataclass(slots=True)
+class Item:
+    """One output image to produce, or the reason it cannot be."""
+
+    id: int
+    source: str  # the spec file as the user named it
+    row: str | None  # the data row's label
+    output: str = ""  # relative to OUT_DIR, / separators; "" when planning failed before naming
+    job: Job | None = None
+    key: str = ""
+    error: ErrorInfo | None = None
+    row_values: dict[str, object] = field(default_factory=dict)
+
+
+def discover(sources: list[Path], out_dir: Path, exclude: list[Path]) -> list[tuple[Path, Path]]:
+    """Each spec file with its folder relative to the SRC it came from."""
+    skip = {p.resolve() for p in exclude}
+    out = out_dir.resolve()
+    found: list[tuple[Path, Path]] = []
+    for src in sources:
+        if not src.is_dir():
+            found.append((src, Path()))
+            continue
+        for path in sorted(src.rglob("*.json")):
+            rel = path.relative_to(src)
+            resolved = path.resolve()
+            if any(part.startswith(".") for part in rel.parts) or resolved in skip:
+                continue
+            if resolved == out or out in resolved.parents:
+                continue
+            found.append((path, rel.parent))
+    return found
+
+
+def plan(specs: list[tuple[Path, Path]], options: Options) -> list[Item]:
+    items: list[Item] = []
+    claimed: dict[str, Item] = {}
+    templating = options.rows is not None or options.variables is not None
+    for path, folder in specs:
+        rows: list[Row | None] = list(options.rows) if options.rows is not None else [None]
+        try:
+            doc, base = load_document(path, options.limits)
+        except SpecError as e:
+            items.append(Item(len(items), str(path), None, error=ErrorInfo.of(e)))
+            continue
+        for n, row in enumerate(rows, start=1):
+            item = Item(len(items), str(path), row.label if row else None)
+            items.append(item)
+            try:
+                _plan_one(item, doc, base, folder, row, n, templating, options)
+            except SpecError as e:
+                item.error = ErrorInfo.of(e)
+                continue
+            first = claimed.setdefault(item.output, item)
+            if first is not item:
+                where = f"{first.source}" + (f" ({first.row})" if first.row else "")
+                msg = f"Two items write {item.output}: this one and {where}."
+                item.error, item.job = ErrorInfo("SpecError", msg, (("", msg),)), None
+    return items
+
+
+def _plan_one(
+    item: Item,
+    doc: Any,
+    base: Path,
+    folder: Path,
+    row: Row | None,
+    n: int,
+    templating: bool,
+    options: Options,
+) -> None:
+    if row is not None and row.problem:
+        raise SpecError([Issue("", f"{row.label}: {row.problem}.")])
+    variables = {**(options.variables or {}), **(row.values if row else {})}
+    label = row.label if row else None
+    filled = fill(doc, variables, row=label) if templating else doc
+    output: Any = {}
+    if isinstance(filled, dict) and "output" in filled:
+        filled = filled.copy()  # the spec stage must never see the batch-only key
+        output = filled.pop("output")
+    fmt, quality, rel = _output(output, folder, Path(item.source).stem, n, row, variables, options)
+    item.output, item.row_values = rel, dict(variables)
+    images = _images(filled, base)
+    key_options = {"format": fmt.value, "quality": quality, "scale": options.scale, "output": rel}
+    item.key = item_key(doc, variables if templating else None, key_options, images)
+    item.job = Job(
+        item.id,
+        filled,
+        fmt.value,
+        scale=options.scale,
+        quality=quality,
+        limits=options.limits,
+        base_dir=str(base),
+    )
+
+
+def _output(
+    output: Any,
+    folder: Path,
+    stem: str,
+    n: int,
+    row: Row | None,
+    variables: dict[str, object],
+    options: Options,
+) -> tuple[Format, int | None, str]:
+    """The format, quality and output path (relative to OUT_DIR) of one item."""
+    if not isinstance(output, dict):
+        raise SpecError([Issue("/output", "Expected an object with format, quality, path.")])
+    issues = [
+        Issue(f"/output/{k}", f"Unknown property {k!r}. Allowed: {', '.join(_OUTPUT_KEYS)}.")
+        for k in output
+        if k not in _OUTPUT_KEYS
+    ]
+    fmt: Format | None = None
+    if "format" in output:
+        try:
+            fmt = Format.parse(str(output["format"]))
+        except ValueError as e:
+            issues.append(Issue("/output/format", str(e)))
+    quality = output.get("quality", options.quality)
+    if quality is not None and (
+        isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100
+    ):
+        issues.append(
+            Issue("/output/quality", f"Expected an integer 1-100. Received: {quality!r}.")
+        )
+    if "path" in output:
+        pointer, name = "/output/path", output["path"]
+    elif options.name is not None:
+        pointer = "--name"
+        name = fill(options.name, variables, row=row.label if row else None)
+    else:
+        pointer, name = "", stem + (f"-{n}" if row is not None else "")
+    rel = _safe_path(name, pointer, issues)
+    if issues:
+        raise SpecError(issues)
+    suffix_fmt = _suffix_format(rel)
+    chosen = fmt or (suffix_fmt if pointer == "/output/path" else None)
+    chosen = chosen or (Format.parse(options.format) if options.format else None)
+    chosen = chosen or suffix_fmt or Format.PNG
+    if suffix_fmt is not None and suffix_fmt is not chosen:
+        msg = (
+            f"The extension of {rel.name!r} says {suffix_fmt.value}, "
+            f"but the format is {chosen.value}."
+        )
+        raise SpecError([Issue(pointer, msg)])
+    if suffix_fmt is None:
+        rel = rel.with_name(f"{rel.name}.{chosen.extension}")
+    return chosen, quality, (PurePosixPath(folder.as_posix()) / rel).as_posix()
+
+
+def _suffix_format(rel: PurePosixPath) -> Format | None:
+    try:
+        return Format.parse(rel.suffix) if rel.suffix else None
+    except ValueError:
+        return None
+
+
+def _safe_path(name: Any, pointer: str, issues: list[Issue]) -> PurePosixPath:
+    """A relative path that stays inside OUT_DIR, or an issue saying why not."""
+    text = str(name) if isinstance(name, str | int | float) else ""
+    path = PurePosixPath(text.replace("\\", "/"))
+    if (
+        not text.strip()
+        or "\x00" in text
+        or path.is_absolute()
+        or ".." in path.parts
+        or path.name in ("", ".")
+    ):
+        shown = name if isinstance(name, str) else type(name).__name__
+        issues.append(
+            Issue(
+                pointer,
+                f"An output path must be relative, inside the output folder, with no '..'. "
+                f"Received: {shown!r}.",
+            )
+        )
+    return path
+
+
+def _images(doc: Any, base: Path) -> dict[str, str]:
+    """Digests of the image files a spec names: editing a logo must redraw its cards."""
+    found: dict[str, str] = {}
+    components = doc.get("components") if isinstance(doc, dict) else None
+    for c in components if isinstance(components, list) else []:
+        src = c.get("src") if isinstance(c, dict) and c.get("type") == "image" else None
+        if isinstance(src, str) and classify_source(src) == "path":
+            try:
+                found[src] = file_digest((base / src).resolve())
+            except OSError:
+                found[src] = "missing"
+    return found

@@ -1,0 +1,141 @@
+"""What runs on a worker: one `Job` in, one `Outcome` out, never an exception.
+
+A job is plain picklable data (a spec dict or path, variables, options, and optionally the path
+to write to), so the same function serves the in-process loop, a local process pool and Dask
+workers. Errors travel back as `ErrorInfo` rather than as exception objects: `RenderError`
+subclasses carry their issues in an attribute that pickling would lose, and a Dask client may not
+share the worker's classes. `ErrorInfo.exception()` rebuilds the same class with the same issues.
+
+Fonts and decoded images are cached per process (`fonts.library()`, `resources._decoded`), so a
+long-lived worker loads each font slice once however many cards it draws; `init_worker` loads the
+font library up front so the first card on each worker is not slower than the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import errors
+from ..limits import DEFAULT_LIMITS, Limits
+
+__all__ = [
+    "TEMP_SUFFIX",
+    "ErrorInfo",
+    "Job",
+    "Outcome",
+    "init_worker",
+    "render_job",
+    "write_atomic",
+]
+
+TEMP_SUFFIX = ".renderer-tmp"  # every temporary output ends so; a later run removes leftovers
+# mkstemp creates files readable by the owner only; outputs get the usual mode (a web server must
+# read them). Read once at import: os.umask can only be read by setting it.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One card to draw. `spec` is anything `renderer.render` takes; `dest` set means the worker
+    writes the file itself (Dask `--write-on-workers`) and returns no bytes."""
+
+    id: int
+    spec: Any
+    format: str = "png"
+    variables: Mapping[str, object] | None = None
+    scale: float = 1.0
+    quality: int | None = None
+    limits: Limits = DEFAULT_LIMITS
+    base_dir: str | None = None
+    dest: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    """An error as plain data: the class name, its message and its issues (pointer, message)."""
+
+    kind: str
+    message: str
+    issues: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, e: BaseException) -> ErrorInfo:
+        issues = tuple((i.pointer, i.message) for i in getattr(e, "issues", ()))
+        return cls(type(e).__name__, str(e), issues)
+
+    def exception(self) -> Exception:
+        """The error as the caller would have got it from `renderer.render`."""
+        cls = getattr(errors, self.kind, None)
+        if isinstance(cls, type) and issubclass(cls, errors._IssuesError):
+            return cls([errors.Issue(p, m) for p, m in self.issues])
+        if isinstance(cls, type) and issubclass(cls, errors.RenderError):
+            return cls(self.message)
+        if self.kind == "ValueError":
+            return ValueError(self.message)
+        return errors.RenderError(f"{self.kind}: {self.message}")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A job's result: the image bytes (None when the worker wrote them), their SHA-256 and size,
+    or the error."""
+
+    id: int
+    data: bytes | None = None
+    sha256: str = ""
+    size: int = 0
+    error: ErrorInfo | None = None
+
+
+def init_worker() -> None:
+    """Run once per worker process: leave Ctrl-C to the parent, which stops the batch cleanly (a
+    terminal sends SIGINT to the whole process group); load the fonts before the first job."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from ..fonts import library
+
+    library()
+
+
+def render_job(job: Job) -> Outcome:
+    """Draw one card (and write it when `job.dest` is set); failures come back as data."""
+    from ..api import render
+
+    try:
+        data = render(
+            job.spec,
+            job.format,
+            scale=job.scale,
+            quality=job.quality,
+            limits=job.limits,
+            base_dir=Path(job.base_dir) if job.base_dir else None,
+            variables=job.variables,
+        )
+        digest = hashlib.sha256(data).hexdigest()
+        if job.dest is not None:
+            write_atomic(Path(job.dest), data)
+            return Outcome(job.id, None, digest, len(data))
+        return Outcome(job.id, data, digest, len(data))
+    except Exception as e:  # any failure belongs to this item only; the batch goes on
+        return Outcome(job.id, error=ErrorInfo.of(e))
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write beside the target and rename, so a reader or a killed run never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            os.fchmod(f.fileno(), 0o666 & ~_UMASK)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

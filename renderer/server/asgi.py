@@ -1,0 +1,592 @@
+"""The Starlette application: Craftr's `POST /api/v1/image` plus health, metrics and docs.
+
+A request to the image endpoint passes these gates in order, and the first that fails answers:
+authentication (401/403) → quota (429) → `Content-Encoding` and `Content-Type` (415) → query
+parameters (400) → `Accept` (406) → declared length (413) → the body, read in chunks against the
+size limit (413) and a deadline (408) → strict JSON (400) → the plan's component limit and the
+image-source policy (400) → `If-None-Match` (304) → a render worker (503 when busy or past the
+deadline; 400 for a spec the engine refuses) → 200. Everything before the body needs only
+headers, so an unauthenticated or over-quota client never gets to upload 5 MB.
+
+Every response goes through `_Hygiene`, which adds `X-Request-Id`, `X-Content-Type-Options` and
+the strict `Content-Security-Policy`, counts the response for `/metrics`, and turns an unexpected
+exception into a 500 in Craftr's shape that names the request id but never the traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import logging
+import math
+import os
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from renderer import __version__
+from renderer.errors import SpecError
+from renderer.limits import DEFAULT_LIMITS
+from renderer.resources import classify_source
+from renderer.spec import load_document, schema
+
+from .auth import AuthFailure, Keyring
+from .config import Plan, ServerConfig
+from .docpage import DOC_CSP, doc_page
+from .metrics import Metrics
+from .negotiate import JSON_TYPE, NotAcceptable, negotiate
+from .openapi import build_openapi
+from .pool import PoolBusy, RenderFailed, RenderPool, RenderTimeout, WorkerCrashed
+from .ratelimit import Quota, RateLimiter, StoreUnavailable, make_store
+
+__all__ = ["STRICT_CSP", "create_app"]
+
+log = logging.getLogger("renderer.server")
+
+STRICT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
+IMAGE_CACHE = "public, max-age=31536000"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+_ROUTES = {"/", "/api/v1/image", "/healthz", "/metrics", "/openapi.json"}
+_FORMATS = {"svg", "png", "jpeg", "jpg", "webp", "tiff", "tif", "avif"}
+
+
+class _Refusal(Exception):
+    """A request refused with a Craftr error; caught once in the endpoint."""
+
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        details: dict[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(error)
+        self.status, self.error, self.details = status, error, details
+        self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
+
+    def response(self, headers: Mapping[str, str]) -> JSONResponse:
+        body: dict[str, Any] = {"error": self.error, **self.extra}
+        if self.details is not None:
+            body["details"] = self.details
+        return JSONResponse(body, self.status, headers={**headers, **self.headers})
+
+
+def _issue(pointer: str, message: str) -> dict[str, Any]:
+    return {"issues": [{"pointer": pointer, "message": message}]}
+
+
+class _Hygiene:
+    """Outermost ASGI middleware: request id, security headers, metrics, last-resort 500."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"")
+        text = given.decode("latin-1")
+        request_id = text if _REQUEST_ID.fullmatch(text) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = False
+        route = scope["path"] if scope["path"] in _ROUTES else "other"
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _ in headers}
+                headers.append((b"x-request-id", request_id.encode()))
+                headers.append((b"x-content-type-options", b"nosniff"))
+                if b"content-security-policy" not in names:
+                    headers.append((b"content-security-policy", STRICT_CSP.encode()))
+                message = {**message, "headers": headers}
+                self.metrics.requests[(route, scope["method"][:16], message["status"])] += 1
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception:
+            log.exception("unhandled error in request %s", request_id)
+            if started:
+                raise
+            response = JSONResponse(
+                {"error": "Internal server error", "details": {"requestId": request_id}}, 500
+            )
+            await response(scope, receive, send_wrapper)
+
+
+class _Service:
+    """The state one server process shares between requests."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.keys = Keyring(config)
+        self.metrics = Metrics()
+        self.limiter: RateLimiter | None = None
+        self.pool: RenderPool | None = None
+        self.openapi = build_openapi(schema(), auth_required=not self.keys.open)
+        self.allowed_dirs = [Path(d).resolve() for d in config.allow_image_dirs]
+        self._start_lock = asyncio.Lock()
+
+    async def ensure_started(self) -> tuple[RateLimiter, RenderPool]:
+        """Start the store and the pool once (lifespan, or the first request without one)."""
+        async with self._start_lock:
+            if self.limiter is None:
+                self.limiter = RateLimiter(make_store(self.config.rate_limit_store))
+            if self.pool is None:
+                pool = RenderPool(
+                    self.config.render_workers or os.cpu_count() or 1,
+                    self.config.render_timeout,
+                    self.config.queue_size,
+                    self.config.worker_memory_mb,
+                )
+                await pool.start()
+                self.pool = pool
+        return self.limiter, self.pool
+
+    async def close(self) -> None:
+        if self.pool is not None:
+            await self.pool.close()
+        if self.limiter is not None:
+            await self.limiter.store.close()
+
+    # --- gates before the body ------------------------------------------------------------
+
+    async def admit(self, request: Request, headers: dict[str, str]) -> Plan:
+        """Authenticate and count the request; fills `headers` with the RateLimit-* fields."""
+        limiter, _ = await self.ensure_started()
+        caller = self.keys.authenticate(request.headers.get("authorization"))
+        if isinstance(caller, AuthFailure):
+            extra = {"WWW-Authenticate": 'Bearer realm="renderer"'} if caller.status == 401 else {}
+            raise _Refusal(caller.status, caller.error, headers=extra)
+        try:
+            quota = await limiter.check(caller.plan, caller.bucket)
+        except StoreUnavailable:
+            log.warning("rate-limit store unavailable")
+            raise _Refusal(
+                503, "Rate-limit store unavailable", headers={"Retry-After": "5"}
+            ) from None
+        if quota is not None:
+            now = time.time()
+            headers.update(quota.headers(now))
+            if quota.exceeded:
+                raise _rate_limited(quota, caller.plan, now)
+        return caller.plan
+
+    @staticmethod
+    def check_body_headers(request: Request) -> None:
+        encoding = request.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            raise _Refusal(
+                415,
+                "Unsupported Content-Encoding",
+                {"contentEncoding": encoding[:64], "supported": ["identity"]},
+            )
+        ctype = request.headers.get("content-type", "")
+        media, *params = (p.strip().lower() for p in ctype.split(";"))
+        charset_ok = all(
+            p.partition("=")[2].strip('"') in ("utf-8", "utf8")
+            for p in params
+            if p.startswith("charset=")
+        )
+        if media != "application/json" or not charset_ok:
+            raise _Refusal(
+                415,
+                "Unsupported Media Type",
+                {"contentType": ctype[:100], "supported": ["application/json"]},
+            )
+
+    def declared_length(self, request: Request) -> None:
+        raw = request.headers.get("content-length")
+        if raw is None:
+            return
+        if not raw.strip().isdigit():
+            raise _Refusal(400, "Invalid Content-Length")
+        if int(raw) > self.config.max_body_bytes:
+            raise _too_large(self.config.max_body_bytes)
+
+    async def read_body(self, request: Request) -> bytes:
+        """The body; refused as soon as it passes `max_body_bytes`, or at the deadline."""
+        limit = self.config.max_body_bytes
+
+        async def read() -> bytes:
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(limit)
+                chunks.append(chunk)
+            return b"".join(chunks)
+
+        try:
+            return await asyncio.wait_for(read(), self.config.body_timeout)
+        except TimeoutError:
+            raise _Refusal(
+                408,
+                "Request body not received in time",
+                {"deadlineSeconds": self.config.body_timeout},
+                headers={"Connection": "close"},
+            ) from None
+
+    # --- gates on the document --------------------------------------------------------------
+
+    def check_document(self, doc: Any, plan: Plan, scale: float) -> str | None:
+        """Plan component limit, image-source policy, and an image of at least 1×1 device
+        pixels (the engine accepts any scale > 0, and 1 px × 0.1 would round to nothing).
+        Returns the base folder for image paths."""
+        if not isinstance(doc, dict) or not isinstance(doc.get("components"), list):
+            return None  # the engine's schema check reports it properly
+        for side in ("width", "height"):
+            value = doc.get(side)
+            if isinstance(value, int) and value >= 1 and round(value * scale) < 1:
+                raise _Refusal(
+                    400,
+                    "Invalid parameters",
+                    _issue(f"/{side}", f"{side} × scale is under 1 device pixel."),
+                )
+        components: list[Any] = doc["components"]
+        if plan.max_components is not None and len(components) > plan.max_components:
+            raise _Refusal(
+                400,
+                f"The {plan.name} plan allows at most {plan.max_components} components per image",
+                {
+                    "issues": [
+                        {
+                            "pointer": "/components",
+                            "message": f"At most {plan.max_components} components on the "
+                            f"{plan.name} plan. Received: {len(components)}.",
+                        }
+                    ],
+                    "limit": plan.max_components,
+                    "plan": plan.name,
+                },
+            )
+        for i, c in enumerate(components):
+            if isinstance(c, dict) and c.get("type") == "image" and isinstance(c.get("src"), str):
+                if classify_source(c["src"]) == "path":
+                    self._check_path(c["src"], f"/components/{i}/src")
+        return str(self.allowed_dirs[0]) if self.allowed_dirs else None
+
+    def _check_path(self, src: str, pointer: str) -> None:
+        if not self.allowed_dirs:
+            raise _Refusal(
+                400,
+                "Invalid parameters",
+                _issue(
+                    pointer,
+                    "File paths are not accepted by this server. Allowed: a data: URI or raw "
+                    "base64 image data.",
+                ),
+            )
+        try:
+            resolved = (self.allowed_dirs[0] / src).resolve()
+        except (OSError, ValueError):
+            resolved = None
+        if resolved is None or not any(resolved.is_relative_to(d) for d in self.allowed_dirs):
+            raise _Refusal(
+                400,
+                "Invalid parameters",
+                _issue(pointer, "The path is outside the folders this server allows images from."),
+            )
+
+
+def _too_large(limit: int) -> _Refusal:
+    return _Refusal(
+        413, "Request body too large", {"limitBytes": limit}, headers={"Connection": "close"}
+    )
+
+
+def _rate_limited(quota: Quota, plan: Plan, now: float) -> _Refusal:
+    return _Refusal(
+        429,
+        "Rate limit exceeded",
+        {"plan": plan.name, "limit": quota.limit},
+        headers={"Retry-After": str(max(1, math.ceil(quota.reset_at - now)))},
+        extra={"retryAfter": quota.retry_after_iso()},
+    )
+
+
+def _query(request: Request) -> tuple[str | None, float, int | None]:
+    """`format`, `scale` and `quality` from the query string, or a 400 naming the bad one."""
+    q = request.query_params
+    fmt = q.get("format")
+    if fmt is not None:
+        fmt = fmt.strip().lower()
+        if fmt not in _FORMATS | {"json"}:
+            raise _Refusal(
+                400,
+                "Invalid parameters",
+                {"parameter": "format", "allowed": sorted(_FORMATS | {"json"})},
+            )
+    scale = 1.0
+    if "scale" in q:
+        try:
+            scale = float(q["scale"])
+        except ValueError:
+            scale = math.nan
+        if not (math.isfinite(scale) and 0 < scale <= DEFAULT_LIMITS.max_scale):
+            raise _Refusal(
+                400,
+                "Invalid parameters",
+                {"parameter": "scale", "message": f"0 < scale ≤ {DEFAULT_LIMITS.max_scale:g}"},
+            )
+    quality = None
+    if "quality" in q:
+        raw = q["quality"]
+        if not (raw.isdigit() and 1 <= int(raw) <= 100):
+            raise _Refusal(
+                400, "Invalid parameters", {"parameter": "quality", "message": "an integer 1-100"}
+            )
+        quality = int(raw)
+    return fmt, scale, quality
+
+
+def _choose(accept: str | None, fmt: str | None) -> tuple[str, bool]:
+    """(image format, wrap in JSON?) from `Accept` and `?format=`."""
+    try:
+        chosen = negotiate(accept)
+    except NotAcceptable:
+        if fmt is None:
+            raise _Refusal(
+                406,
+                "Not Acceptable",
+                {
+                    "accept": (accept or "")[:200],
+                    "supported": [
+                        "image/svg+xml",
+                        "image/png",
+                        "image/jpeg",
+                        "image/webp",
+                        "image/tiff",
+                        "image/avif",
+                        JSON_TYPE,
+                    ],
+                },
+            ) from None
+        chosen = ""
+    if fmt == "json":
+        return "png", True
+    if chosen == JSON_TYPE:
+        return (fmt or "png"), True
+    if fmt is not None:
+        return fmt, False
+    return chosen.removeprefix("image/").removesuffix("+xml"), False
+
+
+def _etag(body: bytes, fmt: str, scale: float, quality: int | None, as_json: bool) -> str:
+    """Derived from the input: renders are deterministic, so a match skips rendering."""
+    h = hashlib.sha256()
+    h.update(f"renderer/{__version__}\0{fmt}\0{scale!r}\0{quality}\0{as_json}\0".encode())
+    h.update(body)
+    return h.hexdigest()[:32]
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    for tag in if_none_match.split(","):
+        tag = tag.strip().removeprefix("W/")
+        if tag == "*" or tag == f'"{etag}"':
+            return True
+    return False
+
+
+def create_app(config: ServerConfig | None = None) -> ASGIApp:
+    """The ASGI app for `config` (default: from the environment, see `config_from_env`)."""
+    if config is None:
+        from .config import config_from_env
+
+        config = config_from_env()
+    service = _Service(config)
+
+    async def image(request: Request) -> Response:
+        headers: dict[str, str] = {}
+        try:
+            return await _render_request(service, request, headers)
+        except _Refusal as refusal:
+            return refusal.response(headers)
+        except ClientDisconnect:
+            return Response(status_code=400)
+
+    async def health(request: Request) -> Response:
+        pool = service.pool
+        return JSONResponse(
+            {
+                "status": "ok",
+                "version": __version__,
+                "workers": pool.alive if pool else 0,
+                "busy": pool.busy if pool else 0,
+                "queued": pool.waiting if pool else 0,
+            },
+            headers={"Cache-Control": "no-store"},
+        )
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(service.openapi)
+
+    async def metrics(request: Request) -> Response:
+        pool = service.pool
+        stats = pool.stats if pool else None
+        gauges = {
+            "renderer_workers": ("Render worker processes alive.", pool.alive if pool else 0),
+            "renderer_workers_busy": ("Render workers rendering now.", pool.busy if pool else 0),
+            "renderer_queue_waiting": (
+                "Renders waiting for a worker.",
+                pool.waiting if pool else 0,
+            ),
+            "renderer_render_timeouts_total": (
+                "Renders killed at the deadline.",
+                stats.timeouts if stats else 0,
+            ),
+            "renderer_worker_crashes_total": (
+                "Workers that died mid-render.",
+                stats.crashes if stats else 0,
+            ),
+            "renderer_worker_restarts_total": ("Workers replaced.", stats.restarts if stats else 0),
+            "renderer_queue_rejections_total": (
+                "Renders refused with 503: queue full.",
+                stats.busy_rejections if stats else 0,
+            ),
+        }
+        return PlainTextResponse(
+            service.metrics.render({k: (h, float(v)) for k, (h, v) in gauges.items()}),
+            media_type="text/plain; version=0.0.4",
+        )
+
+    async def index(request: Request) -> Response:
+        return HTMLResponse(
+            doc_page(auth_required=not service.keys.open),
+            headers={"Content-Security-Policy": DOC_CSP},
+        )
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        body = {"error": exc.detail}
+        return JSONResponse(body, exc.status_code, headers=exc.headers)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await service.ensure_started()
+        try:
+            yield
+        finally:
+            await service.close()
+
+    middleware = []
+    if config.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(config.cors_origins),
+                allow_methods=["POST"],
+                allow_headers=["Authorization", "Content-Type", "X-Request-Id"],
+                expose_headers=[
+                    "RateLimit-Limit",
+                    "RateLimit-Remaining",
+                    "RateLimit-Reset",
+                    "Retry-After",
+                    "X-Request-Id",
+                    "ETag",
+                ],
+            )
+        )
+    starlette = Starlette(
+        routes=[
+            Route("/api/v1/image", image, methods=["POST"]),
+            Route("/healthz", health, methods=["GET"]),
+            Route("/openapi.json", openapi, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+            Route("/", index, methods=["GET"]),
+        ],
+        middleware=middleware,
+        exception_handlers={HTTPException: http_error},
+        lifespan=lifespan,
+    )
+    return _Hygiene(starlette, service.metrics)
+
+
+async def _render_request(service: _Service, request: Request, headers: dict[str, str]) -> Response:
+    plan = await service.admit(request, headers)
+    service.check_body_headers(request)
+    fmt, scale, quality = _query(request)
+    image_format, as_json = _choose(request.headers.get("accept"), fmt)
+    image_format = _canonical(image_format)
+    headers["Vary"] = "Accept"
+    service.declared_length(request)
+    body = await service.read_body(request)
+    try:
+        doc, _ = await asyncio.to_thread(load_document, body, DEFAULT_LIMITS)
+    except SpecError as e:
+        raise _Refusal(
+            400, "Invalid parameters", {"issues": [i.as_dict() for i in e.issues]}
+        ) from None
+    base_dir = service.check_document(doc, plan, scale)
+    etag = _etag(body, image_format, scale, quality, as_json)
+    cache = {"ETag": f'"{etag}"', "Cache-Control": IMAGE_CACHE}
+    if _matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers={**headers, **cache})
+    _, pool = await service.ensure_started()
+    started = time.perf_counter()
+    try:
+        result = await pool.render(body, image_format, scale, quality, base_dir)
+    except PoolBusy:
+        raise _Refusal(
+            503, "Server busy: every render worker is in use", headers={"Retry-After": "1"}
+        ) from None
+    except RenderTimeout:
+        raise _Refusal(
+            503,
+            "Render timed out",
+            {"deadlineSeconds": service.config.render_timeout},
+            headers={"Retry-After": "1"},
+        ) from None
+    except WorkerCrashed:
+        raise _Refusal(
+            503, "Render worker failed; it has been replaced", headers={"Retry-After": "1"}
+        ) from None
+    if isinstance(result, RenderFailed):
+        details = {"issues": result.issues} if result.issues else None
+        retry = {"Retry-After": "1"} if result.status == 503 else {}
+        raise _Refusal(result.status, result.error, details, headers=retry)
+    service.metrics.observe_render(image_format, time.perf_counter() - started)
+    content_type = "image/svg+xml" if image_format == "svg" else f"image/{image_format}"
+    if as_json:
+        return JSONResponse(
+            {
+                "image": {
+                    "id": etag,
+                    "width": round(int(doc["width"]) * scale),
+                    "height": round(int(doc["height"]) * scale),
+                    "content_type": content_type,
+                    "base64_data": base64.b64encode(result).decode("ascii"),
+                }
+            },
+            headers={**headers, **cache},
+        )
+    headers["Content-Disposition"] = "inline"
+    return Response(result, media_type=content_type, headers={**headers, **cache})
+
+
+def _canonical(fmt: str) -> str:
+    return {"jpg": "jpeg", "tif": "tiff"}.get(fmt, fmt)

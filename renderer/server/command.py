@@ -1,0 +1,144 @@
+"""The `renderer serve` subcommand. Imports only argparse at module level: every `renderer`
+invocation imports this module to register the subcommand, so Starlette and uvicorn load in `run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import sys
+from typing import Any
+
+__all__ = ["register", "run"]
+
+_EPILOG = """examples:
+  renderer serve                                   # open server on 127.0.0.1:8000
+  RENDERER_API_KEYS=k1:free,k2:pro renderer serve --host 0.0.0.0 --workers 2
+  renderer serve --api-keys-file keys.txt --config plans.json \\
+      --rate-limit-store redis://127.0.0.1:6379/0  # several replicas share quotas
+
+exit codes: 0 stopped normally, 2 invalid arguments or configuration.
+"""
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "serve",
+        help="run the HTTP API (a drop-in for Craftr's POST /api/v1/image)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_EPILOG,
+        description="Serve POST /api/v1/image with uvicorn. Keys come from RENDERER_API_KEYS "
+        "(key:plan,...) or --api-keys-file; with none the server is open and binds "
+        "only loopback unless --allow-unauthenticated.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any free)")
+    p.add_argument("--workers", type=int, default=1, help="uvicorn server processes (default 1)")
+    p.add_argument("--api-keys-file", help="file of key:plan lines")
+    p.add_argument("--config", help="JSON config file: plans and any setting below")
+    p.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        help="serve without keys on a non-loopback address",
+    )
+    p.add_argument("--rate-limit-store", help="memory (default) or redis://host:port/db")
+    p.add_argument(
+        "--render-workers",
+        type=int,
+        help="render processes per server process (default: CPUs ÷ --workers)",
+    )
+    p.add_argument("--render-timeout", type=float, help="seconds per render (default 20)")
+    p.add_argument("--queue-size", type=int, help="renders that may wait for a worker (default 16)")
+    p.add_argument("--max-body-bytes", type=int, help="request body limit (default 5000000)")
+    p.add_argument("--body-timeout", type=float, help="seconds to receive a body (default 10)")
+    p.add_argument("--header-timeout", type=float, help="seconds to receive headers (default 10)")
+    p.add_argument(
+        "--keep-alive", type=float, default=5.0, help="idle keep-alive seconds (default 5)"
+    )
+    p.add_argument("--worker-memory-mb", type=int, help="address-space cap per render worker (MiB)")
+    p.add_argument(
+        "--cors-origin",
+        action="append",
+        help="allow this browser origin (repeatable); off by default",
+    )
+    p.add_argument(
+        "--allow-image-dir",
+        action="append",
+        help="folder image file paths may come from (repeatable); paths are refused otherwise",
+    )
+    p.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def run(args: argparse.Namespace) -> int:
+    from .config import ENV_CONFIG, ConfigError, load_config
+
+    overrides = {
+        "rate_limit_store": args.rate_limit_store,
+        "render_workers": args.render_workers,
+        "render_timeout": args.render_timeout,
+        "queue_size": args.queue_size,
+        "max_body_bytes": args.max_body_bytes,
+        "body_timeout": args.body_timeout,
+        "header_timeout": args.header_timeout,
+        "worker_memory_mb": args.worker_memory_mb,
+        "cors_origins": tuple(args.cors_origin) if args.cors_origin else None,
+        "allow_image_dirs": tuple(args.allow_image_dir) if args.allow_image_dir else None,
+    }
+    try:
+        config = load_config(args.config, args.api_keys_file, overrides)
+    except ConfigError as e:
+        print(f"renderer serve: {e}", file=sys.stderr)
+        return 2
+    if args.workers < 1:
+        print("renderer serve: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if not config.api_keys and not _is_loopback(args.host) and not args.allow_unauthenticated:
+        print(
+            f"renderer serve: refusing to serve {args.host} without API keys; set "
+            "RENDERER_API_KEYS or --api-keys-file, or pass --allow-unauthenticated",
+            file=sys.stderr,
+        )
+        return 2
+    if config.rate_limit_store == "memory" and args.workers > 1 and config.api_keys:
+        print(
+            "renderer serve: note: quotas are counted per process; with --workers > 1 use "
+            "--rate-limit-store redis://... to share them",
+            file=sys.stderr,
+        )
+    if not config.render_workers:
+        from dataclasses import replace
+
+        config = replace(config, render_workers=max(1, (os.cpu_count() or 1) // args.workers))
+    try:
+        import starlette  # noqa: F401
+        import uvicorn
+    except ModuleNotFoundError as e:
+        print(
+            f"renderer serve: {e.name} is not installed; pip install 'renderer[server]'",
+            file=sys.stderr,
+        )
+        return 2
+    os.environ[ENV_CONFIG] = config.to_json()
+
+    uvicorn.run(
+        "renderer.server:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        http="renderer.server.protocol:DeadlineH11Protocol",
+        timeout_keep_alive=int(args.keep_alive),
+        log_level=args.log_level,
+        server_header=False,
+        proxy_headers=False,
+    )
+    return 0

@@ -1,0 +1,219 @@
+"""A pool of render worker processes with a bounded queue and a per-render deadline.
+
+Why processes: a render is C code (cairo, libjpeg, libavif) that Python cannot interrupt, and a
+crash or memory blow-up there must not take the server down. Each job goes to an idle worker over
+a pipe; a thread waits for the answer with `Connection.poll(deadline)` so the event loop stays free
+(`/healthz` answers while every worker is busy). Past the deadline the worker is killed (SIGKILL)
+and replaced, and the caller gets `RenderTimeout` (503). When every worker is busy and
+`queue_size` callers already wait, `PoolBusy` (503) is raised at once instead of queueing without
+bound.
+
+Workers start with the "forkserver" context (a clean, single-threaded parent that has already
+imported `renderer`, so a replacement is up in milliseconds rather than re-importing everything),
+or "spawn" where forkserver does not exist. Never "fork": the server process runs threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import sys
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.context import ForkServerContext, SpawnContext
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from .worker import worker_main
+
+__all__ = ["PoolBusy", "RenderFailed", "RenderPool", "RenderTimeout", "WorkerCrashed"]
+
+_START_TIMEOUT = 120.0  # s for a new worker to import and warm up
+
+
+class PoolBusy(Exception):
+    """Every worker is busy and the queue is full."""
+
+
+class RenderTimeout(Exception):
+    """The render passed its deadline; its worker was killed."""
+
+
+class WorkerCrashed(Exception):
+    """The worker died during the render (a crash in C code, or killed by the OS)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RenderFailed:
+    """The worker answered with an error (bad spec, bad image, …)."""
+
+    status: int
+    error: str
+    issues: list[dict[str, str]]
+
+
+@dataclass(slots=True)
+class PoolStats:
+    renders: int = 0
+    timeouts: int = 0
+    crashes: int = 0
+    restarts: int = 0
+    busy_rejections: int = 0
+
+
+class _Worker:
+    def __init__(self, process: BaseProcess, conn: Connection) -> None:
+        self.process = process
+        self.conn = conn
+
+    def stop(self, kill: bool) -> None:
+        if kill:
+            self.process.kill()
+        self.conn.close()
+        self.process.join(2)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(2)
+
+
+def _context() -> ForkServerContext | SpawnContext:
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["renderer", "renderer.server.worker"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def _wait(conn: Connection, timeout: float) -> Any:
+    """Runs in a thread: the answer, `TimeoutError` past the deadline, EOFError if it died."""
+    if not conn.poll(timeout):
+        raise TimeoutError
+    return conn.recv()
+
+
+class RenderPool:
+    def __init__(self, size: int, timeout: float, queue_size: int, memory_mb: int) -> None:
+        self.size = max(1, size)
+        self.timeout = timeout
+        self.queue_size = queue_size
+        self.memory_mb = memory_mb
+        self.stats = PoolStats()
+        self.waiting = 0
+        self._ctx = _context()
+        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        self._all: set[_Worker] = set()
+        self._threads = ThreadPoolExecutor(self.size * 2 + 2, thread_name_prefix="render-wait")
+        self._closed = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def busy(self) -> int:
+        return len(self._all) - self._idle.qsize()
+
+    @property
+    def alive(self) -> int:
+        return sum(1 for w in self._all if w.process.is_alive())
+
+    def _start_worker(self) -> _Worker:
+        """Blocking: start a process and wait for its ready message."""
+        parent, child = self._ctx.Pipe()
+        process = self._ctx.Process(
+            target=worker_main, args=(child, self.memory_mb), name="renderer-worker", daemon=True
+        )
+        process.start()
+        child.close()
+        worker = _Worker(process, parent)
+        try:
+            ready = _wait(parent, _START_TIMEOUT)
+        except (TimeoutError, EOFError, OSError):
+            worker.stop(kill=True)
+            raise
+        if ready != ("ready",):
+            worker.stop(kill=True)
+            msg = f"unexpected first message from a worker: {ready!r}"
+            raise RuntimeError(msg)
+        return worker
+
+    async def _add_worker(self) -> None:
+        loop = asyncio.get_running_loop()
+        worker = await loop.run_in_executor(self._threads, self._start_worker)
+        if self._closed:
+            worker.stop(kill=True)
+            return
+        self._all.add(worker)
+        self._idle.put_nowait(worker)
+
+    async def start(self) -> None:
+        await asyncio.gather(*(self._add_worker() for _ in range(self.size)))
+
+    async def _replace(self, worker: _Worker, kill: bool) -> None:
+        self._all.discard(worker)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._threads, worker.stop, kill)
+        self.stats.restarts += 1
+        while not self._closed:
+            try:
+                await self._add_worker()
+                return
+            except Exception as e:  # keep trying: a pool with no workers serves nothing
+                print(f"renderer: could not start a render worker: {e!r}", file=sys.stderr)
+                await asyncio.sleep(1)
+
+    def _background(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)  # keep a reference until it is done
+        task.add_done_callback(self._tasks.discard)
+
+    async def _acquire(self) -> _Worker:
+        if self._idle.empty() and self.waiting >= self.queue_size:
+            self.stats.busy_rejections += 1
+            raise PoolBusy
+        self.waiting += 1
+        try:
+            return await asyncio.wait_for(self._idle.get(), self.timeout * 2)
+        except TimeoutError:
+            self.stats.busy_rejections += 1
+            raise PoolBusy from None
+        finally:
+            self.waiting -= 1
+
+    async def render(
+        self, spec: bytes, fmt: str, scale: float, quality: int | None, base_dir: str | None
+    ) -> bytes | RenderFailed:
+        """Render in a worker; raises PoolBusy, RenderTimeout or WorkerCrashed."""
+        worker = await self._acquire()
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(
+                self._threads, worker.conn.send, (spec, fmt, scale, quality, base_dir)
+            )
+            answer = await loop.run_in_executor(self._threads, _wait, worker.conn, self.timeout)
+        except TimeoutError:
+            self.stats.timeouts += 1
+            self._background(self._replace(worker, kill=True))
+            raise RenderTimeout from None
+        except (EOFError, OSError):
+            self.stats.crashes += 1
+            self._background(self._replace(worker, kill=True))
+            raise WorkerCrashed from None
+        except BaseException:  # cancelled mid-render: the worker's state is unknown
+            self._background(self._replace(worker, kill=True))
+            raise
+        self.stats.renders += 1
+        self._idle.put_nowait(worker)
+        if answer[0] == "ok":
+            data: bytes = answer[1]
+            return data
+        return RenderFailed(answer[1], answer[2], answer[3])
+
+    async def close(self) -> None:
+        self._closed = True
+        for task in list(self._tasks):
+            task.cancel()
+        loop = asyncio.get_running_loop()
+        workers = list(self._all)
+        self._all.clear()
+        await asyncio.gather(*(loop.run_in_executor(self._threads, w.stop, False) for w in workers))
+        self._threads.shutdown(wait=False, cancel_futures=True)

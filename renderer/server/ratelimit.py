@@ -1,0 +1,126 @@
+"""Request quotas per key: fixed windows (a calendar month, or N seconds) counted in a store.
+
+`MemoryStore` counts in this process: right for one server process, wrong for several replicas
+(or `--workers N`), where each would grant the full quota. `RedisStore` shares the count through
+Redis (`INCR` + `EXPIRE` in one transaction), so any number of replicas enforce one quota. Every
+authenticated request to the image endpoint counts, whatever its outcome, as hosted APIs count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+from .config import Plan
+
+__all__ = ["Quota", "RateLimiter", "StoreUnavailable", "make_store"]
+
+
+class StoreUnavailable(Exception):
+    """The shared store cannot be reached; the request gets 503, never a free pass."""
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    limit: int
+    remaining: int
+    reset_at: float  # unix time, s, when the window ends
+    exceeded: bool
+
+    def headers(self, now: float) -> dict[str, str]:
+        return {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(max(0, round(self.reset_at - now))),
+        }
+
+    def retry_after_iso(self) -> str:
+        stamp = datetime.fromtimestamp(self.reset_at, timezone.utc)
+        return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
+
+
+class Store(Protocol):
+    async def hit(self, key: str, ttl: int) -> int:
+        """Add one to `key` (created with `ttl` seconds to live) and return the new count."""
+
+    async def close(self) -> None: ...
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self._counts: dict[str, tuple[int, float]] = {}
+        self._lock = asyncio.Lock()
+
+    async def hit(self, key: str, ttl: int) -> int:
+        async with self._lock:
+            now = time.time()
+            if len(self._counts) > 10_000:  # drop expired windows now and then
+                self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
+            count, expires = self._counts.get(key, (0, now + ttl))
+            self._counts[key] = (count + 1, expires)
+            return count + 1
+
+    async def close(self) -> None:
+        return None
+
+
+class RedisStore:
+    def __init__(self, url: str) -> None:
+        import redis.asyncio
+
+        self._client: Any = redis.asyncio.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+    async def hit(self, key: str, ttl: int) -> int:
+        import redis.exceptions
+
+        try:
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.incr(key)
+                pipe.expire(key, ttl, nx=True)
+                count, _ = await pipe.execute()
+        except (redis.exceptions.RedisError, OSError) as e:
+            raise StoreUnavailable(type(e).__name__) from None
+        return int(count)
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+def make_store(url: str) -> Store:
+    if url == "memory":
+        return MemoryStore()
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisStore(url)
+    msg = f"rate-limit store must be 'memory' or a redis:// URL. Received: {url.split(':')[0]}:…"
+    raise ValueError(msg)
+
+
+def _window(plan: Plan, now: float) -> tuple[str, float]:
+    """The window's id and its end (unix time) for a plan at `now`."""
+    if plan.period == "month":
+        t = time.gmtime(now)
+        year, month = (t.tm_year + 1, 1) if t.tm_mon == 12 else (t.tm_year, t.tm_mon + 1)
+        return f"{t.tm_year}-{t.tm_mon:02d}", float(calendar.timegm((year, month, 1, 0, 0, 0)))
+    period = int(plan.period)
+    index = int(now // period)
+    return f"{period}s{index}", float((index + 1) * period)
+
+
+class RateLimiter:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def check(self, plan: Plan, bucket: str) -> Quota | None:
+        """Count one request; None for a plan without a quota. May raise `StoreUnavailable`."""
+        if plan.requests is None:
+            return None
+        now = time.time()
+        window, reset_at = _window(plan, now)
+        count = await self.store.hit(
+            f"renderer:rl:{plan.name}:{bucket}:{window}", int(reset_at - now) + 60
+        )
+        return Quota(plan.requests, max(0, plan.requests - count), reset_at, count > plan.requests)

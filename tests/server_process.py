@@ -1,0 +1,90 @@
+"""Start the real `renderer serve` (uvicorn, in a subprocess, on a free loopback port) for tests.
+
+Shared by tests/test_server*.py. No mocks: the process is the one users run, spoken to over
+real HTTP on 127.0.0.1, and killed (with its render workers) when the fixture ends.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+STARTUP_SECONDS = 60.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class ServerProcess:
+    """One server subprocess; `url` is its base URL. Use as a context manager."""
+
+    def __init__(self, argv: list[str], log: Path, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("RENDERER_")}
+        environ.update(env or {})
+        self.argv = [a.replace("{port}", str(self.port)) for a in argv]
+        self._log_file = log.open("wb")
+        self.proc = subprocess.Popen(
+            self.argv,
+            cwd=ROOT,
+            env=environ,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # one process group: the server and its render workers
+        )
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                msg = f"server exited with {self.proc.returncode}:\n{self.log.read_text()}"
+                raise RuntimeError(msg)
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        msg = f"server not ready in {STARTUP_SECONDS}s:\n{self.log.read_text()}"
+        raise RuntimeError(msg)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        self._log_file.close()
+
+    def __enter__(self) -> ServerProcess:
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def serve(*args: str) -> list[str]:
+    """argv of `renderer serve` on the fixture's port."""
+    return [sys.executable, "-m", "renderer", "serve", "--port", "{port}", *args]

@@ -1,0 +1,477 @@
+"""`renderer batch` as a user runs it: a real subprocess, real files, real worker processes."""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import hashlib
+import io
+import json
+import os
+import pty
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+import renderer
+
+MANIFEST = ".renderer-manifest.jsonl"
+
+
+def card(text: str = "{{ title }}", **extra: Any) -> dict[str, Any]:
+    comp = {"type": "text", "text": text, "fontSize": 10, "x": 2, "y": 2, **extra}
+    line = {"type": "divider", "length": 40, "x": 0, "y": 20, "color": "#0070f3"}
+    return {"width": 60, "height": 24, "components": [comp, line]}
+
+
+def batch(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "renderer", "batch", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
+def summary(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def write(path: Path, spec: Any) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def images(out: Path) -> dict[str, bytes]:
+    """Every output file (not the manifest), by path relative to `out`."""
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and p.name != MANIFEST
+    }
+
+
+def manifest_entries(out: Path) -> dict[str, dict[str, Any]]:
+    """The live entries of the manifest journal, as the next run reads them."""
+    entries: dict[str, dict[str, Any]] = {}
+    for line in (out / MANIFEST).read_text("utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if "removed" in record:
+            entries.pop(record["removed"], None)
+        elif "output" in record:
+            entries[record["output"]] = record
+    return entries
+
+
+def assert_manifest_matches(out: Path) -> None:
+    for rel, entry in manifest_entries(out).items():
+        data = (out / rel).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"], rel
+
+
+def assert_whole_images(out: Path) -> None:
+    leftovers = [p for p in out.rglob("*") if p.name.endswith(".renderer-tmp")]
+    assert not leftovers
+    for rel, data in images(out).items():
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()  # raises on a truncated file
+        assert rel
+
+
+# --- folder batch -------------------------------------------------------------------------------
+
+
+def test_folder_of_50_with_3_broken_renders_47_and_reports_3(tmp_path: Path) -> None:
+    src, out = tmp_path / "src", tmp_path / "out"
+    for i in range(50):
+        write(src / f"group{i % 3}" / f"card{i:02}.json", card(f"Card {i}"))
+    write(src / "group0" / "card00.json", {**card("x"), "width": 0})
+    write(src / "group1" / "card01.json", card("x", fontSize=-3))
+    (src / "group2" / "card02.json").write_text('{"width": 60, "height": 24, "components": [')
+    result = batch(src, "-o", out, "--jobs", "2", "--json")
+    assert result.returncode == 1, result.stderr
+    s = summary(result)
+    assert (s["rendered"], s["skipped"], s["failed"]) == (47, 0, 3)
+    reported = {(e["file"].split("src/")[1], e["pointer"]) for e in s["errors"]}
+    assert reported == {
+        ("group0/card00.json", "/width"),
+        ("group1/card01.json", "/components/0/fontSize"),
+        ("group2/card02.json", ""),
+    }
+    assert "Invalid JSON at line 1" in " ".join(e["message"] for e in s["errors"])
+    written = images(out)
+    assert len(written) == 47
+    assert "group1/card04.png" in written
+    assert written["group1/card04.png"] == renderer.render(card("Card 4"))
+    assert "group1/card01.json: /components/0/fontSize: Must be > 0" in result.stderr
+
+
+def test_spec_names_its_own_output(tmp_path: Path) -> None:
+    src, out = tmp_path / "src", tmp_path / "out"
+    write(src / "a.json", {**card("A"), "output": {"format": "webp", "quality": 80}})
+    write(src / "b.json", {**card("B"), "output": {"path": "custom/b-card.jpg"}})
+    write(src / "c.json", {**card("C"), "output": {"path": "../escape.png"}})
+    write(src / "d.json", {**card("D"), "output": {"path": "d.png", "format": "webp"}})
+    result = batch(src, "-o", out, "--format", "tiff", "--json")
+    s = summary(result)
+    assert result.returncode == 1
+    assert sorted(images(out)) == ["a.webp", "custom/b-card.jpg"]
+    assert images(out)["a.webp"] == renderer.render(card("A"), "webp", quality=80)
+    assert images(out)["custom/b-card.jpg"][:3] == b"\xff\xd8\xff"
+    assert {e["pointer"] for e in s["errors"]} == {"/output/path"}
+    assert not (tmp_path / "escape.png").exists()
+
+
+def test_format_flag_and_svg(tmp_path: Path) -> None:
+    write(tmp_path / "src" / "a.json", card("A"))
+    assert batch(tmp_path / "src", "-o", tmp_path / "out", "-f", "svg").returncode == 0
+    assert (tmp_path / "out" / "a.svg").read_bytes() == renderer.render(card("A"), "svg")
+
+
+# --- templates and data -------------------------------------------------------------------------
+
+
+def test_csv_with_quotes_commas_unicode_and_a_missing_column(tmp_path: Path) -> None:
+    template = write(tmp_path / "og.json", card("{{ title }} · {{ price }}"))
+    rows = tmp_path / "rows.csv"
+    rows.write_text(
+        "slug,title,price\n"
+        'quote,"She said ""hi"", then left",3\n'
+        'comma,"a, b, c",4.50\n'
+        "unicode,Ünïcødé 日本語 عربى,5\n"
+        "short,Only a title\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    result = batch(template, "--data", rows, "-o", out, "--name", "{{ slug }}.png", "--json")
+    assert result.returncode == 1
+    written = images(out)
+    assert sorted(written) == ["comma.png", "quote.png", "unicode.png"]
+    assert written["quote.png"] == renderer.render(card('She said "hi", then left · 3'))
+    assert written["comma.png"] == renderer.render(card("a, b, c · 4.50"))
+    assert written["unicode.png"] == renderer.render(card("Ünïcødé 日本語 عربى · 5"))
+    (error,) = summary(result)["errors"]
+    assert error["row"] == "rows.csv row 4"
+    assert error["pointer"] == "/components/0/text"
+    assert "'price' is missing" in error["message"]
+    assert "rows.csv row 4" in error["message"]
+
+
+def test_var_json_and_jsonl_rows(tmp_path: Path) -> None:
+    template = write(tmp_path / "t.json", card("{{ title }} by {{ site }}"))
+    (tmp_path / "rows.json").write_text(json.dumps([{"title": "One"}, {"title": 2}]))
+    (tmp_path / "rows.jsonl").write_text('{"title": "Three", "site": "Own"}\n\n[1]\n')
+    out = tmp_path / "out"
+    data = [tmp_path / "rows.json", tmp_path / "rows.jsonl"]
+    result = batch(template, "--data", *data, "--var", "site=Blog", "-o", out, "--json")
+    assert result.returncode == 1  # the JSON line that is not an object
+    written = images(out)
+    assert sorted(written) == ["t-1.png", "t-2.png", "t-3.png"]
+    assert written["t-2.png"] == renderer.render(card("2 by Blog"))
+    assert written["t-3.png"] == renderer.render(card("Three by Own"))
+    (error,) = summary(result)["errors"]
+    assert error["row"] == "rows.jsonl line 3"
+
+
+def test_markdown_front_matter_rows(tmp_path: Path) -> None:
+    template = write(tmp_path / "og.json", card("{{ title }} ({{ date }})"))
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    (posts / "hello-world.md").write_text(
+        '---\ntitle: "Hello: World"\ndate: 2024-05-01\ntags: [a, b]\n---\n# Body\n'
+    )
+    (posts / "second.md").write_text("---\ntitle: Second\ndate: 2024-06-01\nslug: two\n---\n")
+    out = tmp_path / "out"
+    result = batch(
+        template, "--data", *sorted(posts.glob("*.md")), "-o", out, "--name", "{{ slug }}.png"
+    )
+    assert result.returncode == 0, result.stderr
+    written = images(out)
+    assert written["hello-world.png"] == renderer.render(card("Hello: World (2024-05-01)"))
+    assert written["two.png"] == renderer.render(card("Second (2024-06-01)"))
+
+
+def test_bad_data_file_is_an_argument_error(tmp_path: Path) -> None:
+    template = write(tmp_path / "t.json", card())
+    (tmp_path / "rows.json").write_text("[{")
+    result = batch(template, "--data", tmp_path / "rows.json", "-o", tmp_path / "out")
+    assert result.returncode == 2
+    assert "rows.json line 1" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+# --- incremental --------------------------------------------------------------------------------
+
+
+def test_incremental_rerun_renders_nothing_and_one_changed_row_renders_one(tmp_path: Path) -> None:
+    template = write(tmp_path / "t.json", card())
+    rows = tmp_path / "rows.csv"
+
+    def save(titles: list[str]) -> None:
+        with rows.open("w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["slug", "title"])
+            w.writerows([[f"s{i}", t] for i, t in enumerate(titles)])
+
+    def run(*extra: str) -> dict[str, Any]:
+        args = (template, "--data", rows, "-o", tmp_path / "out", "--name", "{{ slug }}.png")
+        result = batch(*args, "--json", *extra)
+        assert result.returncode == 0, result.stderr
+        return summary(result)
+
+    save(["a", "b", "c"])
+    assert (run()["rendered"], run()["skipped"]) == (3, 3)
+    before = images(tmp_path / "out")
+    save(["a", "B!", "c"])
+    s = run()
+    assert (s["rendered"], s["skipped"]) == (1, 2)
+    after = images(tmp_path / "out")
+    assert [k for k in after if after[k] != before[k]] == ["s1.png"]
+    assert run("--force")["rendered"] == 3
+    (tmp_path / "out" / "s2.png").write_bytes(b"damaged")  # a file changed behind our back
+    assert run()["rendered"] == 1
+    assert_manifest_matches(tmp_path / "out")
+
+
+def test_editing_an_image_rerenders_the_cards_that_use_it(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    Image.new("RGB", (4, 4), "#ff0000").save(src.mkdir() or src / "logo.png")
+    with_logo = {
+        **card("L"),
+        "components": [{"type": "image", "src": "logo.png", "width": 8, "height": 8}],
+    }
+    write(src / "a.json", with_logo)
+    write(src / "b.json", card("no logo"))
+    out = tmp_path / "out"
+    assert summary(batch(src, "-o", out, "--json"))["rendered"] == 2
+    Image.new("RGB", (4, 4), "#00ff00").save(src / "logo.png")
+    s = summary(batch(src, "-o", out, "--json"))
+    assert (s["rendered"], s["skipped"]) == (1, 1)
+    with Image.open(out / "a.png") as im:
+        assert im.convert("RGB").getpixel((4, 4)) == (0, 255, 0)
+
+
+# --- nothing lost -------------------------------------------------------------------------------
+
+
+N_MANY = 150  # enough that a run is still going when 10 files exist
+
+
+def _many(tmp_path: Path, n: int) -> Path:
+    src = tmp_path / "src"
+    for i in range(n):
+        spec = {
+            "width": 300,
+            "height": 100,
+            "components": [
+                {
+                    "type": "text",
+                    "text": f"Card number {i} " * 3,
+                    "fontSize": 20,
+                    "frameWidth": 280,
+                    "x": 10,
+                    "y": 10,
+                }
+            ],
+        }
+        write(src / f"c{i:04}.json", spec)
+    return src
+
+
+def _start_and_wait(src: Path, out: Path, at_least: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "renderer", "batch", str(src), "-o", str(out), "--jobs", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group, as a CI runner's job is
+    )
+    deadline = time.monotonic() + 60
+    while len(list(out.glob("*.png"))) < at_least:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    return proc
+
+
+def test_ctrl_c_stops_cleanly_with_whole_files_and_a_matching_manifest(tmp_path: Path) -> None:
+    src, out = _many(tmp_path, N_MANY), tmp_path / "out"
+    proc = _start_and_wait(src, out, 10)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole group
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert b"Traceback" not in stderr
+    done = images(out)
+    assert 10 <= len(done) < N_MANY
+    assert_whole_images(out)
+    assert set(manifest_entries(out)) == set(done)
+    assert_manifest_matches(out)
+    s = summary(batch(src, "-o", out, "--json"))
+    assert (s["rendered"], s["skipped"]) == (N_MANY - len(done), len(done))
+
+
+def test_sigkill_leaves_no_partial_visible_file_and_the_next_run_finishes(tmp_path: Path) -> None:
+    src, out = _many(tmp_path, N_MANY), tmp_path / "out"
+    proc = _start_and_wait(src, out, 10)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=60)
+    for rel, data in images(out).items():
+        if not rel.endswith(".renderer-tmp"):
+            with Image.open(io.BytesIO(data)) as im:
+                im.load()
+    assert_manifest_matches(out)
+    s = summary(batch(src, "-o", out, "--json"))
+    assert s["rendered"] + s["skipped"] == N_MANY
+    assert s["skipped"] == len(manifest_entries(out)) - s["rendered"]
+    assert_whole_images(out)
+    assert len(images(out)) == N_MANY
+
+
+def test_fail_fast_stops_at_the_first_failure(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    write(
+        src / "a0.json",
+        {
+            **card("x"),
+            "components": [{"type": "image", "src": "missing.png", "width": 4, "height": 4}],
+        },
+    )
+    for i in range(1, 20):
+        write(src / f"a{i:02}.json", card(str(i)))
+    result = batch(src, "-o", tmp_path / "out", "--jobs", "1", "--fail-fast", "--json")
+    assert result.returncode == 1
+    s = summary(result)
+    assert s["failed"] == 1
+    assert s["errors"][0]["pointer"] == "/components/0/src"
+    assert s["rendered"] < 19
+
+
+# --- progress -----------------------------------------------------------------------------------
+
+
+def test_plain_progress_lines_when_not_a_terminal(tmp_path: Path) -> None:
+    for i in range(5):
+        write(tmp_path / "src" / f"{i}.json", card(str(i)))
+    result = batch(tmp_path / "src", "-o", tmp_path / "out", "--progress-interval", "0")
+    assert result.returncode == 0
+    assert "renderer batch: 5/5 done (5 rendered, 0 skipped, 0 failed)" in result.stderr
+    assert "\r" not in result.stderr
+    assert result.stdout.startswith("5 rendered, 0 skipped, 0 failed in ")
+    assert "cards/s" in result.stdout
+
+
+def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
+    for i in range(5):
+        write(tmp_path / "src" / f"{i}.json", card(str(i)))
+    main, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "renderer",
+            "batch",
+            str(tmp_path / "src"),
+            "-o",
+            str(tmp_path / "out"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=child,
+    )
+    os.close(child)
+    stdout, _ = proc.communicate(timeout=60)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main)
+    assert proc.returncode == 0
+    assert b"5/5" in shown
+    assert b"card/s" in shown or b"s/card" in shown
+    assert stdout.startswith(b"5 rendered")
+
+
+# --- Dask ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def local_cluster() -> Any:
+    """A real `LocalCluster(n_workers=2, processes=True)`, in its own process as a user runs one."""
+    pytest.importorskip("distributed")
+    code = (
+        "import sys\n"
+        "from distributed import LocalCluster\n"
+        "c = LocalCluster(n_workers=2, processes=True, threads_per_worker=1,"
+        " dashboard_address=None)\n"
+        "print(c.scheduler_address, flush=True)\n"
+        "sys.stdin.read()\n"
+        "c.close()\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    address = proc.stdout.readline().strip()
+    assert address.startswith("tcp://"), address
+    yield address
+    proc.communicate("", timeout=60)
+
+
+def test_dask_executor_is_byte_identical_to_local(tmp_path: Path, local_cluster: str) -> None:
+    src = tmp_path / "src"
+    for i in range(12):
+        write(src / f"sub{i % 2}" / f"{i}.json", card(f"Card {i} ☃"))
+    write(src / "w.json", {**card("webp"), "output": {"format": "webp"}})
+    write(src / "broken.json", card("x", fontSize=0))
+    local = batch(src, "-o", tmp_path / "local", "--jobs", "2", "--json")
+    dask = batch(
+        src, "-o", tmp_path / "dask", "--executor", "dask", "--scheduler", local_cluster, "--json"
+    )
+    shared = batch(
+        src,
+        "-o",
+        tmp_path / "shared",
+        "--executor",
+        "dask",
+        "--scheduler",
+        local_cluster,
+        "--write-on-workers",
+        "--json",
+    )
+    for result in (local, dask, shared):
+        assert result.returncode == 1, result.stderr
+        s = summary(result)
+        assert (s["rendered"], s["failed"]) == (13, 1)
+        assert s["errors"][0]["pointer"] == "/components/0/fontSize"
+    expected = images(tmp_path / "local")
+    assert len(expected) == 13
+    assert images(tmp_path / "dask") == expected
+    assert images(tmp_path / "shared") == expected
+    assert_manifest_matches(tmp_path / "shared")
+    again = batch(
+        src, "-o", tmp_path / "dask", "--executor", "dask", "--scheduler", local_cluster, "--json"
+    )
+    assert summary(again)["skipped"] == 13

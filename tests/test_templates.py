@@ -1,0 +1,117 @@
+"""Templates as a user meets them: `render(template, variables=...)` and `render_many`."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+import renderer
+from renderer.templates import numeric_properties
+
+
+def card(text: str = "{{ title }}", **extra: Any) -> dict[str, Any]:
+    comp = {"type": "text", "text": text, "fontSize": 12, "x": 4, "y": 4, **extra}
+    return {"width": 80, "height": 30, "components": [comp]}
+
+
+def test_placeholders_fill_text_and_keys_stay_literal() -> None:
+    spec = card("Hi {{ name }}, {{name}}!")
+    spec["components"][0]["{{ name }}"] = 1  # a key is never a placeholder: still an error
+    with pytest.raises(renderer.SpecError) as e:
+        renderer.render(spec, "svg", variables={"name": "Ada"})
+    assert [i.pointer for i in e.value.issues] == ["/components/0/{{ name }}"]
+    del spec["components"][0]["{{ name }}"]
+    assert renderer.render(spec, variables={"name": "Ada"}) == renderer.render(card("Hi Ada, Ada!"))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '", "type": "image',
+        '"}, {"type": "image", "src": "/etc/passwd", "width": 10, "height": 10}, {"x": "',
+        "{{ y }}",
+        "</text><script>alert(1)</script>",
+    ],
+)
+def test_injection_attempts_render_as_literal_text(value: str) -> None:
+    filled = renderer.render(card(), "svg", variables={"title": value, "y": "EXPANDED"})
+    assert filled == renderer.render(card(value), "svg")
+    assert b"<script" not in filled
+    assert b"EXPANDED" not in filled
+
+
+def test_whole_placeholder_becomes_a_number_only_where_the_schema_takes_one() -> None:
+    template = card("{{ price }}", x="{{ left }}", fontSize="{{ size }}")
+    variables = {"price": "42", "left": "20", "size": 14.5}
+    expected = card("42", x=20, fontSize=14.5)
+    assert renderer.render(template, variables=variables) == renderer.render(expected)
+    with pytest.raises(renderer.SpecError) as e:  # not numeric: the schema says so, at the field
+        renderer.render(template, variables={**variables, "left": "20px"})
+    assert e.value.issues[0].pointer == "/components/0/x"
+    assert 'Received: "20px"' in e.value.issues[0].message
+
+
+def test_missing_variable_names_the_variable_and_the_pointer() -> None:
+    with pytest.raises(renderer.SpecError) as e:
+        renderer.render(card("{{ title }} by {{ author }}"), variables={"title": "T"})
+    (issue,) = e.value.issues
+    assert issue.pointer == "/components/0/text"
+    assert "'author' is missing" in issue.message
+
+
+def test_without_variables_braces_are_plain_text() -> None:
+    assert renderer.render(card("{{ title }}"), "svg")  # no error: nothing to fill
+
+
+def test_template_file_resolves_images_against_its_folder(tmp_path: Path) -> None:
+    Image.new("RGB", (8, 8), "#ff0000").save(tmp_path / "logo.png")
+    spec = {
+        "width": 20,
+        "height": 20,
+        "components": [{"type": "image", "src": "{{ logo }}", "width": 20, "height": 20}],
+    }
+    (tmp_path / "t.json").write_text(json.dumps(spec))
+    png = renderer.render(tmp_path / "t.json", variables={"logo": "logo.png"})
+    assert Image.open(io.BytesIO(png)).convert("RGB").getpixel((10, 10)) == (255, 0, 0)
+
+
+def test_numeric_properties_come_from_the_schema() -> None:
+    numeric = numeric_properties()
+    assert {"width", "height", "x", "y", "fontSize", "fontWeight", "opacity", "quality"} <= numeric
+    assert not {"text", "src", "color", "type", "anchor", "fontFamily"} & numeric
+
+
+def test_render_many_keeps_order_and_reports_each_failure() -> None:
+    rows = [{"title": "a"}, {"nope": 1}, {"title": "c"}, {"title": "x" * 6000}]
+    results = list(renderer.render_many(rows, template=card(), jobs=2))
+    assert results[0] == renderer.render(card("a"))
+    assert results[2] == renderer.render(card("c"))
+    assert isinstance(results[1], renderer.SpecError)
+    assert "'title' is missing" in str(results[1])
+    assert isinstance(results[3], renderer.LimitError)
+    assert results[3].issues[0].pointer == "/components/0/text"
+
+
+def test_render_many_of_specs_in_process() -> None:
+    out = list(renderer.render_many([card("a"), {"width": 0}], "svg", jobs=1))
+    assert out[0] == renderer.render(card("a"), "svg")
+    assert isinstance(out[1], renderer.SpecError)
+
+
+def test_importing_renderer_does_not_import_batch_machinery() -> None:
+    code = (
+        "import sys, renderer, renderer.cli; "
+        "heavy = ('dask', 'distributed', 'tqdm', 'yaml'); "
+        "bad = [m for m in sys.modules if m.split('.')[0] in heavy"
+        " or m.startswith('renderer.batch')]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, check=False)
+    assert result.returncode == 0, result.stdout
