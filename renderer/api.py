@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal, overload
 
-from .encode import Format, encode
+from .encode import Compression, Format, encode
 from .layout import CardLayout, lay_out
 from .limits import DEFAULT_LIMITS, Limits
 from .model import Card
@@ -53,6 +53,7 @@ def render(
     *,
     scale: float = ...,
     quality: int | None = ...,
+    compression: Compression = ...,
     limits: Limits = ...,
     base_dir: Path | None = ...,
     variables: Mapping[str, object] | None = ...,
@@ -68,6 +69,7 @@ def render(
     *,
     scale: float = ...,
     quality: int | None = ...,
+    compression: Compression = ...,
     limits: Limits = ...,
     base_dir: Path | None = ...,
     variables: Mapping[str, object] | None = ...,
@@ -82,6 +84,7 @@ def render(
     *,
     scale: float = 1.0,
     quality: int | None = None,
+    compression: Compression = "fast",
     limits: Limits = DEFAULT_LIMITS,
     base_dir: Path | None = None,
     variables: Mapping[str, object] | None = None,
@@ -93,7 +96,8 @@ def render(
     `spec`: a dict, JSON text (str or bytes) or a path to a JSON file (relative image paths then
     resolve against its folder; otherwise against `base_dir` or the working folder).
     `format`: svg, png, jpeg, webp, tiff or avif. `scale`: device-pixel ratio (2 = retina).
-    `quality`: 1–100 for jpeg, webp and avif (defaults 90, 90, 70).
+    `quality`: 1–100 for jpeg, webp and avif (defaults 90, 90, 70). `compression`: PNG only,
+    "fast" (default) or "small" (smallest file, several times slower).
     `report`: also return a `Report`: each component's box, lines, font size after fitting,
     whether text was clamped, which faces drew which characters, and what is missing.
     `variables`: fill the spec's `{{ name }}` placeholders first (rules: `renderer.templates`);
@@ -116,7 +120,7 @@ def render(
         data = build_svg(scene)
     else:  # drawn straight onto cairo; CairoSVG only for scenes holding emoji (raster.py)
         svg = build_svg(scene) if needs_svg(scene) else None
-        data = encode(paint_scene(scene, scale, svg), fmt, quality)
+        data = encode(paint_scene(scene, scale, svg), fmt, quality, compression)
     return (data, build_report(layout)) if report else data
 
 

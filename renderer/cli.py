@@ -79,6 +79,12 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--scale", type=float, default=1.0, help="device-pixel ratio (default 1)")
     r.add_argument("--quality", type=int, help="1-100 for jpeg, webp, avif")
     r.add_argument(
+        "--compression",
+        choices=("fast", "small"),
+        default="fast",
+        help="PNG only: fast (default) or small (smallest file, slower)",
+    )
+    r.add_argument(
         "--report",
         metavar="REPORT.json",
         help="write what was laid out where (lines, font sizes, faces, missing characters) as JSON",

@@ -423,7 +423,7 @@ def _clean_text(text: str, transform: str = "none") -> str:
     if transform == "lowercase":
         return text.lower()
     if transform == "capitalize":
-        return _WORD_START.sub(lambda m: m.group(0).upper(), text)
+        return _WORD_START.sub(lambda m: m.group(0).title(), text)  # title case: ǆ → ǅ, ß → Ss
     return text
 
 
