@@ -425,8 +425,13 @@ def readme(families: dict[str, dict[str, Any]], emoji: dict[str, Any]) -> str:
 
 # Colour emoji: Twemoji's SVGs (graphics CC-BY 4.0 by Twitter, Inc. and contributors; package
 # MIT), stored as one deterministic zip so the runtime reads only the few files a text uses.
-EMOJI = Package("Twemoji", "@twemoji/svg", "15.0.0",
-                "1d2907557a422c7c4e3feca50ef915c39da1db3d76b4a4d7e73fb59bce4403c3", False)
+EMOJI = Package(
+    "Twemoji",
+    "@twemoji/svg",
+    "15.0.0",
+    "1d2907557a422c7c4e3feca50ef915c39da1db3d76b4a4d7e73fb59bce4403c3",
+    False,
+)
 EMOJI_ARCHIVE = "Twemoji/twemoji.zip"
 EMOJI_LICENSE = """Twemoji graphics: Copyright 2019 Twitter, Inc and other contributors.
 Licensed under CC-BY 4.0: https://creativecommons.org/licenses/by/4.0/
@@ -459,8 +464,13 @@ def build_emoji(tmp: Path) -> dict[str, Any]:
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, svgs[name], compresslevel=9)
     (out / "LICENSE").write_bytes(EMOJI_LICENSE.encode() + licence)
-    return {"package": EMOJI.spec, "archive": EMOJI_ARCHIVE, "license": "Twemoji/LICENSE",
-            "count": len(svgs), "viewBox": [0, 0, 36, 36]}
+    return {
+        "package": EMOJI.spec,
+        "archive": EMOJI_ARCHIVE,
+        "license": "Twemoji/LICENSE",
+        "count": len(svgs),
+        "viewBox": [0, 0, 36, 36],
+    }
 
 
 def manifest_text(families: dict[str, dict[str, Any]], emoji: dict[str, Any]) -> str:

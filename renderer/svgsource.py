@@ -23,7 +23,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 __all__ = ["SvgRaster", "looks_like_svg", "rasterize_svg"]
 
@@ -88,9 +88,9 @@ def rasterize_svg(
     head, _, png = done.stdout.partition(b"\n")
     try:
         iw, ih = (float(v) for v in head.split())
-        image = Image.open(io.BytesIO(png), formats=("PNG",))
+        image = PngImagePlugin.PngImageFile(io.BytesIO(png))  # no global bomb check to trip
         w, h = image.size
-        if w * h > max_pixels:
+        if w * h > max_pixels * 1.01 + 16:  # the worker rounds each side to whole pixels
             raise ValueError
         image.load()
     except (ValueError, OSError, SyntaxError):

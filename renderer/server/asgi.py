@@ -41,6 +41,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from renderer import __version__
 from renderer.errors import SpecError
 from renderer.limits import DEFAULT_LIMITS
+from renderer.policy import ImagePolicy
 from renderer.resources import classify_source
 from renderer.spec import load_document, schema
 
@@ -146,6 +147,13 @@ class _Service:
         self.pool: RenderPool | None = None
         self.openapi = build_openapi(schema(), auth_required=not self.keys.open)
         self.allowed_dirs = [Path(d).resolve() for d in config.allow_image_dirs]
+        # Images in a service: files only from named folders, SVG only when enabled, URLs
+        # under the network policy (no private or metadata addresses unless a host is named).
+        self.image_policy = ImagePolicy.server(
+            allow_paths=tuple(self.allowed_dirs),
+            allow_svg=config.allow_svg_images,
+            allow_hosts=config.allow_image_hosts,
+        )
         self._start_lock = asyncio.Lock()
 
     async def ensure_started(self) -> tuple[RateLimiter, RenderPool]:
@@ -549,7 +557,9 @@ async def _render_request(service: _Service, request: Request, headers: dict[str
     _, pool = await service.ensure_started()
     started = time.perf_counter()
     try:
-        result = await pool.render(body, image_format, scale, quality, base_dir)
+        result = await pool.render(
+            body, image_format, scale, quality, base_dir, service.image_policy
+        )
     except PoolBusy:
         raise _Refusal(
             503, "Server busy: every render worker is in use", headers={"Retry-After": "1"}

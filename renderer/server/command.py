@@ -67,6 +67,17 @@ def register(subparsers: Any) -> None:
         action="append",
         help="folder image file paths may come from (repeatable); paths are refused otherwise",
     )
+    p.add_argument(
+        "--allow-svg-images",
+        action="store_true",
+        help="accept SVG image sources (drawn in a bounded subprocess); off by default",
+    )
+    p.add_argument(
+        "--allow-image-host",
+        action="append",
+        metavar="HOST",
+        help="image host to trust even on a private address (repeatable; *.example.com)",
+    )
     p.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
 
 
@@ -93,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
         "worker_memory_mb": args.worker_memory_mb,
         "cors_origins": tuple(args.cors_origin) if args.cors_origin else None,
         "allow_image_dirs": tuple(args.allow_image_dir) if args.allow_image_dir else None,
+        "allow_svg_images": True if args.allow_svg_images else None,
+        "allow_image_hosts": tuple(args.allow_image_host) if args.allow_image_host else None,
     }
     try:
         config = load_config(args.config, args.api_keys_file, overrides)

@@ -91,6 +91,8 @@ class ServerConfig:
     worker_memory_mb: int = 2048  # RLIMIT_AS of each render worker, MiB
     cors_origins: tuple[str, ...] = ()
     allow_image_dirs: tuple[str, ...] = ()
+    allow_svg_images: bool = False  # SVG image sources (rasterized in a bounded subprocess)
+    allow_image_hosts: tuple[str, ...] = ()  # hosts trusted even on private addresses
 
     def __post_init__(self) -> None:
         for key, plan in self.api_keys.items():
@@ -136,7 +138,7 @@ class ServerConfig:
                 raise ConfigError(msg)
             plans[name] = Plan.from_dict(name, {k: v for k, v in p.items() if k != "name"})
         values["plans"] = plans
-        for tuple_field in ("cors_origins", "allow_image_dirs"):
+        for tuple_field in ("cors_origins", "allow_image_dirs", "allow_image_hosts"):
             if tuple_field in values:
                 values[tuple_field] = tuple(values[tuple_field])
         try:

@@ -26,6 +26,8 @@ from multiprocessing.context import ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from renderer.policy import DEFAULT_POLICY, ImagePolicy
+
 from .worker import worker_main
 
 __all__ = ["PoolBusy", "RenderFailed", "RenderPool", "RenderTimeout", "WorkerCrashed"]
@@ -180,14 +182,20 @@ class RenderPool:
             self.waiting -= 1
 
     async def render(
-        self, spec: bytes, fmt: str, scale: float, quality: int | None, base_dir: str | None
+        self,
+        spec: bytes,
+        fmt: str,
+        scale: float,
+        quality: int | None,
+        base_dir: str | None,
+        policy: ImagePolicy = DEFAULT_POLICY,
     ) -> bytes | RenderFailed:
         """Render in a worker; raises PoolBusy, RenderTimeout or WorkerCrashed."""
         worker = await self._acquire()
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(
-                self._threads, worker.conn.send, (spec, fmt, scale, quality, base_dir)
+                self._threads, worker.conn.send, (spec, fmt, scale, quality, base_dir, policy)
             )
             answer = await loop.run_in_executor(self._threads, _wait, worker.conn, self.timeout)
         except TimeoutError:

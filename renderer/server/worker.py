@@ -20,6 +20,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from renderer.policy import ImagePolicy
+
 __all__ = ["WARMUP_SPEC", "render_job", "worker_main"]
 
 WARMUP_SPEC: dict[str, Any] = {
@@ -39,12 +41,14 @@ def _limit_memory(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
 
 
-def render_job(job: tuple[bytes, str, float, int | None, str | None]) -> tuple[Any, ...]:
+def render_job(
+    job: tuple[bytes, str, float, int | None, str | None, ImagePolicy],
+) -> tuple[Any, ...]:
     """Run one job; every outcome is a message, so the worker itself never dies of bad input."""
     import renderer
     from renderer import FontError, RenderError, ResourceError, SpecError
 
-    spec, fmt, scale, quality, base_dir = job
+    spec, fmt, scale, quality, base_dir, policy = job
     try:
         data = renderer.render(
             spec,
@@ -52,6 +56,7 @@ def render_job(job: tuple[bytes, str, float, int | None, str | None]) -> tuple[A
             scale=scale,
             quality=quality,
             base_dir=Path(base_dir) if base_dir else None,
+            image_policy=policy,
         )
     except SpecError as e:
         return ("error", 400, "Invalid parameters", [i.as_dict() for i in e.issues])
@@ -76,7 +81,7 @@ def render_job(job: tuple[bytes, str, float, int | None, str | None]) -> tuple[A
 def worker_main(conn: Connection, memory_mb: int) -> None:
     """Entry point of a worker process (started by `RenderPool` with forkserver or spawn)."""
     _limit_memory(memory_mb)
-    render_job((json.dumps(WARMUP_SPEC).encode(), "png", 1.0, None, None))
+    render_job((json.dumps(WARMUP_SPEC).encode(), "png", 1.0, None, None, ImagePolicy.server()))
     conn.send(("ready",))
     while True:
         try:
