@@ -8,6 +8,7 @@ that its anchor point lands on (x, y).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .fonts import FontFace, library
@@ -104,6 +105,7 @@ class TextFrame:
     max_lines: int | None = None
     ellipsis: str = "…"
     auto_size: tuple[float, float] | None = None  # (min, max) px for fontSize "auto"
+    wrap: bool = True  # False: never break; a line wider than `width` is cut with the ellipsis
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,9 +291,17 @@ def _with_ellipsis(line: _Line, frame: TextFrame, style: TextStyle, size: float)
 def _clamp(
     lines: list[_Line], frame: TextFrame, style: TextStyle, size: float
 ) -> tuple[list[_Line], bool]:
+    cut = False
+    if not frame.wrap and frame.width is not None:
+        width = frame.width
+        cut = any(line.width > width + _EPSILON for line in lines)
+        lines = [
+            _with_ellipsis(ln, frame, style, size) if ln.width > width + _EPSILON else ln
+            for ln in lines
+        ]
     limit = _line_limit(frame, style.line_height * size)
     if limit is None or len(lines) <= limit:
-        return lines, False
+        return lines, cut
     kept = lines[:limit]
     kept[-1] = _with_ellipsis(kept[-1], frame, style, size)
     return kept, True
@@ -320,14 +330,17 @@ def lay_out_text(
     primary, oblique = library().primary(style.family, style.weight, style.italic)
     size = _auto_size(text, style, frame) if frame.auto_size else style.size
     paragraphs = _shape_all(text, style, size)
-    lines, clamped = _clamp(_break_all(paragraphs, frame.width), frame, style, size)
+    wrap_width = frame.width if frame.wrap else None
+    lines, clamped = _clamp(_break_all(paragraphs, wrap_width), frame, style, size)
     line_height = style.line_height * size
     width = frame.width if frame.width is not None else max(line.width for line in lines)
     height = frame.height if frame.height is not None else line_height * len(lines)
     box = _anchored(x, y, width, height, anchor)
     k = size / primary.upem
-    ascent, descent = primary.ascender * k, primary.descender * k
-    half_leading = (line_height - ascent - descent) / 2
+    # As Chromium places it: ascent and descent rounded to whole px, the half-leading above
+    # the ascent floored (Blink's font metrics, LayoutNG's leading split).
+    ascent, descent = round(primary.ascender * k), round(primary.descender * k)
+    half_leading = math.floor((line_height - ascent - descent) / 2)
     placed = []
     for i, line in enumerate(lines):
         align = frame.align or ("right" if line.shaped.rtl else "left")
@@ -370,14 +383,14 @@ def layout_text(c: TextComponent) -> TextBox:
 
 
 def layout_tag(c: TagComponent) -> TagBox:
-    # Measure first, then place the text inside the padded, anchored label.
+    # A label never wraps. Lay it out (cut between characters at maxWidth), then place it in its
+    # padded, anchored box, which is exactly as wide as the text that remains.
     origin = Anchor.TOP_LEFT
-    measured = lay_out_text(c.text, c.style, TextFrame(), 0, 0, origin)
-    frame = TextFrame(width=measured.box.width, align="center")
-    if c.max_width is not None and measured.box.width > c.max_width + _EPSILON:
-        frame = TextFrame(width=c.max_width, align="center", max_lines=1, ellipsis=c.ellipsis)
-        measured = lay_out_text(c.text, c.style, frame, 0, 0, origin)
-    w = measured.box.width + 2 * c.padding_x
+    frame = TextFrame(width=c.max_width, wrap=False, ellipsis=c.ellipsis)
+    measured = lay_out_text(c.text, c.style, frame, 0, 0, origin)
+    text_width = max(line.width for line in measured.lines)
+    frame = TextFrame(width=text_width, align="center", wrap=False, ellipsis=c.ellipsis)
+    w = text_width + 2 * c.padding_x
     h = measured.box.height + 2 * c.padding_y
     box = _anchored(c.x, c.y, w, h, c.anchor)
     text = lay_out_text(c.text, c.style, frame, box.x + c.padding_x, box.y + c.padding_y, origin)

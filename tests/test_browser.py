@@ -21,7 +21,7 @@ no `chromium` binary is installed; CI installs Debian's `chromium` and sets
 screenshot of it are left in `tests/output/browser/` (git-ignored), with both pictures of each
 failing case.
 
-Known differences (strict xfail, so the fix is noticed): see each case's `xfail` reason.
+A known difference is a strict xfail on its case (none at present), so a fix is noticed.
 """
 
 from __future__ import annotations
@@ -49,27 +49,6 @@ BASELINE_TOLERANCE = 1.0  # px, the first line's baseline (issue 3: "within 1 px
 MAX_STRAY = 0.2  # share of ink pixels > 1 px from the other picture's ink; same layout: < 0.1
 OUTPUT = Path(__file__).parent / "output" / "browser"
 BACKGROUND = (255, 255, 255)
-
-_TRIM = (
-    "Chromium (123+) applies CSS Text 4 `text-spacing-trim: normal`: a full-width closing mark "
-    "(here {mark}) at the end of a line counts half its advance when that lets the line fit (its "
-    "ink is in the left half), so `{line}` (12½ em = 300 px) stays on one line; the engine counts "
-    "the full em and breaks before it. With `text-spacing-trim: space-all` Chromium breaks as "
-    "the engine does. Fix: renderer/text/linebreak.py `break_lines`: when the last visible "
-    "character of a candidate line is full-width closing punctuation (UAX #14 CL, CP, or a "
-    "closing QU), test `width - advance / 2` against the frame."
-)
-
-
-_BASELINE = (
-    "Chromium rounds the primary face's ascent and descent to whole px (Blink `FontMetrics::"
-    "AscentDescentWithHacks`) and floors the half-leading on the ascent side (LayoutNG "
-    "`CalculateLeadingSpace`): baseline = top + floor((L - round(A) - round(D)) / 2) + round(A), "
-    "here Inter 24 px, L = 28.8: floor(-0.1) + 23 = 22.0 px; the engine's exact "
-    "(L - A - D) / 2 + A = 23.13 px, 1.13 px lower (all 24 cases: 0.0 to +1.13, engine lower "
-    "but for Noto Sans 22 px at -0.26). Fix: renderer/layout.py `lay_out_text`, where ascent, "
-    "descent and half_leading are computed, use Chromium's rounding."
-)
 
 
 @dataclass(frozen=True)
@@ -103,7 +82,6 @@ CASES = [
         "inter_400_paragraph",
         LOREM,
         {"fontSize": 24, "frameWidth": 420},
-        baseline_xfail=_BASELINE,
     ),
     Case(
         "inter_800_paragraph",
@@ -149,7 +127,6 @@ CASES = [
         {"fontFamily": "Noto Sans SC", "fontSize": 24, "frameWidth": 300},
         width=360,
         height=120,
-        xfail=_TRIM.format(mark="`）`", line="今天我们一起学习中文排版）"),
     ),
     Case(
         "noto_sans_sc_closing_quote_at_line_end",
@@ -157,7 +134,6 @@ CASES = [
         {"fontFamily": "Noto Sans SC", "fontSize": 24, "frameWidth": 300},
         width=360,
         height=120,
-        xfail=_TRIM.format(mark="`”`", line="首先这是第二句话！“引号”"),
     ),
     Case(
         "noto_sans_tc_paragraph",
@@ -204,7 +180,6 @@ CASES = [
         {"fontSize": 24, "frameWidth": 300},
         width=360,
         height=160,
-        baseline_xfail=_BASELINE,
     ),
     Case(
         "explicit_newlines",

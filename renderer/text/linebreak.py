@@ -36,9 +36,24 @@ def _visible_end(text: str, start: int, end: int) -> int:
     return end
 
 
-def span(shaped: ShapedText, start: int, end: int, cut: bool = False) -> LineSpan:
+def span(
+    shaped: ShapedText, start: int, end: int, cut: bool = False, frame: float | None = None
+) -> LineSpan:
+    """The visible part of [start, end); a closing bracket at its end gives back half its
+    advance when that is what makes the line fit `frame`."""
     visible = _visible_end(shaped.text, start, end)
-    return LineSpan(start, visible, sum(shaped.char_advance[start:visible]), cut)
+    width = sum(shaped.char_advance[start:visible])
+    if frame is not None and visible > start and width > frame + _EPSILON:
+        width -= shaped.end_trim[visible - 1]
+    return LineSpan(start, visible, width, cut)
+
+
+def _fit_width(shaped: ShapedText, start: int, end: int) -> float:
+    """Width of [start, end) as a line end: trailing spaces hang, a closing bracket gives back."""
+    visible = _visible_end(shaped.text, start, end)
+    if visible == start:
+        return 0.0
+    return sum(shaped.char_advance[start:visible]) - shaped.end_trim[visible - 1]
 
 
 def break_lines(shaped: ShapedText, frame: float | None) -> list[LineSpan]:
@@ -53,16 +68,16 @@ def break_lines(shaped: ShapedText, frame: float | None) -> list[LineSpan]:
         if boundary <= prev:
             continue
         seg_width = sum(adv[prev:boundary])
-        seg_visible = sum(adv[prev : _visible_end(text, prev, boundary)])
+        seg_visible = _fit_width(shaped, prev, boundary)
         if prev > start and width + seg_visible > frame + _EPSILON:
-            lines.append(span(shaped, start, prev))
+            lines.append(span(shaped, start, prev, frame=frame))
             start, width = prev, 0.0
         if prev == start and seg_visible > frame + _EPSILON:
             start, width = _cut(shaped, prev, boundary, frame, lines)
         else:
             width += seg_width
         prev = boundary
-    lines.append(span(shaped, start, len(text)))
+    lines.append(span(shaped, start, len(text), frame=frame))
     return lines
 
 

@@ -22,6 +22,10 @@ from .bidi import levels
 __all__ = ["EMOJI_ADVANCE", "ShapedGlyph", "ShapedItem", "ShapedText", "shape"]
 
 EMOJI_ADVANCE = 1.15  # em: an emoji's advance; its 1 em square is centred in it
+# Full-width closing brackets and quotes: their ink sits in the left half of a 1 em advance, and
+# at the end of a line browsers count only that half when it lets the line fit (CSS Text 4
+# `text-spacing-trim: normal`, as Chromium applies it: brackets and quotes, not 、。，).
+_CLOSING = frozenset("）〉》」』】〕〗〙〛］｝｠”’")
 _NO_LIGATURES = {"liga": False, "clig": False, "dlig": False}
 
 
@@ -53,6 +57,7 @@ class ShapedText:
     items: tuple[ShapedItem, ...]  # logical order
     char_advance: tuple[float, ...]  # px per character; a cluster's advance on its first char
     cluster_start: tuple[bool, ...]  # whether a cluster starts at each character
+    end_trim: tuple[float, ...]  # px a line ending with this character may give back (below)
     missing: tuple[str, ...]  # clusters drawn as .notdef, in order of first appearance
 
 
@@ -136,7 +141,11 @@ def shape(
     starts = [False] * len(text)
     for b in bounds[:-1]:
         starts[b] = True
-    return ShapedText(text, rtl, tuple(items), tuple(advance), tuple(starts), tuple(missing))
+    trim = tuple(
+        a / 2 if c in _CLOSING and a >= 0.9 * size else 0.0
+        for c, a in zip(text, advance, strict=True)
+    )
+    return ShapedText(text, rtl, tuple(items), tuple(advance), tuple(starts), trim, tuple(missing))
 
 
 def _same(a: _Source, b: _Source) -> bool:
