@@ -22,13 +22,17 @@ from .errors import (
     SpecError,
 )
 from .limits import DEFAULT_LIMITS, Limits
+from .policy import DEFAULT_POLICY, ImagePolicy
+from .report import Report
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "DEFAULT_POLICY",
     "EncodeError",
     "FontError",
+    "ImagePolicy",
     "Format",
     "ImageLoadError",
     "Issue",
@@ -36,6 +40,7 @@ __all__ = [
     "Limits",
     "RasterError",
     "RenderError",
+    "Report",
     "ResourceError",
     "SpecError",
     "__version__",

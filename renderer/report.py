@@ -4,7 +4,8 @@ glyph is missing without looking at the picture.
 Built from the `CardLayout` after layout (it never changes the image). `to_dict()` is the JSON
 shape `renderer render --report` writes: `{"components": [...]}` in spec order, each with
 `pointer`, `type`, `box` and, for text and tags, `lines`, `fontSize`, `clamped`, `overflow`,
-`faces` and `missing`.
+`faces` and `missing`; an image drawn as a placeholder (`onImageError`) adds `placeholder` and
+its `error`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class ComponentReport:
     overflow: bool = False  # a line is wider than its frame
     faces: dict[str, str] | None = None  # face name -> characters it drew
     missing: tuple[str, ...] = ()  # characters drawn as .notdef
+    image_error: str | None = None  # image only: why a placeholder was drawn instead
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -49,6 +51,9 @@ class ComponentReport:
                 faces=self.faces,
                 missing=list(self.missing),
             )
+        if self.image_error is not None:
+            error = {"pointer": self.pointer + "/src", "message": self.image_error}
+            out.update(placeholder=True, error=error)
         return out
 
 
@@ -70,6 +75,8 @@ class Report:
                 out.append(f"{c.pointer}: the text did not fit and was cut")
             if c.overflow:
                 out.append(f"{c.pointer}: a line is wider than the frame")
+            if c.image_error is not None:
+                out.append(f"{c.pointer}/src: a placeholder was drawn: {c.image_error}")
         return out
 
 
@@ -89,7 +96,7 @@ def _entry(b: TextBox | TagBox | ImageBox | DividerBox) -> ComponentReport:
                 t.missing,
             )
         case ImageBox():
-            return ComponentReport(b.component.pointer, "image", b.box)
+            return ComponentReport(b.component.pointer, "image", b.box, image_error=b.image.error)
         case DividerBox():
             return ComponentReport(b.component.pointer, "divider", b.box)
 

@@ -718,3 +718,28 @@ def test_lay_out_spec_matches_what_is_drawn() -> None:
     px = rgba(render(spec, "png"))
     ys, xs = np.nonzero(px[..., 0] < 128)
     assert (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1) == (7, 9, 37, 13)
+
+
+def test_report_names_an_image_placeholder() -> None:
+    spec = {
+        "width": 60,
+        "height": 40,
+        "components": [
+            {
+                "type": "image",
+                "src": "no-such-file.png",
+                "width": 20,
+                "height": 20,
+                "onImageError": "placeholder",
+            },
+        ],
+    }
+    png, report = render(spec, "png", report=True)
+    entry = report.to_dict()["components"][0]
+    assert png.startswith(b"\x89PNG")
+    assert entry["placeholder"] is True
+    assert entry["error"]["pointer"] == "/components/0/src"
+    assert "no-such-file.png" in entry["error"]["message"]
+    assert report.problems == [
+        f"/components/0/src: a placeholder was drawn: {entry['error']['message']}"
+    ]
