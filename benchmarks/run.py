@@ -20,7 +20,7 @@ from typing import Any
 import renderer
 from renderer.encode import Format, encode
 from renderer.layout import lay_out
-from renderer.raster import rasterize
+from renderer.raster import paint_scene, rasterize
 from renderer.resources import load_resources
 from renderer.scene import build_scene
 from renderer.spec import parse_card
@@ -58,14 +58,15 @@ def _stages(path: Path, card_name: str, iterations: int) -> None:
     layout = lay_out(card, res)
     scene = build_scene(layout)
     svg = build_svg(scene)
-    image = rasterize(svg)
+    image = paint_scene(scene)
     steps: dict[str, Callable[[], Any]] = {
         "validate": lambda: parse_card(path),
         "resources": lambda: load_resources(card),
         "layout": lambda: lay_out(card, res),
         "scene": lambda: build_scene(layout),
         "svg": lambda: build_svg(scene),
-        "raster": lambda: rasterize(svg),
+        "paint": lambda: paint_scene(scene),
+        "raster-cairosvg": lambda: rasterize(svg),
     }
     for fmt in (Format.PNG, Format.JPEG, Format.WEBP, Format.TIFF, Format.AVIF):
         steps[f"encode-{fmt.value}"] = lambda fmt=fmt: encode(image, fmt)

@@ -68,6 +68,8 @@ DEFAULT_QUALITY = {Format.JPEG: 90, Format.WEBP: 90, Format.AVIF: 70}
 
 
 def _opaque(image: Image.Image) -> bool:
+    if "A" not in image.getbands():
+        return True
     low, _ = image.getchannel("A").getextrema()
     return bool(low == 255)
 
@@ -75,13 +77,13 @@ def _opaque(image: Image.Image) -> bool:
 def _flatten(image: Image.Image) -> Image.Image:
     """Drop alpha when nothing is transparent; smaller files, same pixels."""
     if _opaque(image):
-        return image.convert("RGB")
+        return image if image.mode == "RGB" else image.convert("RGB")
     return image
 
 
 def _on_white(image: Image.Image) -> Image.Image:
     if _opaque(image):
-        return image.convert("RGB")
+        return image if image.mode == "RGB" else image.convert("RGB")
     white = Image.new("RGBA", image.size, (255, 255, 255, 255))
     return Image.alpha_composite(white, image).convert("RGB")
 

@@ -18,6 +18,7 @@ import cairocffi as cairo
 import cairosvg.parser
 import cairosvg.surface
 import numpy as np
+from cairocffi import cairo as _C  # the cffi library: cairo's C functions
 from PIL import Image
 
 from .errors import RasterError
@@ -35,23 +36,26 @@ def _q(value: float, digits: int = 2) -> float:
     return float(fmt(value, digits))
 
 
-def _to_image(surface: cairo.ImageSurface) -> Image.Image:
-    """Straight-alpha RGBA from cairo's premultiplied BGRA. Only pixels that are neither opaque
-    nor empty need dividing (edges, mostly), so the rest is a channel swap; rounding as cairo's
-    own PNG writer rounds."""
+def _to_image(surface: cairo.ImageSurface, opaque: bool = False) -> Image.Image:
+    """Pillow image of cairo's premultiplied BGRA: RGB when the card is opaque, else
+    straight-alpha RGBA. Only pixels that are neither opaque nor empty need dividing (edges,
+    mostly); they are fixed in place with the rounding cairo's own PNG writer uses, and Pillow's
+    C unpacker does the channel swap."""
     surface.flush()
     w, h, stride = surface.get_width(), surface.get_height(), surface.get_stride()
-    data = np.frombuffer(surface.get_data(), dtype=np.uint8)
-    bgra = data.reshape(h, stride)[:, : w * 4].reshape(h, w, 4)
-    rgba = np.empty((h, w, 4), dtype=np.uint8)
-    rgba[..., 0], rgba[..., 1], rgba[..., 2] = bgra[..., 2], bgra[..., 1], bgra[..., 0]
-    alpha = rgba[..., 3] = bgra[..., 3]
+    buffer = surface.get_data()
+    if opaque:
+        return Image.frombuffer("RGB", (w, h), buffer, "raw", "BGRX", stride, 1).copy()
+    rows = np.frombuffer(buffer, dtype=np.uint8).reshape(h, stride)
+    alpha = rows[:, 3 : w * 4 : 4]
     ys, xs = np.nonzero((alpha != 255) & (alpha != 0))
     if ys.size:
-        a = alpha[ys, xs].astype(np.uint32)[:, None]
-        rgb = rgba[ys, xs, :3].astype(np.uint32)
-        rgba[ys, xs, :3] = np.minimum((rgb * 255 + a // 2) // a, 255)
-    return Image.fromarray(rgba, "RGBA")
+        a = alpha[ys, xs].astype(np.uint32)
+        for channel in range(3):
+            columns = xs * 4 + channel
+            value = rows[ys, columns].astype(np.uint32)
+            rows[ys, columns] = np.minimum((value * 255 + a // 2) // a, 255)
+    return Image.frombuffer("RGBA", (w, h), buffer, "raw", "BGRA", stride, 1).copy()
 
 
 def rasterize(svg: bytes, scale: float = 1.0) -> Image.Image:
@@ -136,28 +140,26 @@ def paint_glyph_run(ctx: cairo.Context, g: GlyphRunItem) -> None:
     ctx.save()
     shear = _q(k * OBLIQUE_SLANT, 6) if g.oblique else 0.0
     ctx.transform(cairo.Matrix(_q(k, 6), 0, shear, _q(-k, 6), _q(g.x, 3), _q(g.y, 3)))
+    # cairo's C functions directly: cairocffi's wrappers cost more than the drawing here.
+    p = ctx._pointer
+    move, rel_move, close = _C.cairo_move_to, _C.cairo_rel_move_to, _C.cairo_close_path
+    line, curve = _C.cairo_rel_line_to, _C.cairo_rel_curve_to
     for outline, gx, gy in outlines:
         if outline.empty:
             continue
-        ctx.move_to(_q(gx / k + outline.x, 1), _q(gy / k + outline.y, 1))
+        move(p, _q(gx / k + outline.x, 1), _q(gy / k + outline.y, 1))
         for cmd, n in outline.ops:
             if cmd == "l":
-                ctx.rel_line_to(n[0], n[1])
+                line(p, n[0], n[1])
             elif cmd == "q":  # CairoSVG's quadratic-to-cubic conversion, relative
-                ctx.rel_curve_to(
-                    n[0] * 2 / 3,
-                    n[1] * 2 / 3,
-                    n[0] * 2 / 3 + n[2] / 3,
-                    n[1] * 2 / 3 + n[3] / 3,
-                    n[2],
-                    n[3],
-                )
+                x1, y1 = n[0] * 2 / 3, n[1] * 2 / 3
+                curve(p, x1, y1, x1 + n[2] / 3, y1 + n[3] / 3, n[2], n[3])
             elif cmd == "c":
-                ctx.rel_curve_to(*n)
+                curve(p, *n)
             elif cmd == "m":
-                ctx.rel_move_to(n[0], n[1])
+                rel_move(p, n[0], n[1])
             else:
-                ctx.close_path()
+                close(p)
     _set_color(ctx, g.color)
     ctx.fill()
     ctx.restore()
@@ -267,7 +269,8 @@ def paint_scene(scene: Scene, scale: float = 1.0, svg: bytes | None = None) -> I
             ctx.fill()
         for item in scene.items:
             _paint(ctx, item)
-        return _to_image(surface)
+        opaque = scene.background is not None and scene.background.a == 255
+        return _to_image(surface, opaque)
     except cairo.Error as e:
         msg = f"cairo could not draw the card: {e}"
         raise RasterError(msg) from e

@@ -27,7 +27,7 @@ def test_direct_painter_matches_cairosvg(case: str, scale: float) -> None:
     svg = build_svg(scene)
     if needs_svg(scene):
         pytest.skip("scenes with emoji are drawn through CairoSVG by design")
-    direct = np.asarray(paint_scene(scene, scale), dtype=np.int16)
+    direct = np.asarray(paint_scene(scene, scale).convert("RGBA"), dtype=np.int16)
     reference = np.asarray(rasterize(svg, scale), dtype=np.int16)
     assert direct.shape == reference.shape
     transparent = (direct[..., 3] == 0) & (reference[..., 3] == 0)

@@ -11,7 +11,9 @@ the frame unless a single cluster is.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from uniseg.linebreak import line_break_boundaries
 
@@ -20,6 +22,31 @@ from .shaping import ShapedText
 __all__ = ["LineSpan", "break_lines"]
 
 _EPSILON = 1e-6  # px: rounding slack so text exactly as wide as its frame still fits
+
+
+# Texts of only these characters break, by UAX #14, exactly after each run of spaces unless the
+# next character may not start a line (LB13: . , : ; are IS, save before a digit, LB15c). No
+# need then for the full algorithm, which costs milliseconds per title in pure Python.
+_SIMPLE = re.compile(r"[A-Za-z0-9 .,:;]*")
+_NO_BREAK_BEFORE = frozenset(" .,:;")
+
+
+@lru_cache(maxsize=4096)
+def opportunities(text: str) -> tuple[int, ...]:
+    """UAX #14 break opportunities of `text` (positions before which a line may start; the
+    text's length included)."""
+    if _SIMPLE.fullmatch(text):
+        found = [
+            i
+            for i in range(1, len(text))
+            if text[i - 1] == " "
+            and (
+                text[i] not in _NO_BREAK_BEFORE
+                or (text[i] != " " and text[i + 1 : i + 2].isdigit())
+            )
+        ]  # LB15c: SP ÷ IS NU
+        return (*found, len(text)) if text else ()
+    return tuple(line_break_boundaries(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +91,7 @@ def break_lines(shaped: ShapedText, frame: float | None) -> list[LineSpan]:
     lines: list[LineSpan] = []
     start = prev = 0
     width = 0.0  # of the current line, trailing spaces included
-    for boundary in line_break_boundaries(text):
+    for boundary in opportunities(text):
         if boundary <= prev:
             continue
         seg_width = sum(adv[prev:boundary])
