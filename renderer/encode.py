@@ -92,7 +92,7 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def _filtered(pixels: np.ndarray, up: bool) -> bytes:
+def _filtered(pixels: np.ndarray, up: bool) -> np.ndarray:
     """Scanlines, each prefixed by its filter type: 0 (None) or 2 (Up: minus the row above)."""
     h, row = pixels.shape[0], pixels.shape[1] * pixels.shape[2]
     flat = pixels.reshape(h, row)
@@ -101,20 +101,23 @@ def _filtered(pixels: np.ndarray, up: bool) -> bytes:
     out[:, 1:] = flat
     if up:
         out[1:, 1:] -= flat[:-1]  # modulo 256, as PNG defines it
-    return out.tobytes()
+    return out  # zlib reads it through the buffer protocol: no copy to bytes
 
 
 def write_png(image: Image.Image, compression: Compression = "fast") -> bytes:
     """An 8-bit RGB or RGBA PNG with no metadata (so equal pixels give equal bytes)."""
     target = _flatten(image)
-    pixels = np.asarray(target, dtype=np.uint8)
-    if pixels.ndim == 2:  # a single-channel image: treat as RGB
-        pixels = np.asarray(target.convert("RGB"), dtype=np.uint8)
-    h, w, channels = pixels.shape
+    if target.mode not in ("RGB", "RGBA"):
+        target = target.convert("RGBA" if "A" in target.getbands() else "RGB")
+    channels = len(target.getbands())
+    w, h = target.size
+    pixels = np.frombuffer(target.tobytes(), dtype=np.uint8).reshape(h, w, channels)
     if compression == "fast":
-        idat = zlib.compress(_filtered(pixels, up=False), 3)
+        idat = zlib.compress(memoryview(_filtered(pixels, up=False)), 3)
     else:
-        idat = min((zlib.compress(_filtered(pixels, up), 9) for up in (False, True)), key=len)
+        idat = min(
+            (zlib.compress(memoryview(_filtered(pixels, up)), 9) for up in (False, True)), key=len
+        )
     header = struct.pack(">IIBBBBB", w, h, 8, 2 if channels == 3 else 6, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"

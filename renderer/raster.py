@@ -45,7 +45,7 @@ def _to_image(surface: cairo.ImageSurface, opaque: bool = False) -> Image.Image:
     w, h, stride = surface.get_width(), surface.get_height(), surface.get_stride()
     buffer = surface.get_data()
     if opaque:
-        return Image.frombuffer("RGB", (w, h), buffer, "raw", "BGRX", stride, 1).copy()
+        return Image.frombuffer("RGB", (w, h), buffer, "raw", "BGRX", stride, 1)
     rows = np.frombuffer(buffer, dtype=np.uint8).reshape(h, stride)
     alpha = rows[:, 3 : w * 4 : 4]
     ys, xs = np.nonzero((alpha != 255) & (alpha != 0))
@@ -55,7 +55,9 @@ def _to_image(surface: cairo.ImageSurface, opaque: bool = False) -> Image.Image:
             columns = xs * 4 + channel
             value = rows[ys, columns].astype(np.uint32)
             rows[ys, columns] = np.minimum((value * 255 + a // 2) // a, 255)
-    return Image.frombuffer("RGBA", (w, h), buffer, "raw", "BGRA", stride, 1).copy()
+    # A raw mode other than the image mode makes Pillow unpack into its own memory: no aliasing
+    # of the cairo surface, which is freed after this returns.
+    return Image.frombuffer("RGBA", (w, h), buffer, "raw", "BGRA", stride, 1)
 
 
 def rasterize(svg: bytes, scale: float = 1.0) -> Image.Image:
