@@ -113,11 +113,9 @@ def write_png(image: Image.Image, compression: Compression = "fast") -> bytes:
     w, h = target.size
     pixels = np.frombuffer(target.tobytes(), dtype=np.uint8).reshape(h, w, channels)
     if compression == "fast":
-        idat = zlib.compress(memoryview(_filtered(pixels, up=False)), 3)
+        idat = zlib.compress(_filtered(pixels, up=False).data, 3)
     else:
-        idat = min(
-            (zlib.compress(memoryview(_filtered(pixels, up)), 9) for up in (False, True)), key=len
-        )
+        idat = min((zlib.compress(_filtered(pixels, up).data, 9) for up in (False, True)), key=len)
     header = struct.pack(">IIBBBBB", w, h, 8, 2 if channels == 3 else 6, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
