@@ -3,10 +3,10 @@
 Defaults are chosen for cards (flat colour and text): JPEG at quality 90 without chroma
 subsampling (coloured text stays crisp), WEBP at 90, AVIF at 70, speed 6; PNG and TIFF lossless.
 PNG is written here rather than by Pillow: cards are long runs of one colour, where PNG's "None"
-row filter compresses better than Pillow's adaptive filtering and costs nothing to compute
-(blog card: 62 KB in ~4 ms against 72 KB in ~13 ms). `compression="small"` spends more time
-(zlib level 9, the better of the None and Up filters) for the smallest file. The other formats
-are Pillow's.
+row filter compresses well and costs nothing to compute. `compression="fast"` (the default)
+deflates with ISA-L (blog card: 71 KB in 0.4 ms; Pillow: 72 KB in ~13 ms);
+`compression="small"` spends more time (zlib level 9, the better of the None and Up filters) for
+the smallest file (blog card: 50 KB in ~45 ms). The other formats are Pillow's.
 An image with no transparent pixel is written without an alpha channel. JPEG has no alpha, so a
 transparent card is composited on white. Every encoder here is deterministic.
 """
@@ -20,6 +20,7 @@ import zlib
 from typing import Any, Literal
 
 import numpy as np
+from isal import isal_zlib
 from PIL import Image
 
 from .errors import EncodeError
@@ -112,8 +113,8 @@ def write_png(image: Image.Image, compression: Compression = "fast") -> bytes:
     channels = len(target.getbands())
     w, h = target.size
     pixels = np.frombuffer(target.tobytes(), dtype=np.uint8).reshape(h, w, channels)
-    if compression == "fast":
-        idat = zlib.compress(_filtered(pixels, up=False).data, 3)
+    if compression == "fast":  # ISA-L deflate: ~7x zlib level 3's speed, ~15 % larger
+        idat = isal_zlib.compress(_filtered(pixels, up=False).data, 2)
     else:
         idat = min((zlib.compress(_filtered(pixels, up).data, 9) for up in (False, True)), key=len)
     header = struct.pack(">IIBBBBB", w, h, 8, 2 if channels == 3 else 6, 0, 0, 0)

@@ -15,8 +15,6 @@ from __future__ import annotations
 import math
 
 import cairocffi as cairo
-import cairosvg.parser
-import cairosvg.surface
 import numpy as np
 from cairocffi import cairo as _C  # the cffi library: cairo's C functions
 from PIL import Image
@@ -61,7 +59,11 @@ def _to_image(surface: cairo.ImageSurface, opaque: bool = False) -> Image.Image:
 
 
 def rasterize(svg: bytes, scale: float = 1.0) -> Image.Image:
-    """The reference path: CairoSVG draws the SVG document."""
+    """The reference path: CairoSVG draws the SVG document (imported on first use: most cards
+    never need it)."""
+    import cairosvg.parser
+    import cairosvg.surface
+
     try:
         tree = cairosvg.parser.Tree(bytestring=svg, unsafe=False)
         surface = cairosvg.surface.PNGSurface(tree, None, 96, scale=scale)

@@ -1,0 +1,145 @@
+"""Issue 7's remaining measurements, as JSON lines: cold start, memory, cost per component.
+
+- cold: `renderer render CARD -o out.png` in a fresh process, wall time, median of 5 runs; and
+  what `import renderer` pulls in (no server, HTTP client, Dask or CJK font may load).
+- memory: peak RSS of one process rendering the three reference cards, then RSS sampled over
+  2,000 consecutive renders (flat = no leak).
+- scaling: time for cards of 1, 10 and 100 text components (10x the work should cost <= 10x).
+
+Usage: python benchmarks/perf.py [cold|memory|scaling ...]   (all three by default)
+Cards: ../shared/cards when present, else examples/.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "cards"
+CARDS = SHARED if SHARED.is_dir() else ROOT / "examples"
+
+
+def _emit(**fields: Any) -> None:
+    print(json.dumps({"peer": "renderer", **fields}), flush=True)
+
+
+def cold() -> None:
+    card = CARDS / "blog.json"
+    with tempfile.TemporaryDirectory() as tmp:
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "renderer",
+                    "render",
+                    str(card),
+                    "-o",
+                    str(Path(tmp) / "out.png"),
+                ],
+                check=True,
+            )
+            times.append((time.perf_counter() - t0) * 1000)
+    _emit(
+        bench="cold-start",
+        card="blog",
+        median_ms=round(statistics.median(times), 1),
+        runs_ms=[round(t, 1) for t in times],
+    )
+    probe = (
+        "import sys, time; t = time.perf_counter(); import renderer; "
+        "ms = (time.perf_counter() - t) * 1000; import renderer.fonts as f; "
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'starlette', 'uvicorn', 'httpx', 'dask', 'distributed', 'redis', 'tqdm', 'yaml'}); "
+        "print(round(ms, 1), heavy, f._library is not None)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    ms, rest = out.stdout.split(" ", 1)
+    _emit(bench="import", import_ms=float(ms), loaded=rest.strip())
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def memory() -> None:
+    import renderer
+
+    specs = [CARDS / f"{name}.json" for name in ("hello", "blog", "cjk")]
+    for spec in specs:
+        renderer.render(spec, "png")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    _emit(bench="rss-three-cards", peak_rss_mb=round(peak, 1))
+    samples = []
+    for i in range(2000):
+        renderer.render(specs[i % 3], "png")
+        if i % 200 == 199:
+            samples.append(round(_rss_mb(), 1))
+    _emit(
+        bench="rss-2000-renders",
+        rss_mb_every_200=samples,
+        growth_mb=round(samples[-1] - samples[0], 1),
+        peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    )
+
+
+def _card(n: int) -> dict[str, Any]:
+    components = [
+        {
+            "type": "text",
+            "text": f"Line {i}: the quick brown fox jumps over",
+            "fontSize": 14,
+            "x": 10 + (i % 4) * 300,
+            "y": 5 + (i // 4) * 24,
+            "frameWidth": 280,
+        }
+        for i in range(n)
+    ]
+    return {"width": 1200, "height": 630, "components": components}
+
+
+def scaling() -> None:
+    import renderer
+
+    base = None
+    for n in (1, 10, 100):
+        spec = _card(n)
+        for _ in range(3):
+            renderer.render(spec, "png")
+        times = []
+        for _ in range(20):
+            t0 = time.perf_counter()
+            renderer.render(spec, "png")
+            times.append((time.perf_counter() - t0) * 1000)
+        median = statistics.median(times)
+        base = base or median
+        _emit(
+            bench="scaling",
+            components=n,
+            median_ms=round(median, 2),
+            ratio_to_1=round(median / base, 2),
+        )
+
+
+def main() -> None:
+    chosen = sys.argv[1:] or ["cold", "memory", "scaling"]
+    for name in chosen:
+        {"cold": cold, "memory": memory, "scaling": scaling}[name]()
+
+
+if __name__ == "__main__":
+    main()
