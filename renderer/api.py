@@ -40,10 +40,12 @@ def lay_out_spec(
     limits: Limits = DEFAULT_LIMITS,
     base_dir: Path | None = None,
     image_policy: ImagePolicy = DEFAULT_POLICY,
+    for_svg: bool = False,
 ) -> CardLayout:
-    """Where every component and every line lands, without drawing (for tests and reports)."""
+    """Where every component and every line lands, without drawing (for tests and reports).
+    `for_svg`: lay out for SVG output (images embedded at no more than their own resolution)."""
     card = parse_card(spec, limits, scale, base_dir)
-    return lay_out(card, load_resources(card, scale, limits, image_policy))
+    return lay_out(card, load_resources(card, scale, limits, image_policy, for_svg))
 
 
 @overload
@@ -113,7 +115,12 @@ def render(
         doc, folder = load_document(spec, limits)
         spec, base_dir = fill(doc, variables), base_dir or folder
     layout = lay_out_spec(
-        spec, scale=scale, limits=limits, base_dir=base_dir, image_policy=image_policy
+        spec,
+        scale=scale,
+        limits=limits,
+        base_dir=base_dir,
+        image_policy=image_policy,
+        for_svg=fmt is Format.SVG,
     )
     scene = build_scene(layout)
     if fmt is Format.SVG:

@@ -23,7 +23,8 @@ Each decoded image is then fitted to its box (`fit`: cover, contain, fill, none;
 the focal point), resampled with LANCZOS to the displayed size × scale, and re-encoded as a plain
 PNG with no metadata. Only that PNG reaches the SVG and cairo: CairoSVG would hand a user's PNG
 straight to cairo (skipping any bomb check) and carry EXIF, GPS and ICC text into the output.
-Upscaling is bounded: an embedded image never exceeds `Limits.max_pixels` device pixels.
+An embedded image is never larger than its source (nor than `Limits.max_pixels` device pixels):
+a small image shown large is embedded at its own resolution and scaled by cairo when drawn.
 
 Caches (all bounded, thread-safe, and loading each key once even under concurrent requests):
 decoded sources by source (a batch of 10,000 cards with one logo fetches and decodes it once),
@@ -631,6 +632,7 @@ def _fit(
     natural: tuple[float, float],
     scale: float,
     limits: Limits,
+    for_svg: bool = False,
 ) -> LoadedImage:
     place = _place(c, image.size, natural)
     if place.width <= 0 or place.height <= 0:  # pushed wholly outside its box
@@ -640,6 +642,14 @@ def _fit(
     crop = place.crop
     if c.fit == "cover":
         crop = _cover_crop(image.size, natural, size, *c.position)
+    if for_svg:
+        # In SVG output never larger than the source: a small image shown large is embedded at
+        # its own resolution and the viewer scales it. Rasters keep the resample to device size
+        # (cairo scaling a small image up would blur its edges past the box).
+        size = (
+            min(size[0], max(1, round(crop[2] - crop[0]))),
+            min(size[1], max(1, round(crop[3] - crop[1]))),
+        )
     fitted = image.resize(size, Image.Resampling.LANCZOS, box=crop)
     fitted.info.clear()
     whole = c.fit in ("cover", "fill")
@@ -681,7 +691,12 @@ def _svg_image(
 
 
 def _load_image(
-    c: ImageComponent, base_dir: Path, scale: float, limits: Limits, policy: ImagePolicy
+    c: ImageComponent,
+    base_dir: Path,
+    scale: float,
+    limits: Limits,
+    policy: ImagePolicy,
+    for_svg: bool,
 ) -> LoadedImage:
     key, source = _load_source(c.src, base_dir, limits, policy)
     if source.svg is not None:
@@ -689,8 +704,8 @@ def _load_image(
     else:
         assert source.image is not None
         image, natural = source.image, (float(source.image.width), float(source.image.height))
-    fit_key = (key, c.width, c.height, c.fit, c.position, scale, limits.max_pixels)
-    return _fitted.get(fit_key, lambda: _fit(c, image, natural, scale, limits))
+    fit_key = (key, c.width, c.height, c.fit, c.position, scale, limits.max_pixels, for_svg)
+    return _fitted.get(fit_key, lambda: _fit(c, image, natural, scale, limits, for_svg))
 
 
 def placeholder(c: ImageComponent, scale: float, limits: Limits = DEFAULT_LIMITS) -> LoadedImage:
@@ -723,8 +738,10 @@ def load_resources(
     scale: float = 1.0,
     limits: Limits = DEFAULT_LIMITS,
     policy: ImagePolicy = DEFAULT_POLICY,
+    for_svg: bool = False,
 ) -> Resources:
     """Load every image of `card`; raise one `ImageLoadError` naming each source that failed.
+    `for_svg`: the images are for SVG output (embedded at no more than their own resolution).
 
     A component with `onImageError: "placeholder"` never fails: it gets `placeholder(...)` and
     its error is recorded in `Resources.errors` instead.
@@ -736,7 +753,7 @@ def load_resources(
         if not isinstance(c, ImageComponent):
             continue
         try:
-            images[c.pointer] = _load_image(c, card.base_dir, scale, limits, policy)
+            images[c.pointer] = _load_image(c, card.base_dir, scale, limits, policy, for_svg)
         except ValueError as e:
             message = f"Cannot load image: {e}."
             if c.on_error == "placeholder":

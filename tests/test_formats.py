@@ -33,7 +33,7 @@ SVG_ELEMENTS = {"svg", "path", "rect", "image", "g", "defs", "clipPath"}
 
 def _solid_png(colour: tuple[int, int, int]) -> str:
     buf = io.BytesIO()
-    Image.new("RGB", (8, 8), colour).save(buf, "PNG")
+    Image.new("RGB", (64, 64), colour).save(buf, "PNG")  # at least as large as its box
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -279,3 +279,24 @@ def test_different_specs_give_different_bytes() -> None:
     moved["components"][3] = {**moved["components"][3], "y": 70}
     for fmt in FORMATS:
         assert render(moved, fmt) != render(SPEC, fmt)
+
+
+def test_svg_embeds_images_at_no_more_than_their_own_resolution() -> None:
+    """A 10 px source shown at 100 px: the SVG carries the 10 px image (the viewer scales it),
+    the PNG is drawn at full resolution; a 400 px source shown at 40 px is embedded at 40 px."""
+    import re
+
+    def spec(side: int, shown: int) -> dict[str, Any]:
+        buf = io.BytesIO()
+        Image.new("RGB", (side, side), (30, 120, 200)).save(buf, "PNG")
+        src = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+        image = {"type": "image", "src": src, "width": shown, "height": shown}
+        return {"width": 120, "height": 120, "components": [image]}
+
+    for side, shown, embedded in ((10, 100, 10), (400, 40, 40)):
+        svg = render(spec(side, shown), "svg")
+        data = re.search(rb'href="data:image/png;base64,([^"]+)"', svg)
+        assert data is not None
+        assert Image.open(io.BytesIO(base64.b64decode(data.group(1)))).size == (embedded, embedded)
+    png = pixels(render(spec(10, 100), "png"))
+    assert (png[5:95, 5:95, :3] == (30, 120, 200)).all()
