@@ -34,6 +34,7 @@ from renderer import (
     validate,
 )
 from renderer.model import (
+from pngs import png_declaring
     Anchor,
     Color,
     DividerComponent,
@@ -450,20 +451,6 @@ def test_image_is_cropped_to_cover_not_stretched() -> None:
     assert abs(int(np.argmax(px[20, :, 2] > 128)) - 20) <= 1
 
 
-def _png_header_only(width: int, height: int) -> bytes:
-    """A PNG whose IHDR declares `width` × `height`, with a token IDAT: a decompression bomb."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
-        + chunk(b"IEND", b"")
-    )
 
 
 def _truncated_png() -> bytes:
@@ -493,19 +480,19 @@ def _truncated_png() -> bytes:
             id="truncated-png-data-uri",
         ),
         pytest.param(
-            lambda d: _file(d, "bomb.png", _png_header_only(20000, 20000)),
+            lambda d: _file(d, "bomb.png", png_declaring(20000, 20000)),
             "decompression bomb",
             True,
             id="huge-png-file",
         ),
         pytest.param(
-            lambda d: b64(_png_header_only(20000, 20000)),
+            lambda d: b64(png_declaring(20000, 20000)),
             "decompression bomb",
             True,
             id="huge-png-base64",
         ),
         pytest.param(
-            lambda d: "data:image/png;base64," + b64(_png_header_only(8000, 8000)),
+            lambda d: "data:image/png;base64," + b64(png_declaring(8000, 8000)),
             "Limits.max_image_pixels",
             True,
             id="over-max-image-pixels",

@@ -14,7 +14,6 @@ import re
 import struct
 import threading
 import time
-import zlib
 from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +22,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
+from pngs import png_declaring
 
 import renderer
 from renderer.model import ImageComponent
@@ -359,21 +359,6 @@ def test_gif_first_frame_only() -> None:
 
 
 # --- limits and hostile input ---------------------------------------------------------------------
-
-
-def png_declaring(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(b""))
-        + chunk(b"IEND", b"")
-    )
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from pngs import png_declaring as png_bomb
 
 import renderer
 from renderer.net import FetchError, check_address, check_url, fetch
@@ -320,25 +321,6 @@ def test_decompression_bomb_is_refused_before_decoding(server: Server) -> None:
     assert time.monotonic() - started < 1.0
     assert "20000×20000" in message
     assert "Limits.max_image_pixels" in message
-
-
-def png_bomb(width: int, height: int) -> bytes:
-    """A tiny PNG that declares `width` × `height` (an IHDR plus one empty IDAT)."""
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(b""))
-        + chunk(b"IEND", b"")
-    )
 
 
 # --- caching --------------------------------------------------------------------------------------

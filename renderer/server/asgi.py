@@ -49,7 +49,7 @@ from .auth import AuthFailure, Keyring
 from .config import Plan, ServerConfig
 from .docpage import DOC_CSP, doc_page
 from .metrics import Metrics
-from .negotiate import JSON_TYPE, NotAcceptable, negotiate
+from .negotiate import JSON_TYPE, PRODUCED, NotAcceptable, negotiate
 from .openapi import build_openapi
 from .pool import PoolBusy, RenderFailed, RenderPool, RenderTimeout, WorkerCrashed
 from .ratelimit import Quota, RateLimiter, StoreUnavailable, make_store
@@ -381,15 +381,7 @@ def _choose(accept: str | None, fmt: str | None) -> tuple[str, bool]:
                 "Not Acceptable",
                 {
                     "accept": (accept or "")[:200],
-                    "supported": [
-                        "image/svg+xml",
-                        "image/png",
-                        "image/jpeg",
-                        "image/webp",
-                        "image/tiff",
-                        "image/avif",
-                        JSON_TYPE,
-                    ],
+                    "supported": list(PRODUCED),
                 },
             ) from None
         chosen = ""
