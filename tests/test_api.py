@@ -14,16 +14,15 @@ import concurrent.futures
 import io
 import json
 import random
-import struct
 import time
 import xml.etree.ElementTree as ET
-import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image
+from pngs import png_declaring
 
 from renderer import (
     ImageLoadError,
@@ -34,7 +33,6 @@ from renderer import (
     validate,
 )
 from renderer.model import (
-from pngs import png_declaring
     Anchor,
     Color,
     DividerComponent,
@@ -449,8 +447,6 @@ def test_image_is_cropped_to_cover_not_stretched() -> None:
     assert tuple(px[20, 37, :3]) == (0, 0, 255)
     # The colour boundary stays in the middle: the source was scaled 2×, not squeezed.
     assert abs(int(np.argmax(px[20, :, 2] > 128)) - 20) <= 1
-
-
 
 
 def _truncated_png() -> bytes:
