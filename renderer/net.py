@@ -23,6 +23,10 @@ time left, and the caller stops waiting at the deadline whatever the worker is d
 An optional on-disk cache (`policy.cache_dir`) keeps bodies with their `Cache-Control` freshness
 and `ETag`/`Last-Modified` validators; a stale entry is revalidated with a conditional request.
 A cache folder belongs to one policy: its entries are trusted without re-resolving the host.
+
+`post` sends a body the other way (the server's job callbacks) under the same address rules and
+the same connect-to-the-checked-address discipline; it follows no redirects (a 3xx is an answer
+like any other) and reads none of the response body, only its status.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ import httpx
 
 from .policy import ImagePolicy
 
-__all__ = ["FetchError", "check_address", "check_url", "fetch"]
+__all__ = ["FetchError", "check_address", "check_destination", "check_url", "fetch", "post"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -481,3 +485,57 @@ def fetch(url: str, policy: ImagePolicy, max_bytes: int) -> bytes:
         raise result
     assert isinstance(result, bytes)
     return result
+
+
+# --- sending ------------------------------------------------------------------------------------
+
+
+def check_destination(url: str, policy: ImagePolicy) -> None:
+    """Raise `FetchError` unless `url` passes the policy's URL and address rules (resolves it)."""
+    _resolve(check_url(url, policy), policy)
+
+
+def post(url: str, body: bytes, policy: ImagePolicy, timeout: float, user_agent: str) -> int:
+    """POST `body` (JSON) to `url` and return the response status; no redirect is followed.
+
+    Every address is checked as for `fetch`, and the connection goes to the checked address.
+    Raises `FetchError` when the URL is refused, unreachable or too slow (`timeout` s per phase).
+    """
+    t = check_url(url, policy)
+    ips = _resolve(t, policy)
+    host = t.host if t.port in (80, 443) else f"{_bracket(t.host)}:{t.port}"
+    headers = {
+        "Host": host,
+        "Content-Type": "application/json",
+        "Accept-Encoding": "identity",
+        "User-Agent": user_agent,
+    }
+    last: Exception | None = None
+    with httpx.Client(trust_env=False, follow_redirects=False) as client:
+        for ip in ips:
+            target = httpx.URL(
+                scheme=t.scheme, host=str(ip), port=t.port, raw_path=t.target.encode()
+            )
+            request = client.build_request(
+                "POST",
+                target,
+                content=body,
+                headers=headers,
+                timeout=httpx.Timeout(timeout),
+                extensions={"sni_hostname": t.host} if t.scheme == "https" else {},
+            )
+            try:
+                response = client.send(request, stream=True)
+            except httpx.ConnectError as e:
+                last = e
+                continue
+            except httpx.TimeoutException:
+                msg = f"no answer from {t.host}:{t.port} within {timeout:g} s"
+                raise FetchError(msg) from None
+            except httpx.HTTPError as e:
+                msg = f"the request failed: {e or type(e).__name__}"
+                raise FetchError(msg) from None
+            response.close()
+            return response.status_code
+    msg = f"cannot connect to {t.host}:{t.port} ({_reason(last)})"
+    raise FetchError(msg)

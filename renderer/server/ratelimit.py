@@ -2,8 +2,9 @@
 
 `MemoryStore` counts in this process: right for one server process, wrong for several replicas
 (or `--workers N`), where each would grant the full quota. `RedisStore` shares the count through
-Redis (`INCR` + `EXPIRE` in one transaction), so any number of replicas enforce one quota. Every
-authenticated request to the image endpoint counts, whatever its outcome, as hosted APIs count.
+Redis (`INCRBY` + `EXPIRE` in one transaction), so any number of replicas enforce one quota. Every
+authenticated request to the image endpoint counts, whatever its outcome, as hosted APIs count; a
+batch job counts one per item (`take`), all or none.
 """
 
 from __future__ import annotations
@@ -44,8 +45,9 @@ class Quota:
 
 
 class Store(Protocol):
-    async def hit(self, key: str, ttl: int) -> int:
-        """Add one to `key` (created with `ttl` seconds to live) and return the new count."""
+    async def hit(self, key: str, ttl: int, amount: int = 1) -> int:
+        """Add `amount` (default one; negative to give back) to `key` (created with `ttl` seconds
+        to live) and return the new count."""
 
     async def close(self) -> None: ...
 
@@ -55,14 +57,14 @@ class MemoryStore:
         self._counts: dict[str, tuple[int, float]] = {}
         self._lock = asyncio.Lock()
 
-    async def hit(self, key: str, ttl: int) -> int:
+    async def hit(self, key: str, ttl: int, amount: int = 1) -> int:
         async with self._lock:
             now = time.time()
             if len(self._counts) > 10_000:  # drop expired windows now and then
                 self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
             count, expires = self._counts.get(key, (0, now + ttl))
-            self._counts[key] = (count + 1, expires)
-            return count + 1
+            self._counts[key] = (count + amount, expires)
+            return count + amount
 
     async def close(self) -> None:
         return None
@@ -74,12 +76,12 @@ class RedisStore:
 
         self._client: Any = redis.asyncio.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
-    async def hit(self, key: str, ttl: int) -> int:
+    async def hit(self, key: str, ttl: int, amount: int = 1) -> int:
         import redis.exceptions
 
         try:
             async with self._client.pipeline(transaction=True) as pipe:
-                pipe.incr(key)
+                pipe.incrby(key, amount)
                 pipe.expire(key, ttl, nx=True)
                 count, _ = await pipe.execute()
         except (redis.exceptions.RedisError, OSError) as e:
@@ -124,3 +126,17 @@ class RateLimiter:
             f"renderer:rl:{plan.name}:{bucket}:{window}", int(reset_at - now) + 60
         )
         return Quota(plan.requests, max(0, plan.requests - count), reset_at, count > plan.requests)
+
+    async def take(self, plan: Plan, bucket: str, amount: int) -> Quota | None:
+        """Count `amount` more requests at once (a batch's items), all or none: when they do not
+        all fit, they are given back and the quota says `exceeded`. None without a quota."""
+        if plan.requests is None or amount <= 0:
+            return None
+        now = time.time()
+        window, reset_at = _window(plan, now)
+        key, ttl = f"renderer:rl:{plan.name}:{bucket}:{window}", int(reset_at - now) + 60
+        count = await self.store.hit(key, ttl, amount)
+        exceeded = count > plan.requests
+        if exceeded:
+            count = await self.store.hit(key, ttl, -amount)
+        return Quota(plan.requests, max(0, plan.requests - count), reset_at, exceeded)
