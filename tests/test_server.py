@@ -668,7 +668,7 @@ def test_openapi_conformance(server: ServerProcess, mode: str) -> None:
     for result in schema.get_all_operations():
         operation = result.ok()
         if mode == "negative" and operation.method.upper() == "GET":
-            continue  # /healthz takes no input: nothing to make invalid
+            continue  # /healthz takes no input; a job id is any string (unknown: 404)
 
         @hypothesis.given(operation.as_strategy(GenerationMode(mode)))
         @hypothesis.settings(
@@ -678,6 +678,11 @@ def test_openapi_conformance(server: ServerProcess, mode: str) -> None:
             database=None,
         )
         def check(case: Any) -> None:
+            if mode == "positive" and isinstance(case.body, dict):
+                # A valid generated callback URL could name any host, which the server would
+                # look up in DNS; callbacks are tested against a loopback receiver instead.
+                # (An invalid body is refused before any look-up.)
+                case.body.pop("callback_url", None)
             case.call_and_validate(
                 headers=auth, timeout=60, excluded_checks=[positive_data_acceptance]
             )

@@ -9,8 +9,9 @@ what `renderer serve` passed), so importing this package stays cheap: `renderer.
 is imported by every `renderer` invocation and must not pull in Starlette.
 
 Modules: `config` (settings, plans), `auth` (keys), `ratelimit` (quota stores), `negotiate`
-(Accept), `pool` + `worker` (render processes), `asgi` (routes and gates), `openapi`, `metrics`,
-`docpage`, `protocol` (uvicorn header deadline), `command` (the CLI).
+(Accept), `pool` + `worker` (render processes), `asgi` (routes and gates), `batch` (batch request
+bodies), `jobs` (batch jobs on disk, their runner and callbacks), `storage` (operator-named output
+folders), `openapi`, `metrics`, `docpage`, `protocol` (uvicorn header deadline), `command`.
 """
 
 from __future__ import annotations

@@ -8,6 +8,12 @@ image-source policy (400) → `If-None-Match` (304) → a render worker (503 whe
 deadline; 400 for a spec the engine refuses) → 200. Everything before the body needs only
 headers, so an unauthenticated or over-quota client never gets to upload 5 MB.
 
+`POST /api/v1/batch` passes the same gates up to the body, then: the batch itself (400, see
+`batch`), the callback URL's address (400), the plan's limits for each item (that item's error),
+the quota for every item at once (429), and answers 202 with the job's id; `jobs.JobRunner` draws
+the items in the background. `GET /api/v1/jobs/{id}` authenticates without counting and answers
+the job as stored (404 for an unknown id or another key's job).
+
 Every response goes through `_Hygiene`, which adds `X-Request-Id`, `X-Content-Type-Options` and
 the strict `Content-Security-Policy`, counts the response for `/metrics`, and turns an unexpected
 exception into a 500 in Craftr's shape that names the request id but never the traceback.
@@ -18,7 +24,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import hashlib
+import hmac
 import logging
 import math
 import os
@@ -41,18 +49,22 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from renderer import __version__
 from renderer.errors import SpecError
 from renderer.limits import DEFAULT_LIMITS
+from renderer.net import FetchError, check_destination
 from renderer.policy import ImagePolicy
 from renderer.resources import classify_source
 from renderer.spec import load_document, schema
 
-from .auth import AuthFailure, Keyring
+from .auth import AuthFailure, Caller, Keyring
+from .batch import BatchInvalid, PlannedItem, parse_batch
 from .config import Plan, ServerConfig
 from .docpage import DOC_CSP, doc_page
+from .jobs import Job, JobRunner, JobStore, iso_now, new_job_id
 from .metrics import Metrics
 from .negotiate import JSON_TYPE, PRODUCED, NotAcceptable, negotiate
 from .openapi import build_openapi
 from .pool import PoolBusy, RenderFailed, RenderPool, RenderTimeout, WorkerCrashed
 from .ratelimit import Quota, RateLimiter, StoreUnavailable, make_store
+from .storage import Storage
 
 __all__ = ["STRICT_CSP", "create_app"]
 
@@ -61,7 +73,8 @@ log = logging.getLogger("renderer.server")
 STRICT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
 IMAGE_CACHE = "public, max-age=31536000"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
-_ROUTES = {"/", "/api/v1/image", "/healthz", "/metrics", "/openapi.json"}
+_ROUTES = {"/", "/api/v1/image", "/api/v1/batch", "/healthz", "/metrics", "/openapi.json"}
+_JOBS = "/api/v1/jobs/"
 _FORMATS = {"svg", "png", "jpeg", "jpg", "webp", "tiff", "tif", "avif"}
 
 
@@ -108,7 +121,10 @@ class _Hygiene:
         request_id = text if _REQUEST_ID.fullmatch(text) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         started = False
-        route = scope["path"] if scope["path"] in _ROUTES else "other"
+        path = scope["path"]
+        route = path if path in _ROUTES else "other"
+        if path.startswith(_JOBS):
+            route = _JOBS + "{id}"
 
         async def send_wrapper(message: Message) -> None:
             nonlocal started
@@ -145,7 +161,9 @@ class _Service:
         self.metrics = Metrics()
         self.limiter: RateLimiter | None = None
         self.pool: RenderPool | None = None
-        self.openapi = build_openapi(schema(), auth_required=not self.keys.open)
+        self.openapi = build_openapi(
+            schema(), auth_required=not self.keys.open, max_batch_items=config.max_batch_items
+        )
         self.allowed_dirs = [Path(d).resolve() for d in config.allow_image_dirs]
         # Images in a service: files only from named folders, SVG only when enabled, URLs
         # under the network policy (no private or metadata addresses unless a host is named).
@@ -154,6 +172,9 @@ class _Service:
             allow_svg=config.allow_svg_images,
             allow_hosts=config.allow_image_hosts,
         )
+        self.storage = Storage(config.storage)
+        self.jobs = JobStore(config.jobs_folder())
+        self.runner: JobRunner | None = None
         self._start_lock = asyncio.Lock()
 
     async def ensure_started(self) -> tuple[RateLimiter, RenderPool]:
@@ -170,9 +191,27 @@ class _Service:
                 )
                 await pool.start()
                 self.pool = pool
+            if self.runner is None:
+                await asyncio.to_thread(self.jobs.open)
+                self.runner = JobRunner(
+                    self.jobs,
+                    self._pool,
+                    self.image_policy,
+                    slots=self.pool.size,
+                    callback_retries=self.config.callback_retries,
+                    callback_backoff=self.config.callback_backoff,
+                    callback_timeout=self.config.callback_timeout,
+                )
         return self.limiter, self.pool
 
+    async def _pool(self) -> RenderPool:
+        _, pool = await self.ensure_started()
+        return pool
+
     async def close(self) -> None:
+        if self.runner is not None:
+            await self.runner.close()
+        self.jobs.close()
         if self.pool is not None:
             await self.pool.close()
         if self.limiter is not None:
@@ -180,13 +219,18 @@ class _Service:
 
     # --- gates before the body ------------------------------------------------------------
 
-    async def admit(self, request: Request, headers: dict[str, str]) -> Plan:
-        """Authenticate and count the request; fills `headers` with the RateLimit-* fields."""
-        limiter, _ = await self.ensure_started()
+    def identify(self, request: Request) -> Caller:
+        """The caller of `request`, or a 401/403 refusal; counts nothing."""
         caller = self.keys.authenticate(request.headers.get("authorization"))
         if isinstance(caller, AuthFailure):
             extra = {"WWW-Authenticate": 'Bearer realm="renderer"'} if caller.status == 401 else {}
             raise _Refusal(caller.status, caller.error, headers=extra)
+        return caller
+
+    async def admit(self, request: Request, headers: dict[str, str]) -> tuple[Caller, Quota | None]:
+        """Authenticate and count the request; fills `headers` with the RateLimit-* fields."""
+        limiter, _ = await self.ensure_started()
+        caller = self.identify(request)
         try:
             quota = await limiter.check(caller.plan, caller.bucket)
         except StoreUnavailable:
@@ -199,7 +243,30 @@ class _Service:
             headers.update(quota.headers(now))
             if quota.exceeded:
                 raise _rate_limited(quota, caller.plan, now)
-        return caller.plan
+        return caller, quota
+
+    async def charge(
+        self, caller: Caller, quota: Quota | None, items: int, headers: dict[str, str]
+    ) -> None:
+        """Count a batch's items: the request itself was counted by `admit`, so `items - 1` more,
+        all or none. 429, counting nothing more, when the quota left is smaller."""
+        if quota is None or items <= 1:
+            return
+        limiter, _ = await self.ensure_started()
+        now = time.time()
+        wanted = {"requested": items, "remaining": quota.remaining}  # as RateLimit-Remaining
+        if quota.remaining < items - 1:
+            raise _rate_limited(quota, caller.plan, now, wanted)
+        try:
+            taken = await limiter.take(caller.plan, caller.bucket, items - 1)
+        except StoreUnavailable:
+            raise _Refusal(
+                503, "Rate-limit store unavailable", headers={"Retry-After": "5"}
+            ) from None
+        if taken is not None:
+            headers.update(taken.headers(now))
+            if taken.exceeded:
+                raise _rate_limited(taken, caller.plan, now, wanted)
 
     @staticmethod
     def check_body_headers(request: Request) -> None:
@@ -325,11 +392,13 @@ def _too_large(limit: int) -> _Refusal:
     )
 
 
-def _rate_limited(quota: Quota, plan: Plan, now: float) -> _Refusal:
+def _rate_limited(
+    quota: Quota, plan: Plan, now: float, extra: Mapping[str, int] | None = None
+) -> _Refusal:
     return _Refusal(
         429,
         "Rate limit exceeded",
-        {"plan": plan.name, "limit": quota.limit},
+        {"plan": plan.name, "limit": quota.limit, **(extra or {})},
         headers={"Retry-After": str(max(1, math.ceil(quota.reset_at - now)))},
         extra={"retryAfter": quota.retry_after_iso()},
     )
@@ -429,6 +498,22 @@ def create_app(config: ServerConfig | None = None) -> ASGIApp:
         except ClientDisconnect:
             return Response(status_code=400)
 
+    async def batch(request: Request) -> Response:
+        headers: dict[str, str] = {}
+        try:
+            return await _batch_request(service, request, headers)
+        except _Refusal as refusal:
+            return refusal.response(headers)
+        except ClientDisconnect:
+            return Response(status_code=400)
+
+    async def job(request: Request) -> Response:
+        headers = {"Cache-Control": "no-store"}
+        try:
+            return await _job_request(service, request, headers)
+        except _Refusal as refusal:
+            return refusal.response(headers)
+
     async def health(request: Request) -> Response:
         pool = service.pool
         return JSONResponse(
@@ -467,6 +552,10 @@ def create_app(config: ServerConfig | None = None) -> ASGIApp:
             "renderer_queue_rejections_total": (
                 "Renders refused with 503: queue full.",
                 stats.busy_rejections if stats else 0,
+            ),
+            "renderer_jobs_running": (
+                "Batch jobs queued or running in this process.",
+                service.runner.active if service.runner else 0,
             ),
         }
         return PlainTextResponse(
@@ -514,6 +603,8 @@ def create_app(config: ServerConfig | None = None) -> ASGIApp:
     starlette = Starlette(
         routes=[
             Route("/api/v1/image", image, methods=["POST"]),
+            Route("/api/v1/batch", batch, methods=["POST"]),
+            Route("/api/v1/jobs/{id}", job, methods=["GET"]),
             Route("/healthz", health, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
@@ -527,7 +618,8 @@ def create_app(config: ServerConfig | None = None) -> ASGIApp:
 
 
 async def _render_request(service: _Service, request: Request, headers: dict[str, str]) -> Response:
-    plan = await service.admit(request, headers)
+    caller, _ = await service.admit(request, headers)
+    plan = caller.plan
     service.check_body_headers(request)
     fmt, scale, quality = _query(request)
     image_format, as_json = _choose(request.headers.get("accept"), fmt)
@@ -592,3 +684,89 @@ async def _render_request(service: _Service, request: Request, headers: dict[str
 
 def _canonical(fmt: str) -> str:
     return {"jpg": "jpeg", "tif": "tiff"}.get(fmt, fmt)
+
+
+async def _batch_request(service: _Service, request: Request, headers: dict[str, str]) -> Response:
+    caller, quota = await service.admit(request, headers)
+    service.check_body_headers(request)
+    service.declared_length(request)
+    body = await service.read_body(request)
+    try:
+        batch = await asyncio.to_thread(
+            parse_batch,
+            body,
+            max_items=service.config.max_batch_items,
+            max_body_bytes=service.config.max_body_bytes,
+            max_scale=DEFAULT_LIMITS.max_scale,
+            storage=service.storage,
+        )
+    except BatchInvalid as e:
+        raise _Refusal(400, "Invalid parameters", {"issues": e.issues}) from None
+    if batch.callback_url is not None:
+        policy = service.image_policy
+        try:
+            await asyncio.wait_for(
+                asyncio.to_thread(check_destination, batch.callback_url, policy),
+                policy.fetch_timeout,
+            )
+        except FetchError as e:
+            raise _Refusal(
+                400, "Invalid parameters", _issue("/callback_url", f"Refused: {e}.")
+            ) from None
+        except TimeoutError:
+            message = f"The host was not resolved within {policy.fetch_timeout:g} s."
+            raise _Refusal(400, "Invalid parameters", _issue("/callback_url", message)) from None
+    items = tuple(_gate(service, item, caller.plan, batch.scale) for item in batch.items)
+    await service.charge(caller, quota, len(items), headers)
+    fmt = batch.format
+    job = Job(
+        id=new_job_id(),
+        bucket=caller.bucket,
+        owner=service.jobs.token,
+        created=iso_now(),
+        format=fmt.extension,
+        content_type=fmt.content_type,
+        items=[
+            i.error.as_dict(i.index) if i.error else {"index": i.index, "status": "pending"}
+            for i in items
+        ],
+        output=batch.output.url if batch.output else None,
+        callback=(
+            {"url": batch.callback_url, "status": "pending", "attempts": []}
+            if batch.callback_url
+            else None
+        ),
+    )
+    await service.ensure_started()
+    assert service.runner is not None
+    base_dir = str(service.allowed_dirs[0]) if service.allowed_dirs else None
+    await service.runner.submit(job, dataclasses.replace(batch, items=items), base_dir)
+    link = f"/api/v1/jobs/{job.id}"
+    return JSONResponse(
+        {"id": job.id, "status": "queued", "items": len(items), "links": {"self": link}},
+        202,
+        headers={**headers, "Location": link, "Cache-Control": "no-store"},
+    )
+
+
+def _gate(service: _Service, item: PlannedItem, plan: Plan, scale: float) -> PlannedItem:
+    """The image endpoint's document gates (plan limit, file paths, size) for one item."""
+    if item.spec is None:
+        return item
+    try:
+        service.check_document(item.spec, plan, scale)
+    except _Refusal as r:
+        issues = (r.details or {}).get("issues") or [{"pointer": "", "message": r.error}]
+        return dataclasses.replace(item, spec=None, error=item.failed(r.error, issues))
+    return item
+
+
+async def _job_request(service: _Service, request: Request, headers: dict[str, str]) -> Response:
+    caller = service.identify(request)
+    await service.ensure_started()
+    job_id = str(request.path_params["id"])
+    job = await asyncio.to_thread(service.jobs.load, job_id)
+    # Another key's job answers exactly as an unknown one: ids cannot be probed.
+    if job is None or not hmac.compare_digest(job.bucket, caller.bucket):
+        raise _Refusal(404, "Job not found", {"id": job_id[:64]})
+    return JSONResponse(await asyncio.to_thread(service.jobs.view, job), headers=headers)

@@ -17,6 +17,8 @@ _EPILOG = """examples:
   RENDERER_API_KEYS=k1:free,k2:pro renderer serve --host 0.0.0.0 --workers 2
   renderer serve --api-keys-file keys.txt --config plans.json \\
       --rate-limit-store redis://127.0.0.1:6379/0  # several replicas share quotas
+  renderer serve --jobs-dir /var/lib/renderer/jobs --storage cards=/srv/cards
+                                                   # batch jobs kept across restarts
 
 exit codes: 0 stopped normally, 2 invalid arguments or configuration.
 """
@@ -78,6 +80,28 @@ def register(subparsers: Any) -> None:
         metavar="HOST",
         help="image host to trust even on a private address (repeatable; *.example.com)",
     )
+    p.add_argument(
+        "--max-batch-items", type=int, help="specs or rows per POST /api/v1/batch (default 100)"
+    )
+    p.add_argument(
+        "--jobs-dir",
+        help="folder for batch job state, kept across restarts "
+        "(default: renderer-jobs-<pid> under the temp folder, new for each start)",
+    )
+    p.add_argument(
+        "--storage",
+        action="append",
+        metavar="NAME=DIR",
+        help="a folder batch jobs may write into, addressed as storage://NAME/path/ (repeatable)",
+    )
+    p.add_argument(
+        "--callback-retries", type=int, help="retries of a failed job callback (default 3)"
+    )
+    p.add_argument(
+        "--callback-backoff",
+        type=float,
+        help="seconds before the first callback retry, doubling after (default 1)",
+    )
     p.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
 
 
@@ -88,6 +112,22 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def _storage(values: list[str] | None) -> dict[str, str] | None:
+    """`NAME=DIR` flags as a mapping; the folder is made absolute against the working folder."""
+    from .config import ConfigError
+
+    if not values:
+        return None
+    out: dict[str, str] = {}
+    for value in values:
+        name, sep, folder = value.partition("=")
+        if not sep or not name or not folder:
+            msg = f"--storage expects NAME=DIR. Received: {value!r}"
+            raise ConfigError(msg)
+        out[name] = os.path.abspath(folder)
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -106,8 +146,13 @@ def run(args: argparse.Namespace) -> int:
         "allow_image_dirs": tuple(args.allow_image_dir) if args.allow_image_dir else None,
         "allow_svg_images": True if args.allow_svg_images else None,
         "allow_image_hosts": tuple(args.allow_image_host) if args.allow_image_host else None,
+        "max_batch_items": args.max_batch_items,
+        "jobs_dir": os.path.abspath(args.jobs_dir) if args.jobs_dir else None,
+        "callback_retries": args.callback_retries,
+        "callback_backoff": args.callback_backoff,
     }
     try:
+        overrides["storage"] = _storage(args.storage)
         config = load_config(args.config, args.api_keys_file, overrides)
     except ConfigError as e:
         print(f"renderer serve: {e}", file=sys.stderr)
@@ -128,10 +173,12 @@ def run(args: argparse.Namespace) -> int:
             "--rate-limit-store redis://... to share them",
             file=sys.stderr,
         )
-    if not config.render_workers:
-        from dataclasses import replace
+    from dataclasses import replace
 
+    if not config.render_workers:
         config = replace(config, render_workers=max(1, (os.cpu_count() or 1) // args.workers))
+    if not config.jobs_dir:  # this process's pid: every uvicorn worker below shares the folder
+        config = replace(config, jobs_dir=str(config.jobs_folder()))
     try:
         import starlette  # noqa: F401
         import uvicorn

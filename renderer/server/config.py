@@ -9,6 +9,13 @@ Plans: `free` and `pro` are Craftr's (10 and 1,000 requests a month; at most 10 
 components); a config file may redefine them or add others, e.g. `{"plans": {"team": {"requests":
 50000, "period": "month", "max_components": null}}}`. `period` is `"month"` (calendar month, UTC,
 as Craftr counts) or a number of seconds.
+
+Batch jobs (`POST /api/v1/batch`): `max_batch_items` per job; job state lives in `jobs_dir` (`""`
+means `$TMPDIR/renderer-jobs-<pid>` of the process that builds the app: `renderer serve` fills it
+in with its own pid, so every uvicorn worker of one `renderer serve` shares it); `storage` names
+the folders a job may write into (`{"cards": "/srv/cards"}`, addressed as `storage://cards/…`);
+a finished job's `callback_url` is tried `1 + callback_retries` times, waiting `callback_backoff`
+seconds, then twice that, and so on, each attempt bounded by `callback_timeout`.
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +32,7 @@ from typing import Any
 
 __all__ = [
     "BUILTIN_PLANS",
+    "STORAGE_NAME",
     "ENV_CONFIG",
     "ConfigError",
     "Plan",
@@ -36,6 +46,7 @@ ENV_KEYS = "RENDERER_API_KEYS"  # "key:plan,key:plan"
 ENV_KEYS_FILE = "RENDERER_API_KEYS_FILE"
 ENV_CONFIG_FILE = "RENDERER_CONFIG"
 OPEN_PLAN = "open"  # the plan of every request when no key is configured
+STORAGE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
 class ConfigError(ValueError):
@@ -93,6 +104,12 @@ class ServerConfig:
     allow_image_dirs: tuple[str, ...] = ()
     allow_svg_images: bool = False  # SVG image sources (rasterized in a bounded subprocess)
     allow_image_hosts: tuple[str, ...] = ()  # hosts trusted even on private addresses
+    max_batch_items: int = 100  # specs (or rows) per batch job
+    jobs_dir: str = ""  # job state; "" = $TMPDIR/renderer-jobs-<pid>
+    storage: dict[str, str] = field(default_factory=dict)  # storage name → folder
+    callback_retries: int = 3  # attempts after the first, for a failed callback
+    callback_backoff: float = 1.0  # s before the first retry; doubles for each next one
+    callback_timeout: float = 10.0  # s per callback attempt
 
     def __post_init__(self) -> None:
         for key, plan in self.api_keys.items():
@@ -105,6 +122,8 @@ class ServerConfig:
             "body_timeout": self.body_timeout,
             "header_timeout": self.header_timeout,
             "worker_memory_mb": self.worker_memory_mb,
+            "max_batch_items": self.max_batch_items,
+            "callback_timeout": self.callback_timeout,
         }
         for name, value in numbers.items():
             if not value > 0:
@@ -113,6 +132,25 @@ class ServerConfig:
         if self.render_workers < 0 or self.queue_size < 0:
             msg = "render_workers and queue_size must be ≥ 0"
             raise ConfigError(msg)
+        if self.callback_retries < 0 or not self.callback_backoff >= 0:
+            msg = "callback_retries and callback_backoff must be ≥ 0"
+            raise ConfigError(msg)
+        for name, folder in self.storage.items():
+            if not isinstance(name, str) or not STORAGE_NAME.fullmatch(name):
+                msg = (
+                    f"storage name {name!r} must be letters, digits, '_' or '-' "
+                    "(at most 64, starting with a letter or digit)"
+                )
+                raise ConfigError(msg)
+            if not isinstance(folder, str) or not folder:
+                msg = f"storage {name!r}: expected a folder path"
+                raise ConfigError(msg)
+
+    def jobs_folder(self) -> Path:
+        """Where job state is kept: `jobs_dir`, or a folder of this process under the temp dir."""
+        if self.jobs_dir:
+            return Path(self.jobs_dir)
+        return Path(tempfile.gettempdir()) / f"renderer-jobs-{os.getpid()}"
 
     def to_json(self) -> str:
         data = dataclasses.asdict(self)
@@ -141,6 +179,10 @@ class ServerConfig:
         for tuple_field in ("cors_origins", "allow_image_dirs", "allow_image_hosts"):
             if tuple_field in values:
                 values[tuple_field] = tuple(values[tuple_field])
+        if not isinstance(values.get("storage", {}), Mapping):
+            msg = 'storage must be an object of name → folder, e.g. {"cards": "/srv/cards"}'
+            raise ConfigError(msg)
+        values["storage"] = dict(values.get("storage", {}))
         try:
             return cls(**values)
         except TypeError as e:
@@ -195,7 +237,12 @@ def load_config(
         keys.update(parse_keys(_read(keys_file, "API keys file"), keys_file))
     if environ.get(ENV_KEYS):
         keys.update(parse_keys(environ[ENV_KEYS], ENV_KEYS))
-    raw.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    overrides = dict(overrides or {})
+    if overrides.get("storage") is not None:  # --storage adds to the config file's folders
+        base = raw.get("storage")
+        base = base if isinstance(base, Mapping) else {}
+        overrides["storage"] = {**base, **overrides["storage"]}
+    raw.update({k: v for k, v in overrides.items() if v is not None})
     raw["api_keys"] = keys
     return ServerConfig.from_dict(raw)
 

@@ -65,6 +65,13 @@ img{max-width:100%;border:1px solid #ccc;margin-top:1rem}
 Schema: <a href="/openapi.json">/openapi.json</a>. Health: <a href="/healthz">/healthz</a>.</p>
 <pre>curl -X POST http://HOST/api/v1/image -H 'Content-Type: application/json' \\
   -H 'Accept: image/png'__AUTH_CURL__ -d @card.json -o card.png</pre>
+<h2>Batch</h2>
+<p><code>POST /api/v1/batch</code> with <code>{"items": [card, ...]}</code> or
+<code>{"template": card, "rows": [{...}, ...]}</code> (and optionally <code>format</code>,
+<code>scale</code>, <code>quality</code>, <code>callback_url</code>,
+<code>output: "storage://NAME/path/"</code>, <code>name: "{{ slug }}.png"</code>) answers
+<code>202</code> with a job id; <code>GET /api/v1/jobs/{id}</code> reports its progress and each
+item's image (base64, or its storage path) or error.</p>
 <h2>Try it</h2>
 __KEY_FIELD__
 <label>Format <select id="fmt"><option>image/svg+xml</option><option>image/png</option>

@@ -69,12 +69,202 @@ def _error_schema() -> dict[str, Any]:
     }
 
 
-def build_openapi(card_schema: dict[str, Any], auth_required: bool) -> dict[str, Any]:
+def _batch_schemas(max_items: int) -> dict[str, Any]:
+    """The batch request, the 202 answer, and a job as `GET /api/v1/jobs/{id}` shows it."""
+    issue = {
+        "type": "object",
+        "required": ["pointer", "message"],
+        "properties": {"pointer": {"type": "string"}, "message": {"type": "string"}},
+    }
+    return {
+        "BatchRequest": {
+            "type": "object",
+            "description": "Either `items` (cards), or `template` (a card with `{{ name }}` "
+            "placeholders) and `rows` (one object of variables per image).",
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": max_items,
+                    # Any value: an item that is not a valid `Card` is that item's error in the
+                    # job, not a reason to refuse the batch.
+                    "items": {"description": "A card, as `Card`; an invalid one fails alone."},
+                },
+                "template": {"type": "object", "description": "A card with placeholders."},
+                "rows": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": max_items,
+                    "items": {
+                        "description": "Variables for one image: strings, numbers, booleans. "
+                        "A bad row fails alone.",
+                        "examples": [{"title": "Hello", "slug": "hello"}],
+                    },
+                },
+                "format": {"enum": ["svg", "png", "jpeg", "jpg", "webp", "tiff", "tif", "avif"]},
+                "scale": {"type": "number", "exclusiveMinimum": 0, "maximum": 4},
+                "quality": {"type": "integer", "minimum": 1, "maximum": 100},
+                "callback_url": {
+                    "type": "string",
+                    "maxLength": 2048,
+                    "description": "POSTed the job summary when it finishes; the same address "
+                    "rules as image URLs apply.",
+                },
+                "output": {
+                    "type": "string",
+                    "pattern": "^storage://",
+                    "description": "`storage://NAME/path/`: an operator-configured folder.",
+                },
+                "name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 255,
+                    "description": "Output file name pattern, e.g. `{{ slug }}.png`; default "
+                    "`item-{{ index }}.<ext>`.",
+                },
+            },
+            "additionalProperties": False,
+            "oneOf": [{"required": ["items"]}, {"required": ["template", "rows"]}],
+        },
+        "JobAccepted": {
+            "type": "object",
+            "required": ["id", "status", "items", "links"],
+            "properties": {
+                "id": {"type": "string"},
+                "status": {"const": "queued"},
+                "items": {"type": "integer"},
+                "links": {
+                    "type": "object",
+                    "required": ["self"],
+                    "properties": {"self": {"type": "string"}},
+                },
+            },
+        },
+        "JobItem": {
+            "type": "object",
+            "required": ["index", "status"],
+            "properties": {
+                "index": {"type": "integer"},
+                "status": {"enum": ["pending", "ok", "error"]},
+                "content_type": {"type": "string"},
+                "name": {"type": "string"},
+                "base64_data": {"type": "string", "contentEncoding": "base64"},
+                "path": {"type": "string"},
+                "error": {"type": "string"},
+                "details": {"type": "array", "items": issue},
+            },
+        },
+        "Job": {
+            "type": "object",
+            "required": [
+                "id",
+                "status",
+                "total",
+                "completed",
+                "failed",
+                "created",
+                "finished",
+                "items",
+            ],
+            "properties": {
+                "id": {"type": "string"},
+                "status": {"enum": ["queued", "running", "done", "failed"]},
+                "total": {"type": "integer"},
+                "completed": {"type": "integer"},
+                "failed": {"type": "integer"},
+                "created": {"type": "string", "format": "date-time"},
+                "finished": {"type": ["string", "null"]},
+                "error": {"type": "string"},
+                "output": {"type": "string"},
+                "items": {"type": "array", "items": {"$ref": "#/components/schemas/JobItem"}},
+                "callback": {
+                    "type": "object",
+                    "properties": {
+                        "url": {"type": "string"},
+                        "status": {"enum": ["pending", "delivered", "failed"]},
+                        "attempts": {"type": "array", "items": {"type": "object"}},
+                    },
+                },
+            },
+        },
+    }
+
+
+def _batch_paths(auth_required: bool) -> dict[str, Any]:
+    error_content = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+
+    def errors(statuses: dict[str, str]) -> dict[str, Any]:
+        if not auth_required:
+            statuses = {k: v for k, v in statuses.items() if k not in ("401", "403", "429")}
+        return {k: {"description": v, "content": error_content} for k, v in statuses.items()}
+
+    submit_errors = {k: v for k, v in ERROR_STATUSES.items() if k != "406"}
+    submit_errors["400"] = (
+        "Invalid batch: not an object, an unknown property, too many items, a bad option, a "
+        "refused `callback_url` or `output` (`details.issues` names each with its pointer). "
+        "Invalid cards do not refuse the batch: they are that item's error in the job."
+    )
+    submit_errors["429"] = "The quota left is smaller than the number of items."
+    submit: dict[str, Any] = {
+        "operationId": "submitBatch",
+        "summary": "Render many cards, or one template per row, as a background job",
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/BatchRequest"}}
+            },
+        },
+        "responses": {
+            "202": {
+                "description": "Accepted; `Location` is the job.",
+                "headers": {
+                    **_RATE_HEADERS,
+                    "Location": {"description": "The job's URL.", "schema": {"type": "string"}},
+                },
+                "content": {JSON_TYPE: {"schema": {"$ref": "#/components/schemas/JobAccepted"}}},
+            },
+            **errors(submit_errors),
+        },
+    }
+    read: dict[str, Any] = {
+        "operationId": "getJob",
+        "summary": "A batch job's progress and, as items finish, their images or errors",
+        "parameters": [
+            {
+                "name": "id",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string"},
+            }
+        ],
+        "responses": {
+            "200": {
+                "description": "The job.",
+                "content": {JSON_TYPE: {"schema": {"$ref": "#/components/schemas/Job"}}},
+            },
+            **errors(
+                {
+                    "401": ERROR_STATUSES["401"],
+                    "403": ERROR_STATUSES["403"],
+                    "404": "No such job, or the job was created with another key.",
+                }
+            ),
+        },
+    }
+    if auth_required:
+        submit["security"] = read["security"] = [{"bearer": []}]
+    return {"/api/v1/batch": {"post": submit}, "/api/v1/jobs/{id}": {"get": read}}
+
+
+def build_openapi(
+    card_schema: dict[str, Any], auth_required: bool, max_batch_items: int = 100
+) -> dict[str, Any]:
     card = _rewrite(json.loads(json.dumps(card_schema)))
     defs = card.pop("$defs", {})
     schemas = dict(defs)
     schemas["Card"] = card
     schemas["Error"] = _error_schema()
+    schemas.update(_batch_schemas(max_batch_items))
     schemas["ImageJSON"] = {
         "type": "object",
         "required": ["image"],
@@ -149,10 +339,12 @@ def build_openapi(card_schema: dict[str, Any], auth_required: bool) -> dict[str,
         "info": {
             "title": "renderer",
             "version": _version(),
-            "description": "Local drop-in for Craftr.art's `POST /api/v1/image`.",
+            "description": "Local drop-in for Craftr.art's `POST /api/v1/image`, plus batch "
+            "jobs (`POST /api/v1/batch`, `GET /api/v1/jobs/{id}`).",
         },
         "paths": {
             "/api/v1/image": {"post": operation},
+            **_batch_paths(auth_required),
             "/healthz": {
                 "get": {
                     "operationId": "health",

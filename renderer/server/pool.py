@@ -183,14 +183,16 @@ class RenderPool:
 
     async def render(
         self,
-        spec: bytes,
+        spec: bytes | dict[str, Any],
         fmt: str,
         scale: float,
         quality: int | None,
         base_dir: str | None,
         policy: ImagePolicy = DEFAULT_POLICY,
     ) -> bytes | RenderFailed:
-        """Render in a worker; raises PoolBusy, RenderTimeout or WorkerCrashed."""
+        """Render in a worker; raises PoolBusy, RenderTimeout or WorkerCrashed. `spec` is the
+        request body, or a document already read by the strict reader (a batch item): it is
+        pickled whole, so the worker still sees the duplicate keys and bad literals it holds."""
         worker = await self._acquire()
         loop = asyncio.get_running_loop()
         try:

@@ -7,7 +7,8 @@ card the default `Limits` allow, 4096×4096, peaks near 1.2 GiB of address space
 a hostile spec fails with `MemoryError` in its worker instead of pushing the machine into swap.
 
 Messages (pickled tuples): the worker sends `("ready",)` once its fonts are warm; a job is
-`(spec: bytes, format: str, scale: float, quality: int | None, base_dir: str | None)`; the answer
+`(spec: bytes | dict, format: str, scale: float, quality: int | None, base_dir: str | None,
+policy: ImagePolicy)` (a dict is a batch item as the strict reader left it); the answer
 is `("ok", image: bytes)` or `("error", status: int, error: str, issues: list[dict])`.
 """
 
@@ -42,7 +43,7 @@ def _limit_memory(memory_mb: int) -> None:
 
 
 def render_job(
-    job: tuple[bytes, str, float, int | None, str | None, ImagePolicy],
+    job: tuple[bytes | dict[str, Any], str, float, int | None, str | None, ImagePolicy],
 ) -> tuple[Any, ...]:
     """Run one job; every outcome is a message, so the worker itself never dies of bad input."""
     import renderer
