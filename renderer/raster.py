@@ -13,6 +13,7 @@ round(height × scale). Only this module knows cairo.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import cairocffi as cairo
 import numpy as np
@@ -26,7 +27,7 @@ from .numfmt import fmt
 from .scene import EmojiItem, GlyphRunItem, Group, ImageItem, Item, Rect, Scene
 from .text.outline import glyph_path
 
-__all__ = ["needs_svg", "paint_scene", "rasterize"]
+__all__ = ["Raster", "needs_svg", "paint_scene", "rasterize"]
 
 
 def _q(value: float, digits: int = 2) -> float:
@@ -34,31 +35,62 @@ def _q(value: float, digits: int = 2) -> float:
     return float(fmt(value, digits))
 
 
-def _to_image(surface: cairo.ImageSurface, opaque: bool = False) -> Image.Image:
-    """Pillow image of cairo's premultiplied BGRA: RGB when the card is opaque, else
-    straight-alpha RGBA. Only pixels that are neither opaque nor empty need dividing (edges,
-    mostly); they are fixed in place with the rounding cairo's own PNG writer uses, and Pillow's
-    C unpacker does the channel swap."""
+@dataclass(frozen=True, slots=True, eq=False)
+class Raster:
+    """The drawn card: what the encoders read.
+
+    Pixels stay in cairo's byte order (B, G, R, A on little-endian machines) but with straight,
+    not premultiplied, alpha, in memory this module owns, so the PNG writer can build its rows in
+    one strided copy and Pillow converts only for the formats it encodes."""
+
+    width: int  # device px
+    height: int  # device px
+    bgra: np.ndarray  # (height, width, 4) uint8: B, G, R, straight A
+    opaque: bool  # every pixel's alpha is 255
+
+    def to_image(self) -> Image.Image:
+        """RGB when opaque, else RGBA, as Pillow wants it (one conversion in C)."""
+        data = np.ascontiguousarray(self.bgra)
+        if self.opaque:
+            return Image.frombuffer("RGB", (self.width, self.height), data, "raw", "BGRX", 0, 1)
+        return Image.frombuffer("RGBA", (self.width, self.height), data, "raw", "BGRA", 0, 1)
+
+    @classmethod
+    def from_image(cls, image: Image.Image) -> Raster:
+        rgba = np.asarray(image.convert("RGBA"), dtype=np.uint8)
+        bgra = np.ascontiguousarray(rgba[..., [2, 1, 0, 3]])
+        return cls(image.width, image.height, bgra, bool((rgba[..., 3] == 255).all()))
+
+
+def _new_surface(width: int, height: int) -> tuple[cairo.ImageSurface, np.ndarray]:
+    """An ARGB32 surface over a NumPy buffer we own (so views of it outlive the surface)."""
+    stride = cairo.ImageSurface.format_stride_for_width(cairo.FORMAT_ARGB32, width)
+    flat = np.zeros(height * stride, dtype=np.uint8)  # cairo checks len() of a flat buffer
+    surface = cairo.ImageSurface.create_for_data(
+        flat.data, cairo.FORMAT_ARGB32, width, height, stride
+    )
+    rows = flat.reshape(height, stride)
+    return surface, rows
+
+
+def _to_raster(surface: cairo.ImageSurface, rows: np.ndarray, opaque: bool) -> Raster:
+    """Un-premultiply in place: only pixels neither opaque nor empty need dividing (edges,
+    mostly), with the rounding cairo's own PNG writer uses."""
     surface.flush()
-    w, h, stride = surface.get_width(), surface.get_height(), surface.get_stride()
-    buffer = surface.get_data()
-    if opaque:
-        return Image.frombuffer("RGB", (w, h), buffer, "raw", "BGRX", stride, 1)
-    rows = np.frombuffer(buffer, dtype=np.uint8).reshape(h, stride)
-    alpha = rows[:, 3 : w * 4 : 4]
-    ys, xs = np.nonzero((alpha != 255) & (alpha != 0))
-    if ys.size:
-        a = alpha[ys, xs].astype(np.uint32)
-        for channel in range(3):
-            columns = xs * 4 + channel
-            value = rows[ys, columns].astype(np.uint32)
-            rows[ys, columns] = np.minimum((value * 255 + a // 2) // a, 255)
-    # A raw mode other than the image mode makes Pillow unpack into its own memory: no aliasing
-    # of the cairo surface, which is freed after this returns.
-    return Image.frombuffer("RGBA", (w, h), buffer, "raw", "BGRA", stride, 1)
+    w, h = surface.get_width(), surface.get_height()
+    bgra = rows[:, : w * 4].reshape(h, w, 4)
+    if not opaque:
+        alpha = bgra[..., 3]
+        ys, xs = np.nonzero((alpha != 255) & (alpha != 0))
+        if ys.size:
+            a = alpha[ys, xs].astype(np.uint32)[:, None]
+            value = bgra[ys, xs, :3].astype(np.uint32)
+            bgra[ys, xs, :3] = np.minimum((value * 255 + a // 2) // a, 255)
+        opaque = bool((alpha == 255).all())
+    return Raster(w, h, bgra, opaque)
 
 
-def rasterize(svg: bytes, scale: float = 1.0) -> Image.Image:
+def rasterize(svg: bytes, scale: float = 1.0) -> Raster:
     """The reference path: CairoSVG draws the SVG document (imported on first use: most cards
     never need it)."""
     import cairosvg.parser
@@ -67,7 +99,12 @@ def rasterize(svg: bytes, scale: float = 1.0) -> Image.Image:
     try:
         tree = cairosvg.parser.Tree(bytestring=svg, unsafe=False)
         surface = cairosvg.surface.PNGSurface(tree, None, 96, scale=scale)
-        image = _to_image(surface.cairo)
+        cairo_surface = surface.cairo
+        cairo_surface.flush()
+        h = cairo_surface.get_height()
+        stride = cairo_surface.get_stride()
+        rows = np.frombuffer(cairo_surface.get_data(), dtype=np.uint8).reshape(h, stride).copy()
+        image = _to_raster(cairo_surface, rows, opaque=False)
         surface.finish()
     except Exception as e:  # cairo reports out-of-memory and invalid sizes this way
         msg = f"cairo could not draw the card: {e}"
@@ -254,7 +291,7 @@ def _has_emoji(items: tuple[Item, ...]) -> bool:
     )
 
 
-def paint_scene(scene: Scene, scale: float = 1.0, svg: bytes | None = None) -> Image.Image:
+def paint_scene(scene: Scene, scale: float = 1.0, svg: bytes | None = None) -> Raster:
     """Draw `scene` at `scale`; scenes with emoji go through CairoSVG (`svg` must be given)."""
     if _has_emoji(scene.items):
         if svg is None:
@@ -262,9 +299,7 @@ def paint_scene(scene: Scene, scale: float = 1.0, svg: bytes | None = None) -> I
             raise RasterError(msg)
         return rasterize(svg, scale)
     try:
-        surface = cairo.ImageSurface(
-            cairo.FORMAT_ARGB32, round(scene.width * scale), round(scene.height * scale)
-        )
+        surface, rows = _new_surface(round(scene.width * scale), round(scene.height * scale))
         ctx = cairo.Context(surface)
         ctx.scale(scale, scale)
         if scene.background is not None:
@@ -274,7 +309,7 @@ def paint_scene(scene: Scene, scale: float = 1.0, svg: bytes | None = None) -> I
         for item in scene.items:
             _paint(ctx, item)
         opaque = scene.background is not None and scene.background.a == 255
-        return _to_image(surface, opaque)
+        return _to_raster(surface, rows, opaque)
     except cairo.Error as e:
         msg = f"cairo could not draw the card: {e}"
         raise RasterError(msg) from e

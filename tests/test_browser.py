@@ -253,7 +253,7 @@ def _engine_line_pixels(layout: CardLayout, i: int) -> NDArray[np.uint8]:
     assert isinstance(box, TextBox)
     only = replace(box, text=replace(box.text, lines=(box.text.lines[i],)))
     svg = build_svg(build_scene(replace(layout, boxes=(only,))))
-    return np.asarray(rasterize(svg, 1.0).convert("RGB"))
+    return np.asarray(rasterize(svg, 1.0).to_image().convert("RGB"))
 
 
 @pytest.fixture(scope="module")

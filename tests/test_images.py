@@ -636,5 +636,5 @@ def test_svg_logo_case_in_svg_output_matches_its_golden(golden: Any) -> None:
     assert b"<image" in svg
     assert svg.count(b"<svg") == 1
     buf = io.BytesIO()
-    rasterize(svg, 1.0).save(buf, "PNG")
+    rasterize(svg, 1.0).to_image().save(buf, "PNG")
     golden("image-src-svg", buf.getvalue())

@@ -14,6 +14,7 @@ from PIL import Image
 
 import renderer
 from renderer.encode import write_png
+from renderer.raster import Raster
 
 ROOT = Path(__file__).resolve().parent.parent
 CARD = ROOT / "examples" / "blog.json"
@@ -41,7 +42,7 @@ def test_small_is_smaller() -> None:
 def test_alpha_is_kept() -> None:
     image = Image.new("RGBA", (5, 3), (10, 20, 30, 0))
     image.putpixel((2, 1), (200, 100, 50, 128))
-    decoded = _pixels(write_png(image))
+    decoded = _pixels(write_png(Raster.from_image(image)))
     assert decoded[1, 2].tolist() == [200, 100, 50, 128]
     assert decoded[0, 0, 3] == 0
 
