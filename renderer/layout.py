@@ -151,6 +151,7 @@ def _anchored(x: float, y: float, width: float, height: float, anchor: Anchor) -
 
 
 _EPSILON = 1e-6  # px
+_MAX_LINES = 1_000_000  # more lines than any text can have (Limits.max_text_length)
 _EMOJI_TOP = 0.88  # em above the baseline where an emoji's square starts (it dips 0.12 em below)
 
 
@@ -229,7 +230,8 @@ def _break_all(paragraphs: list[ShapedText], width: float | None) -> list[_Line]
 def _line_limit(frame: TextFrame, line_height: float) -> int | None:
     limit = frame.max_lines
     if frame.height is not None:
-        fit = max(1, int((frame.height + _EPSILON) // line_height))
+        # min(): a vanishing line height (lineHeight 1e-311) must not overflow int()
+        fit = max(1, int(min((frame.height + _EPSILON) // line_height, _MAX_LINES)))
         limit = fit if limit is None else min(limit, fit)
     return limit
 

@@ -176,8 +176,8 @@ def paint_rect(ctx: cairo.Context, r: Rect) -> None:
 def paint_glyph_run(ctx: cairo.Context, g: GlyphRunItem) -> None:
     k = g.size / g.face.upem
     outlines = [(glyph_path(g.face, gid), gx, gy) for gid, gx, gy in g.glyphs]
-    if all(o.empty for o, _, _ in outlines):
-        return
+    if all(o.empty for o, _, _ in outlines) or _q(k, 6) == 0:  # nothing to see (the SVG skips
+        return  # such runs too: their transform would be singular)
     ctx.save()
     shear = _q(k * OBLIQUE_SLANT, 6) if g.oblique else 0.0
     ctx.transform(cairo.Matrix(_q(k, 6), 0, shear, _q(-k, 6), _q(g.x, 3), _q(g.y, 3)))

@@ -42,6 +42,8 @@ def _rect(r: Rect) -> str:
 
 def _glyph_run(g: GlyphRunItem) -> str:
     k = g.size / g.face.upem
+    if fmt(k, 6) == "0":  # text too small to see: its transform would be singular
+        return ""
     parts = []
     for gid, gx, gy in g.glyphs:
         outline = glyph_path(g.face, gid)

@@ -218,3 +218,18 @@ def test_fast_line_break_path_agrees_with_uax14(text: str) -> None:
     from renderer.text.linebreak import opportunities
 
     assert list(opportunities(text)) == list(line_break_boundaries(text))
+
+
+@pytest.mark.parametrize(
+    "component",
+    [
+        {"lineHeight": 2.2e-311, "frameHeight": 50, "frameWidth": 100},
+        {"fontSize": 1e-300, "frameHeight": 50, "frameWidth": 100},
+        {"fontSize": 1e-300, "lineHeight": 1e-300, "maxLines": 2},
+    ],
+    ids=["denormal-line-height", "tiny-font", "tiny-both"],
+)
+def test_vanishing_sizes_render(component: dict[str, object]) -> None:
+    """Valid but absurd sizes lay out (found by schemathesis as a 500 in the server)."""
+    spec = _spec({"text": "a b c", **component})
+    assert renderer.render(spec, "png").startswith(b"\x89PNG")

@@ -183,7 +183,11 @@ def _executor(settings: Settings, n: int) -> Executor:
 
 def _job(item: Item, settings: Settings, manifest: Manifest) -> Any:
     assert item.job is not None
-    if not settings.write_on_workers:
+    # Local worker processes write their own files (atomically): the parent then only records
+    # the manifest, instead of receiving and writing every card itself, which made it the
+    # bottleneck for small cards. Dask workers write only when told the folder is shared.
+    local_pool = settings.executor == "local" and settings.jobs > 1
+    if not (settings.write_on_workers or local_pool):
         return item.job
     manifest.forget(item.output)  # the worker may replace the file at any moment now
     return dataclasses.replace(item.job, dest=str((settings.out_dir / item.output).resolve()))
