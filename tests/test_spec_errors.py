@@ -8,11 +8,14 @@ hostile sizes are refused before anything is allocated.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import renderer
 from renderer import (
@@ -556,3 +559,107 @@ def test_errors_are_exported_from_the_package() -> None:
 def test_spec_error_caught_as_value_error() -> None:
     with pytest.raises(ValueError, match="fontSize"):
         validate(card(comp(TEXT, fontSize=0)))
+
+
+# --- the fast validity gate agrees with jsonschema --------------------------------------------
+
+_BASE = {
+    "width": 300,
+    "height": 200,
+    "components": [
+        {"type": "text", "text": "Hello", "fontSize": 20, "frameWidth": 120},
+        {"type": "tag", "text": "NEW", "backgroundColor": "#e11d48"},
+        {"type": "divider", "length": 100, "width": "thin"},
+        {"type": "image", "src": "a.png", "width": 10, "height": 10, "position": "top left"},
+    ],
+}
+_NEAR = [
+    "#fff",
+    "#fff\n",
+    "#ffff",
+    "#ggg",
+    " #fff",
+    "fit",
+    "auto",
+    "center",
+    "25% 75%",
+    "25% 75%\n",
+    "zh-Hant",
+    "zh-Hant\n",
+    "thin",
+    "700",
+    "750",
+    "italic",
+    "transparent",
+    "",
+]
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**40), 2**40)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from(_NEAR)
+    | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    index=st.integers(0, 3),
+    key=st.sampled_from(
+        [
+            "text",
+            "fontSize",
+            "fontWeight",
+            "fontStyle",
+            "frameWidth",
+            "color",
+            "backgroundColor",
+            "width",
+            "length",
+            "position",
+            "lang",
+            "anchor",
+            "opacity",
+            "x",
+            "maxLines",
+            "type",
+            "fontsize",
+            "radius",
+            "fit",
+        ]
+    ),
+    value=_json,
+)
+def test_fast_gate_agrees_with_jsonschema(index: int, key: str, value: object) -> None:
+    """jsonschema-rs decides validity, jsonschema explains: they must agree on every spec."""
+    from renderer.spec import _gate, _schema_errors
+
+    doc = json.loads(json.dumps(_BASE))
+    doc["components"][index][key] = value
+    assert _gate().is_valid(doc) == (not _schema_errors(doc)), (key, value)
+
+
+@pytest.mark.parametrize(
+    ("component", "pointer"),
+    [
+        ({"type": "divider", "length": 3, "color": "#000\n"}, "/components/0/color"),
+        ({"type": "text", "text": "x", "lang": "en\n"}, "/components/0/lang"),
+        (
+            {"type": "image", "src": "a.png", "width": 5, "height": 5, "position": "50% 50%\n"},
+            "/components/0/position",
+        ),
+    ],
+    ids=["colour", "lang", "position"],
+)
+def test_a_trailing_newline_is_not_a_valid_value(
+    component: dict[str, object], pointer: str
+) -> None:
+    """Python's `$` also matches before a final newline; the schema's patterns must not."""
+    with pytest.raises(SpecError) as info:
+        validate({"width": 10, "height": 10, "components": [component]})
+    assert [i.pointer for i in info.value.issues] == [pointer]
