@@ -231,7 +231,8 @@ def _line_limit(frame: TextFrame, line_height: float) -> int | None:
     limit = frame.max_lines
     if frame.height is not None:
         # min(): a vanishing line height (lineHeight 1e-311) must not overflow int()
-        fit = max(1, int(min((frame.height + _EPSILON) // line_height, _MAX_LINES)))
+        lines = (frame.height + _EPSILON) // line_height if line_height > 0 else _MAX_LINES
+        fit = max(1, int(min(lines, _MAX_LINES)))
         limit = fit if limit is None else min(limit, fit)
     return limit
 

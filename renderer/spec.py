@@ -519,7 +519,7 @@ def _component(i: int, c: dict[str, Any]) -> Component:
             frame_width=None if frame == "fit" else float(frame),
             align=c.get("textAlign"),
             frame_height=float(c["frameHeight"]) if "frameHeight" in c else None,
-            max_lines=c.get("maxLines"),
+            max_lines=int(c["maxLines"]) if "maxLines" in c else None,  # JSON may say 2.0
             ellipsis=_clean_text(c.get("ellipsis", "…")),
             auto_size=(float(c.get("minFontSize", 8)), float(c.get("maxFontSize", 200)))
             if auto

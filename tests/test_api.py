@@ -235,25 +235,19 @@ SLOW_SPEC: dict[str, Any] = {
 }
 
 
-async def _ticks_during(render_call: Any) -> tuple[int, bytes]:
-    """How many 5 ms ticks a concurrent task managed while `render_call()` was awaited."""
-    ticks = 0
-    done = False
+async def _loop_ran_during(render_call: Any) -> tuple[bool, bytes]:
+    """Whether another task got to run while `render_call()` was awaited. Deterministic: a
+    render that hands its work to a thread frees the loop at once; one that blocks never does."""
+    ran = asyncio.Event()
 
-    async def ticker() -> None:
-        nonlocal ticks
-        while not done:
-            await asyncio.sleep(0.005)
-            if not done:
-                ticks += 1
+    async def other() -> None:
+        ran.set()
 
-    task = asyncio.create_task(ticker())
-    await asyncio.sleep(0)  # let the ticker start
-    start_ticks = ticks
+    task = asyncio.create_task(other())
     data: bytes = await render_call()
-    done = True
+    ran_during = ran.is_set()
     await task
-    return ticks - start_ticks, data
+    return ran_during, data
 
 
 def test_render_async_returns_render_bytes_and_keeps_the_loop_running() -> None:
@@ -262,19 +256,19 @@ def test_render_async_returns_render_bytes_and_keeps_the_loop_running() -> None:
     async def via_async() -> bytes:
         return await render_async(SLOW_SPEC, "png")
 
-    ticks, data = asyncio.run(_ticks_during(via_async))
+    ran, data = asyncio.run(_loop_ran_during(via_async))
     assert data == expected
-    assert ticks >= 5
+    assert ran
 
 
 def test_blocking_render_starves_the_loop() -> None:
-    """Control for the test above: a plain `render` in a coroutine blocks the ticker."""
+    """Control for the test above: a plain `render` in a coroutine blocks every other task."""
 
     async def blocking() -> bytes:
         return render(SLOW_SPEC, "png")
 
-    ticks, _ = asyncio.run(_ticks_during(blocking))
-    assert ticks <= 1
+    ran, _ = asyncio.run(_loop_ran_during(blocking))
+    assert not ran
 
 
 def test_render_async_gather_and_errors() -> None:

@@ -233,3 +233,18 @@ def test_vanishing_sizes_render(component: dict[str, object]) -> None:
     """Valid but absurd sizes lay out (found by schemathesis as a 500 in the server)."""
     spec = _spec({"text": "a b c", **component})
     assert renderer.render(spec, "png").startswith(b"\x89PNG")
+
+
+def test_unassigned_and_separator_characters_lay_out_with_rtl_text() -> None:
+    """Unassigned code points and U+0085/U+2029 inside right-to-left text (schemathesis found
+    python-bidi asserting on them: a server 500)."""
+    text = "\u05e9\u05dc\u05d5\u05dd \U000992e0 \u0085 \u2029 \ufc90 abc"
+    assert renderer.render(_spec({"text": text, "frameWidth": 200}), "png").startswith(b"\x89PNG")
+
+
+def test_integer_valued_floats_are_integers() -> None:
+    """JSON Schema's integer admits 2.0 (found by schemathesis as a server 500)."""
+    spec = _spec({"text": "one two three four five six", "frameWidth": 60, "maxLines": 2.0})
+    box = _text_box(spec)
+    assert len(box.text.lines) == 2
+    assert box.text.clamped

@@ -404,9 +404,24 @@ def _rate_limited(
     )
 
 
+_QUERY = frozenset({"format", "scale", "quality"})
+
+
 def _query(request: Request) -> tuple[str | None, float, int | None]:
-    """`format`, `scale` and `quality` from the query string, or a 400 naming the bad one."""
+    """`format`, `scale` and `quality` from the query string, or a 400 naming the bad one.
+    Anything else is refused too: a misspelt `qualty=50` must not be silently ignored."""
     q = request.query_params
+    unknown = sorted(set(q.keys()) - _QUERY)
+    if unknown:
+        raise _Refusal(
+            400,
+            "Invalid parameters",
+            {
+                "parameter": unknown[0][:100],
+                "message": "unknown query parameter",
+                "allowed": sorted(_QUERY),
+            },
+        )
     fmt = q.get("format")
     if fmt is not None:
         fmt = fmt.strip().lower()
@@ -431,7 +446,9 @@ def _query(request: Request) -> tuple[str | None, float, int | None]:
     quality = None
     if "quality" in q:
         raw = q["quality"]
-        if not (raw.isdigit() and 1 <= int(raw) <= 100):
+        # ASCII digits only: str.isdigit() also accepts "³", which int() refuses (a 500 found
+        # by schemathesis).
+        if not (re.fullmatch(r"[0-9]{1,3}", raw) and 1 <= int(raw) <= 100):
             raise _Refusal(
                 400, "Invalid parameters", {"parameter": "quality", "message": "an integer 1-100"}
             )

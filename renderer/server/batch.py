@@ -128,7 +128,7 @@ def parse_batch(
         raise BatchInvalid(issues)
     fmt, scale, quality = _render_options(doc, max_scale)
     callback = doc.get("callback_url")
-    if callback is not None and (
+    if "callback_url" in doc and (  # null is not a URL
         not isinstance(callback, str) or not 0 < len(callback) <= _MAX_URL
     ):
         _refuse("/callback_url", f"Expected an http(s) URL of at most {_MAX_URL} characters.")
@@ -141,7 +141,7 @@ def parse_batch(
         except StorageRefused as e:
             _refuse("/output", str(e))
     pattern = doc.get("name")
-    if pattern is not None and (not isinstance(pattern, str) or not 0 < len(pattern) <= _MAX_NAME):
+    if "name" in doc and (not isinstance(pattern, str) or not 0 < len(pattern) <= _MAX_NAME):
         _refuse("/name", f"Expected a file name pattern of 1 to {_MAX_NAME} characters.")
     items = _plan_items(doc, max_items, fmt, pattern, output is not None)
     return BatchRequest(items, fmt, scale, quality, callback, output)
@@ -159,7 +159,7 @@ def _render_options(doc: Mapping[str, Any], max_scale: float) -> tuple[Format, f
     ):
         _refuse("/scale", f"Expected a number, 0 < scale ≤ {max_scale:g}.")
     quality = doc.get("quality")
-    if quality is not None and (
+    if "quality" in doc and (  # null too: the API says an integer, absent means the default
         isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100
     ):
         _refuse("/quality", f"Expected an integer 1-100. Received: {_show(quality)}.")

@@ -26,12 +26,24 @@ _REMOVED = frozenset(uax9.X9_REMOVED)  # classes the algorithm drops from its ch
 T = TypeVar("T")
 
 
+def _stand_in(ch: str) -> str:
+    """What the algorithm sees for `ch`: unassigned code points (no class in unicodedata) count
+    as left-to-right, UAX #9's default for most of them, and paragraph separators inside one of
+    our paragraphs (U+0085, U+2029) as a space; python-bidi asserts on both otherwise."""
+    kind = unicodedata.bidirectional(ch)
+    if kind == "":
+        return "a"
+    if kind == "B":
+        return " "
+    return ch
+
+
 def levels(text: str) -> tuple[bool, tuple[int, ...]]:
     """(paragraph is right-to-left, embedding level of each character)."""
     if not any(unicodedata.bidirectional(c) in _RTL_CLASSES for c in text):
         return False, (0,) * len(text)
     kept = [i for i, c in enumerate(text) if unicodedata.bidirectional(c) not in _REMOVED]
-    sub = "".join(text[i] for i in kept)
+    sub = "".join(_stand_in(text[i]) for i in kept)
     storage = uax9.get_empty_storage()
     base = uax9.get_base_level(sub, False)
     storage["base_level"] = base
