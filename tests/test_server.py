@@ -88,6 +88,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
                 },
                 "body_timeout": 2,
                 "header_timeout": 2,
+                # Many tests (and schemathesis) fail authentication on purpose from 127.0.0.1.
+                "auth_failures_per_minute": 100_000,
             }
         )
     )
@@ -628,6 +630,37 @@ def test_open_server_needs_no_key(open_server: ServerProcess) -> None:
     assert "ratelimit-limit" not in r.headers  # the open plan has no quota
     spec = httpx.get(open_server.url + "/openapi.json").json()
     assert "security" not in spec["paths"]["/api/v1/image"]["post"]
+
+
+def test_failed_authentication_is_rate_limited_per_client(tmp_path: Path) -> None:
+    """401 and 403 carry the RateLimit-* fields of the client's failed-attempt budget, and
+    guessing keys past it gets 429 with Retry-After (a valid key still works)."""
+    (tmp_path / "keys.txt").write_text("good-key:pro\n")
+    (tmp_path / "config.json").write_text(json.dumps({"auth_failures_per_minute": 3}))
+    argv = serve(
+        "--api-keys-file",
+        str(tmp_path / "keys.txt"),
+        "--config",
+        str(tmp_path / "config.json"),
+        "--render-workers",
+        "1",
+    )
+    with ServerProcess(argv, tmp_path / "server.log") as s:
+        first = post(s, SMALL, key=None)
+        assert first.status_code == 401
+        assert first.headers["ratelimit-limit"] == "3"
+        assert first.headers["ratelimit-remaining"] == "2"
+        assert post(s, SMALL, key="guess-1").status_code == 403
+        third = post(s, SMALL, key="guess-2")
+        assert third.status_code == 403
+        assert third.headers["ratelimit-remaining"] == "0"
+        locked = post(s, SMALL, key="guess-3")
+        body = assert_error(locked, 429)
+        assert "retryAfter" in body
+        assert int(locked.headers["retry-after"]) >= 1
+        good = post(s, SMALL, key="good-key")
+        assert good.status_code == 200
+        assert "ratelimit-limit" in good.headers
 
 
 # --- the command ------------------------------------------------------------------------------

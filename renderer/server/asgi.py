@@ -219,18 +219,35 @@ class _Service:
 
     # --- gates before the body ------------------------------------------------------------
 
-    def identify(self, request: Request) -> Caller:
-        """The caller of `request`, or a 401/403 refusal; counts nothing."""
+    async def identify(self, request: Request, headers: dict[str, str]) -> Caller:
+        """The caller of `request`, or a 401/403 refusal. Failed attempts are counted per client
+        address (`auth_failures_per_minute`): the refusal carries that quota's RateLimit-*
+        headers, and guessing keys past it gets 429."""
         caller = self.keys.authenticate(request.headers.get("authorization"))
-        if isinstance(caller, AuthFailure):
-            extra = {"WWW-Authenticate": 'Bearer realm="renderer"'} if caller.status == 401 else {}
-            raise _Refusal(caller.status, caller.error, headers=extra)
-        return caller
+        if not isinstance(caller, AuthFailure):
+            return caller
+        extra = {"WWW-Authenticate": 'Bearer realm="renderer"'} if caller.status == 401 else {}
+        per_minute = self.config.auth_failures_per_minute
+        if per_minute:
+            limiter, _ = await self.ensure_started()
+            plan = Plan("auth-failures", per_minute, 60)
+            client = request.client.host if request.client else "unknown"
+            bucket = "ip:" + hashlib.sha256(client.encode()).hexdigest()
+            try:
+                quota = await limiter.check(plan, bucket)
+            except StoreUnavailable:
+                quota = None  # the refusal stands on its own
+            if quota is not None:
+                now = time.time()
+                headers.update(quota.headers(now))
+                if quota.exceeded:
+                    raise _rate_limited(quota, plan, now)
+        raise _Refusal(caller.status, caller.error, headers=extra)
 
     async def admit(self, request: Request, headers: dict[str, str]) -> tuple[Caller, Quota | None]:
         """Authenticate and count the request; fills `headers` with the RateLimit-* fields."""
         limiter, _ = await self.ensure_started()
-        caller = self.identify(request)
+        caller = await self.identify(request, headers)
         try:
             quota = await limiter.check(caller.plan, caller.bucket)
         except StoreUnavailable:
@@ -779,7 +796,7 @@ def _gate(service: _Service, item: PlannedItem, plan: Plan, scale: float) -> Pla
 
 
 async def _job_request(service: _Service, request: Request, headers: dict[str, str]) -> Response:
-    caller = service.identify(request)
+    caller = await service.identify(request, headers)
     await service.ensure_started()
     job_id = str(request.path_params["id"])
     job = await asyncio.to_thread(service.jobs.load, job_id)

@@ -105,6 +105,7 @@ class ServerConfig:
     allow_svg_images: bool = False  # SVG image sources (rasterized in a bounded subprocess)
     allow_image_hosts: tuple[str, ...] = ()  # hosts trusted even on private addresses
     max_batch_items: int = 100  # specs (or rows) per batch job
+    auth_failures_per_minute: int | None = 30  # per client address; None = not limited
     jobs_dir: str = ""  # job state; "" = $TMPDIR/renderer-jobs-<pid>
     storage: dict[str, str] = field(default_factory=dict)  # storage name → folder
     callback_retries: int = 3  # attempts after the first, for a failed callback
