@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -88,3 +89,22 @@ class ServerProcess:
 def serve(*args: str) -> list[str]:
     """argv of `renderer serve` on the fixture's port."""
     return [sys.executable, "-m", "renderer", "serve", "--port", "{port}", *args]
+
+
+# A card that takes seconds to draw (a 4096 px canvas of text): it outlives a 1 s render deadline,
+# and a job holding it is still running when a test kills the server.
+HEAVY: dict[str, Any] = {
+    "width": 4096,
+    "height": 4096,
+    "components": [
+        {
+            "type": "text",
+            "text": "Lorem ipsum dolor sit amet " * 180,
+            "fontSize": 40,
+            "frameWidth": 4000,
+            "x": 0,
+            "y": i * 20,
+        }
+        for i in range(20)
+    ],
+}

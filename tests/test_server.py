@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import hypothesis
 import pytest
-from server_process import ROOT, ServerProcess, serve
+from server_process import HEAVY, ROOT, ServerProcess, serve
 
 # Craftr's documentation example, verbatim (../shared/craftr-api.md).
 DOC_EXAMPLE = """{
@@ -51,22 +51,6 @@ MAGIC = {
     "image/avif": (b"\x00\x00\x00",),
 }
 ISO_MS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
-# A card that takes many seconds to rasterize: enough to pass a 1 s render deadline.
-HEAVY = {
-    "width": 4096,
-    "height": 4096,
-    "components": [
-        {
-            "type": "text",
-            "text": "Lorem ipsum dolor sit amet " * 180,
-            "fontSize": 40,
-            "frameWidth": 4000,
-            "x": 0,
-            "y": i * 20,
-        }
-        for i in range(20)
-    ],
-}
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 import pytest
-from server_process import ROOT, ServerProcess, free_port, serve
+from server_process import HEAVY, ROOT, ServerProcess, free_port, serve
 
 PNG = b"\x89PNG\r\n\x1a\n"
 KEY, OTHER, QUOTA, FREE = "batch-key", "other-key", "quota-key", "free-key"
@@ -39,22 +39,6 @@ TEMPLATE: dict[str, Any] = {
     "height": 40,
     "background": "#ffffff",
     "components": [{"type": "text", "text": "{{ title }}", "fontSize": 12, "x": 4, "y": 4}],
-}
-# Takes many seconds to draw: a job holding it is still running when the server is killed.
-HEAVY: dict[str, Any] = {
-    "width": 4096,
-    "height": 4096,
-    "components": [
-        {
-            "type": "text",
-            "text": "Lorem ipsum dolor sit amet " * 180,
-            "fontSize": 40,
-            "frameWidth": 4000,
-            "x": 0,
-            "y": i * 20,
-        }
-        for i in range(20)
-    ],
 }
 
 

@@ -33,7 +33,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -523,30 +523,27 @@ def create_app(config: ServerConfig | None = None) -> ASGIApp:
         config = config_from_env()
     service = _Service(config)
 
-    async def image(request: Request) -> Response:
-        headers: dict[str, str] = {}
-        try:
-            return await _render_request(service, request, headers)
-        except _Refusal as refusal:
-            return refusal.response(headers)
-        except ClientDisconnect:
-            return Response(status_code=400)
+    def endpoint(
+        handler: Callable[[_Service, Request, dict[str, str]], Awaitable[Response]],
+        base: Mapping[str, str] | None = None,
+    ) -> Callable[[Request], Awaitable[Response]]:
+        """One request's refusals become Craftr-shaped errors, with the headers gathered so far
+        (RateLimit-*, Cache-Control); a client that went away mid-body gets a plain 400."""
 
-    async def batch(request: Request) -> Response:
-        headers: dict[str, str] = {}
-        try:
-            return await _batch_request(service, request, headers)
-        except _Refusal as refusal:
-            return refusal.response(headers)
-        except ClientDisconnect:
-            return Response(status_code=400)
+        async def run(request: Request) -> Response:
+            headers = dict(base or {})
+            try:
+                return await handler(service, request, headers)
+            except _Refusal as refusal:
+                return refusal.response(headers)
+            except ClientDisconnect:
+                return Response(status_code=400)
 
-    async def job(request: Request) -> Response:
-        headers = {"Cache-Control": "no-store"}
-        try:
-            return await _job_request(service, request, headers)
-        except _Refusal as refusal:
-            return refusal.response(headers)
+        return run
+
+    image = endpoint(_render_request)
+    batch = endpoint(_batch_request)
+    job = endpoint(_job_request, {"Cache-Control": "no-store"})
 
     async def health(request: Request) -> Response:
         pool = service.pool
