@@ -11,12 +11,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from .files import write_atomic
 
 if TYPE_CHECKING:
     from .errors import RenderError
@@ -135,21 +135,6 @@ def _report(name: str, error: RenderError) -> None:
         print(f"{name}: {line}", file=sys.stderr)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write beside the target and rename, so a crash never leaves half a file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; an image is an ordinary file
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _cmd_render(args: argparse.Namespace) -> int:
     from .api import render
     from .encode import Format
@@ -190,14 +175,14 @@ def _cmd_render(args: argparse.Namespace) -> int:
         sys.stdout.buffer.flush()
     else:
         try:
-            _write_atomic(Path(args.output), data)
+            write_atomic(Path(args.output), data)
         except OSError as e:
             print(f"renderer: cannot write {args.output}: {e.strerror}", file=sys.stderr)
             return EXIT_FAILED
     if args.report:
         text = json.dumps(report.to_dict(), ensure_ascii=False, indent=1) + "\n"
         try:
-            _write_atomic(Path(args.report), text.encode("utf-8"))
+            write_atomic(Path(args.report), text.encode("utf-8"))
         except OSError as e:
             print(f"renderer: cannot write {args.report}: {e.strerror}", file=sys.stderr)
             return EXIT_FAILED

@@ -27,7 +27,7 @@ from PIL import Image
 from .errors import EncodeError
 from .raster import Raster
 
-__all__ = ["DEFAULT_QUALITY", "Compression", "Format", "encode", "write_png"]
+__all__ = ["DEFAULT_QUALITY", "FORMAT_NAMES", "Compression", "Format", "encode", "write_png"]
 
 Compression = Literal["fast", "small"]
 
@@ -58,7 +58,7 @@ class Format(enum.Enum):
         if isinstance(name, Format):
             return name
         key = name.lower().strip().removeprefix("image/").removeprefix(".")
-        key = {"jpg": "jpeg", "tif": "tiff", "svg+xml": "svg"}.get(key, key)
+        key = {**_ALIASES, "svg+xml": "svg"}.get(key, key)
         try:
             return cls(key)
         except ValueError:
@@ -66,6 +66,12 @@ class Format(enum.Enum):
             msg = f"Unknown format {name!r}. Allowed: {allowed}."
             raise ValueError(msg) from None
 
+
+_ALIASES = {"jpg": "jpeg", "tif": "tiff"}  # extensions accepted as format names
+# Every name `Format.parse` takes as a format (not content types): what an API lists as allowed.
+FORMAT_NAMES: tuple[str, ...] = tuple(
+    name for f in Format for name in (f.value, *(a for a, v in _ALIASES.items() if v == f.value))
+)
 
 DEFAULT_QUALITY = {Format.JPEG: 90, Format.WEBP: 90, Format.AVIF: 70}
 

@@ -18,7 +18,6 @@ import json
 import math
 import re
 import threading
-import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -248,10 +247,6 @@ class FontLibrary:
         faces, matched, synthetic = self.candidates(family, weight, italic)
         return self.face(faces[0], matched), synthetic
 
-    def face_for(self, cp: int, family: str, weight: int, italic: bool) -> FontFace | None:
-        """The first face in the fallback chain that has a glyph for `cp`, or None."""
-        return self.face_for_cluster(chr(cp), family, weight, italic, False)
-
     @lru_cache(maxsize=65536)  # noqa: B019 - the library lives as long as the process
     def face_for_cluster(
         self, cluster: str, family: str, weight: int, italic: bool, traditional: bool
@@ -344,12 +339,3 @@ def library() -> FontLibrary:
             if _library is None:
                 _library = FontLibrary(data_dir("fonts"))
     return _library
-
-
-def is_mark(ch: str) -> bool:
-    """Characters that belong to the previous character's cluster and must share its face."""
-    return (
-        unicodedata.category(ch).startswith("M")
-        or ch in "\u200d\ufe0e\ufe0f"
-        or 0xE0100 <= ord(ch) <= 0xE01EF
-    )

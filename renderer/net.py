@@ -36,10 +36,8 @@ import email.utils
 import hashlib
 import ipaddress
 import json
-import os
 import re
 import socket
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -48,6 +46,7 @@ from pathlib import Path
 
 import httpx
 
+from .files import write_atomic
 from .policy import ImagePolicy
 
 __all__ = ["FetchError", "check_address", "check_destination", "check_url", "fetch", "post"]
@@ -290,10 +289,7 @@ def _cache_write(folder: Path, url: str, headers: httpx.Headers, body: bytes) ->
     with contextlib.suppress(OSError):  # a cache that cannot be written is just not a cache
         folder.mkdir(parents=True, exist_ok=True)
         for path, data in ((body_path, body), (meta_path, json.dumps(meta).encode())):
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
+            write_atomic(path, data, private=True)
 
 
 # --- fetching ------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import os
 import re
 import stat
 import struct
@@ -162,17 +163,13 @@ class Resources:
 # --- telling sources apart and reading their bytes ------------------------------------------------
 
 
-def _is_image_signature(data: bytes) -> bool:
-    return sniff_format(data) is not None
-
-
 def classify_source(src: str) -> str:
     """ "data", "url", "base64" or "path", by the rule in the module docstring."""
     if src[:5].lower() == "data:":
         return "data"
     if _URL.match(src):
         return "url"
-    if _BASE64.fullmatch(src) and _is_image_signature(_b64decode(src[:64]) or b""):
+    if _BASE64.fullmatch(src) and sniff_format(_b64decode(src[:64]) or b"") is not None:
         return "base64"
     return "path"
 
@@ -220,9 +217,13 @@ def _resolve_path(src: str, base_dir: Path, policy: ImagePolicy) -> Path:
 
 def _read_file(path: Path, src: str, limits: Limits) -> bytes:
     try:
+        # Before opening: opening a FIFO for reading blocks until a writer comes, and /dev/zero
+        # never ends. The file is checked again once open, in case it was swapped meanwhile.
+        if not stat.S_ISREG(path.stat().st_mode):
+            msg = f"{src!r} is not a regular file"
+            raise ValueError(msg)
         with path.open("rb") as f:
-            info = stat.S_ISREG(path.stat().st_mode)
-            if not info:  # a FIFO or /dev/zero would block or never end
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
                 msg = f"{src!r} is not a regular file"
                 raise ValueError(msg)
             data = f.read(limits.max_image_bytes + 1)
@@ -576,7 +577,6 @@ class _Placement:
 
 def _cover_crop(
     size: tuple[int, int],
-    natural: tuple[float, float],
     target: tuple[int, int],
     fx: float,
     fy: float,
@@ -641,7 +641,7 @@ def _fit(
     size = _device_size(place.width, place.height, scale, limits)
     crop = place.crop
     if c.fit == "cover":
-        crop = _cover_crop(image.size, natural, size, *c.position)
+        crop = _cover_crop(image.size, size, *c.position)
     if for_svg:
         # In SVG output never larger than the source: a small image shown large is embedded at
         # its own resolution and the viewer scales it. Rasters keep the resample to device size

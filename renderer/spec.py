@@ -401,14 +401,9 @@ def _limit_issues(doc: dict[str, Any], limits: Limits, scale: float) -> list[Iss
                     f"Must be ≤ {limits.max_side} px (Limits.max_side). Received: {doc[side]}.",
                 )
             )
-    if round(doc["width"] * scale) < 1 or round(doc["height"] * scale) < 1:
-        out.append(
-            Issue(
-                "",
-                f"At scale {scale:g} the canvas is less than one pixel; scale must "
-                "make each side at least 1 px.",
-            )
-        )
+    for side in ("width", "height"):
+        if round(doc[side] * scale) < 1:
+            out.append(Issue(f"/{side}", f"{side} × scale ({scale:g}) is under 1 device pixel."))
     pixels = doc["width"] * scale * doc["height"] * scale
     if pixels > limits.max_pixels:
         out.append(

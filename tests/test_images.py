@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import random
 import re
 import struct
@@ -638,3 +639,17 @@ def test_svg_logo_case_in_svg_output_matches_its_golden(golden: Any) -> None:
     buf = io.BytesIO()
     rasterize(svg, 1.0).to_image().save(buf, "PNG")
     golden("image-src-svg", buf.getvalue())
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_fifo_source_is_refused_without_blocking(tmp_path: Path) -> None:
+    """Opening a FIFO for reading blocks until a writer comes: it must be refused before that."""
+    fifo = tmp_path / "logo.png"
+    os.mkfifo(fifo)
+    spec = {
+        "width": 20,
+        "height": 20,
+        "components": [{"type": "image", "src": str(fifo), "width": 10, "height": 10}],
+    }
+    with pytest.raises(renderer.ImageLoadError, match="not a regular file"):
+        renderer.render(spec, "png")

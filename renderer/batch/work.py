@@ -14,15 +14,13 @@ font library up front so the first card on each worker is not slower than the re
 from __future__ import annotations
 
 import hashlib
-import os
 import signal
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import errors
+from .. import errors, files
 from ..limits import DEFAULT_LIMITS, Limits
 
 __all__ = [
@@ -36,10 +34,6 @@ __all__ = [
 ]
 
 TEMP_SUFFIX = ".renderer-tmp"  # every temporary output ends so; a later run removes leftovers
-# mkstemp creates files readable by the owner only; outputs get the usual mode (a web server must
-# read them). Read once at import: os.umask can only be read by setting it.
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,14 +122,6 @@ def render_job(job: Job) -> Outcome:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write beside the target and rename, so a reader or a killed run never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            os.fchmod(f.fileno(), 0o666 & ~_UMASK)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """An output written whole (temporary name ending in TEMP_SUFFIX, then rename), folders made
+    as needed; a later run removes the leftovers of a killed one."""
+    files.write_atomic(path, data, suffix=TEMP_SUFFIX, parents=True)

@@ -47,6 +47,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from renderer import __version__
+from renderer.encode import FORMAT_NAMES
 from renderer.errors import SpecError
 from renderer.limits import DEFAULT_LIMITS
 from renderer.net import FetchError, check_destination
@@ -75,7 +76,7 @@ IMAGE_CACHE = "public, max-age=31536000"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 _ROUTES = {"/", "/api/v1/image", "/api/v1/batch", "/healthz", "/metrics", "/openapi.json"}
 _JOBS = "/api/v1/jobs/"
-_FORMATS = {"svg", "png", "jpeg", "jpg", "webp", "tiff", "tif", "avif"}
+_FORMATS = frozenset(FORMAT_NAMES)
 
 
 class _Refusal(Exception):
@@ -344,19 +345,10 @@ class _Service:
     # --- gates on the document --------------------------------------------------------------
 
     def check_document(self, doc: Any, plan: Plan, scale: float) -> str | None:
-        """Plan component limit, image-source policy, and an image of at least 1×1 device
-        pixels (the engine accepts any scale > 0, and 1 px × 0.1 would round to nothing).
+        """Plan component limit and image-source policy, checked before a worker is used.
         Returns the base folder for image paths."""
         if not isinstance(doc, dict) or not isinstance(doc.get("components"), list):
             return None  # the engine's schema check reports it properly
-        for side in ("width", "height"):
-            value = doc.get(side)
-            if isinstance(value, int) and value >= 1 and round(value * scale) < 1:
-                raise _Refusal(
-                    400,
-                    "Invalid parameters",
-                    _issue(f"/{side}", f"{side} × scale is under 1 device pixel."),
-                )
         components: list[Any] = doc["components"]
         if plan.max_components is not None and len(components) > plan.max_components:
             raise _Refusal(

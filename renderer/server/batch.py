@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, NoReturn
 
-from renderer.encode import Format
+from renderer.encode import FORMAT_NAMES, Format
 from renderer.errors import Issue, SpecError
 from renderer.limits import DEFAULT_LIMITS
 from renderer.spec import load_document
@@ -38,7 +38,7 @@ from .storage import Location, Storage, StorageRefused, safe_relative
 __all__ = ["BatchInvalid", "BatchRequest", "ItemError", "PlannedItem", "parse_batch"]
 
 OPTIONS = ("format", "scale", "quality", "callback_url", "output", "name")
-_FORMATS = ("svg", "png", "jpeg", "jpg", "webp", "tiff", "tif", "avif")
+_FORMATS = FORMAT_NAMES
 _MAX_URL = 2048  # characters of callback_url, as ImagePolicy.max_url_length
 _MAX_NAME = 255  # characters of the name pattern
 

@@ -32,9 +32,7 @@ import dataclasses
 import fcntl
 import json
 import logging
-import os
 import re
-import tempfile
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -43,7 +41,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from renderer import __version__
-from renderer.batch.work import write_atomic
+from renderer.batch.work import write_atomic as write_output
+from renderer.files import write_atomic
 from renderer.net import FetchError, post
 from renderer.policy import ImagePolicy
 
@@ -183,14 +182,7 @@ class JobStore:
         folder = self.job_dir(job.id)
         folder.mkdir(mode=0o700, exist_ok=True)
         data = json.dumps(dataclasses.asdict(job), ensure_ascii=False).encode()
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".job-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, folder / "job.json")
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(folder / "job.json", data, private=True)
 
     def load(self, job_id: str) -> Job | None:
         """The job, or None; an unfinished job whose owner is gone is marked failed first."""
@@ -360,9 +352,9 @@ class JobRunner:
             "name": item.name,
         }
         if output is None:
-            write_atomic(self.store.image_path(job, item.index), data)
+            write_output(self.store.image_path(job, item.index), data)
         else:
-            write_atomic(output.target(item.name), data)
+            write_output(output.target(item.name), data)
             outcome["path"] = output.file_url(item.name)
         return outcome
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from renderer.encode import FORMAT_NAMES
+
 from .negotiate import JSON_TYPE, PRODUCED
 
 __all__ = ["ERROR_STATUSES", "build_openapi"]
@@ -101,7 +103,7 @@ def _batch_schemas(max_items: int) -> dict[str, Any]:
                         "examples": [{"title": "Hello", "slug": "hello"}],
                     },
                 },
-                "format": {"enum": ["svg", "png", "jpeg", "jpg", "webp", "tiff", "tif", "avif"]},
+                "format": {"enum": list(FORMAT_NAMES)},
                 "scale": {"type": "number", "exclusiveMinimum": 0, "maximum": 4},
                 "quality": {"type": "integer", "minimum": 1, "maximum": 100},
                 "callback_url": {
@@ -307,7 +309,7 @@ def build_openapi(
             "in": "query",
             "required": False,
             "description": "Output format instead of `Accept`; `json` returns the JSON shape.",
-            "schema": {"enum": ["svg", "png", "jpeg", "jpg", "webp", "tiff", "avif", "json"]},
+            "schema": {"enum": [*FORMAT_NAMES, "json"]},
         },
         {
             "name": "scale",

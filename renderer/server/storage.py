@@ -6,7 +6,7 @@ unknown, when its path is absolute, holds `..`, `.`, an empty segment, a backsla
 character, or when the folder it resolves to (symlinks followed) is not inside the named one. The
 check runs when the job is submitted and again before each file is written, so a symlink planted
 in between cannot lead a write out of the folder. Files are written beside their target and
-renamed into place (`renderer.batch.work.write_atomic`), so a reader never sees half a file.
+renamed into place (`renderer.files.write_atomic`), so a reader never sees half a file.
 """
 
 from __future__ import annotations
