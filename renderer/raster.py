@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import cairocffi as cairo
 import numpy as np
+from cairocffi import _check_status, ffi
 from cairocffi import cairo as _C  # the cffi library: cairo's C functions
 from PIL import Image
 
@@ -25,7 +26,7 @@ from .fonts import OBLIQUE_SLANT
 from .model import Color
 from .numfmt import fmt
 from .scene import EmojiItem, GlyphRunItem, Group, ImageItem, Item, Rect, Scene
-from .text.outline import glyph_path
+from .text.outline import GlyphOutline, glyph_path
 
 __all__ = ["Raster", "needs_svg", "paint_scene", "rasterize"]
 
@@ -173,37 +174,166 @@ def paint_rect(ctx: cairo.Context, r: Rect) -> None:
     ctx.restore()
 
 
-def paint_glyph_run(ctx: cairo.Context, g: GlyphRunItem) -> None:
-    k = g.size / g.face.upem
-    outlines = [(glyph_path(g.face, gid), gx, gy) for gid, gx, gy in g.glyphs]
-    if all(o.empty for o, _, _ in outlines) or _q(k, 6) == 0:  # nothing to see (the SVG skips
-        return  # such runs too: their transform would be singular)
-    ctx.save()
-    shear = _q(k * OBLIQUE_SLANT, 6) if g.oblique else 0.0
-    ctx.transform(cairo.Matrix(_q(k, 6), 0, shear, _q(-k, 6), _q(g.x, 3), _q(g.y, 3)))
-    # cairo's C functions directly: cairocffi's wrappers cost more than the drawing here.
-    p = ctx._pointer
-    move, rel_move, close = _C.cairo_move_to, _C.cairo_rel_move_to, _C.cairo_close_path
-    line, curve = _C.cairo_rel_line_to, _C.cairo_rel_curve_to
-    for outline, gx, gy in outlines:
-        if outline.empty:
-            continue
-        move(p, _q(gx / k + outline.x, 1), _q(gy / k + outline.y, 1))
-        for cmd, n in outline.ops:
-            if cmd == "l":
-                line(p, n[0], n[1])
-            elif cmd == "q":  # CairoSVG's quadratic-to-cubic conversion, relative
+# cairo_path_data_t: a union of a header (int type, int length) and a point (double x, y).
+_MOVE, _LINE, _CURVE, _CLOSE = 0, 1, 2, 3
+_DEVICE_PATHS_MAX = 16_384  # entries; a Latin card needs ~100, a CJK paragraph ~1,000
+
+
+@dataclass(frozen=True, slots=True)
+class _DevicePath:
+    """One glyph outline as cairo path data under one device matrix, every point an offset in
+    1/256 px (cairo's fixed point) from the glyph's first point.
+
+    `paint_glyph_run` used to replay the outline through cairo's relative calls, one Python
+    call per segment. cairo turns each relative step into fixed point on its own (the step
+    through the matrix, rounded to 1/256 px, added to the current point), so the same
+    arithmetic done here once per (glyph, matrix) gives the very points cairo would store; a
+    run is then those offsets plus each glyph's start, handed to cairo in one call."""
+
+    recs: np.ndarray  # (n, 2) float64: points; header rows hold cairo's (type, length) bits
+    points: np.ndarray  # (n,) bool: which rows are points
+
+
+_device_paths: dict[tuple[str, int, float, float, float, float], _DevicePath] = {}
+
+
+def _device_path(outline: GlyphOutline, xx: float, yx: float, xy: float, yy: float) -> _DevicePath:
+    def step(dx: float, dy: float) -> tuple[int, int]:
+        # cairo_matrix_transform_distance, then _cairo_fixed_from_double (nearest, ties even)
+        return round((xx * dx + xy * dy) * 256), round((yx * dx + yy * dy) * 256)
+
+    headers: list[tuple[int, int, int]] = []  # (row, type, length)
+    points: list[tuple[int, int, int]] = []  # (row, x, y)
+    cx = cy = sx = sy = 0  # the current point and the sub-path's start, relative, fixed
+
+    def add(kind: int, *pts: tuple[int, int]) -> None:
+        row = len(headers) + len(points)
+        headers.append((row, kind, len(pts) + 1))
+        points.extend((row + 1 + i, x, y) for i, (x, y) in enumerate(pts))
+
+    add(_MOVE, (0, 0))
+    for cmd, n in outline.ops:
+        if cmd == "l":
+            dx, dy = step(n[0], n[1])
+            cx, cy = cx + dx, cy + dy
+            add(_LINE, (cx, cy))
+        elif cmd in "qc":
+            if cmd == "q":  # CairoSVG's quadratic-to-cubic conversion, relative
                 x1, y1 = n[0] * 2 / 3, n[1] * 2 / 3
-                curve(p, x1, y1, x1 + n[2] / 3, y1 + n[3] / 3, n[2], n[3])
-            elif cmd == "c":
-                curve(p, *n)
-            elif cmd == "m":
-                rel_move(p, n[0], n[1])
+                c: tuple[float, ...] = (x1, y1, x1 + n[2] / 3, y1 + n[3] / 3, n[2], n[3])
             else:
-                close(p)
+                c = n
+            (ax, ay), (bx, by), (ex, ey) = step(c[0], c[1]), step(c[2], c[3]), step(c[4], c[5])
+            add(_CURVE, (cx + ax, cy + ay), (cx + bx, cy + by), (cx + ex, cy + ey))
+            cx, cy = cx + ex, cy + ey
+        elif cmd == "m":
+            dx, dy = step(n[0], n[1])
+            cx, cy = sx, sy = cx + dx, cy + dy
+            add(_MOVE, (cx, cy))
+        else:  # close: cairo's current point returns to the sub-path's start
+            add(_CLOSE)
+            cx, cy = sx, sy
+    n_rows = len(headers) + len(points)
+    recs = np.zeros((n_rows, 2), dtype=np.float64)
+    is_point = np.zeros(n_rows, dtype=bool)
+    prows = [r for r, _, _ in points]
+    is_point[prows] = True
+    recs[prows] = [(x, y) for _, x, y in points]
+    hrows = [r for r, _, _ in headers]
+    ints = recs.view(np.int32).reshape(n_rows, 4)
+    ints[hrows, 0] = [kind for _, kind, _ in headers]
+    ints[hrows, 1] = [length for _, _, length in headers]
+    return _DevicePath(recs, is_point)
+
+
+@dataclass(frozen=True, slots=True)
+class _GlyphData:
+    """Path data for every glyph run of a scene, built in one pass; `spans[id(run)]` is the
+    run's (first row, rows)."""
+
+    data: np.ndarray
+    spans: dict[int, tuple[int, int]]
+
+
+def _glyph_runs(items: tuple[Item, ...]) -> list[GlyphRunItem]:
+    runs: list[GlyphRunItem] = []
+    for item in items:
+        if isinstance(item, GlyphRunItem):
+            runs.append(item)
+        elif isinstance(item, Group):
+            runs += _glyph_runs(item.items)
+    return runs
+
+
+def _run_matrix(g: GlyphRunItem, scale: float) -> tuple[float, ...]:
+    """The CTM `ctx.scale(scale)` then `ctx.transform(run matrix)` gives (cairo_matrix_multiply
+    with the zero terms left out: adding ±0 changes no product)."""
+    k = _q(g.size / g.face.upem, 6)
+    shear = _q(g.size / g.face.upem * OBLIQUE_SLANT, 6) if g.oblique else 0.0
+    return (k * scale, 0.0, shear * scale, -k * scale, _q(g.x, 3) * scale, _q(g.y, 3) * scale)
+
+
+def _glyph_data(scene: Scene, scale: float) -> _GlyphData:
+    recs: list[np.ndarray] = []
+    masks: list[np.ndarray] = []
+    starts: list[tuple[int, int]] = []
+    counts: list[int] = []
+    spans: dict[int, tuple[int, int]] = {}
+    row = 0
+    cache = _device_paths
+    for g in _glyph_runs(scene.items):
+        k = g.size / g.face.upem
+        if _q(k, 6) == 0:  # the SVG skips such runs too: their transform would be singular
+            continue
+        xx, yx, xy, yy, x0, y0 = _run_matrix(g, scale)
+        first = row
+        fkey = g.face.key
+        for gid, gx, gy in g.glyphs:
+            outline = glyph_path(g.face, gid)
+            if outline.empty:
+                continue
+            key = (fkey, gid, xx, yx, xy, yy)
+            path = cache.get(key)
+            if path is None:
+                if len(cache) >= _DEVICE_PATHS_MAX:
+                    cache.clear()
+                path = cache[key] = _device_path(outline, xx, yx, xy, yy)
+            # The absolute move the SVG writes (`fmt(.., 1)`; round() rounds the same way),
+            # through cairo_matrix_transform_point, to fixed point.
+            mx, my = round(gx / k + outline.x, 1), round(gy / k + outline.y, 1)
+            starts.append(
+                (round(((xx * mx + xy * my) + x0) * 256), round(((yx * mx + yy * my) + y0) * 256))
+            )
+            recs.append(path.recs)
+            masks.append(path.points)
+            counts.append(len(path.recs))
+            row += len(path.recs)
+        if row > first:
+            spans[id(g)] = (first, row - first)
+    if not recs:
+        return _GlyphData(np.zeros((0, 2)), spans)
+    data = np.concatenate(recs)
+    shift = np.repeat(np.array(starts, dtype=np.float64), counts, axis=0)
+    with np.errstate(all="ignore"):  # header rows hold integer bits, not numbers
+        data = np.where(np.concatenate(masks)[:, None], (data + shift) * (1 / 256), data)
+    return _GlyphData(data, spans)
+
+
+def paint_glyph_run(ctx: cairo.Context, g: GlyphRunItem, glyphs: _GlyphData) -> None:
+    span = glyphs.spans.get(id(g))
+    if span is None:  # nothing to see
+        return
+    start, rows = span
+    p = ctx._pointer
+    base = ffi.cast("cairo_path_data_t *", ffi.from_buffer(glyphs.data))
+    path = ffi.new("cairo_path_t *", {"status": 0, "data": base + start, "num_data": rows})
+    _C.cairo_save(p)
+    _C.cairo_identity_matrix(p)  # the points are device pixels already
+    _C.cairo_append_path(p, path)
     _set_color(ctx, g.color)
-    ctx.fill()
-    ctx.restore()
+    _C.cairo_fill(p)
+    _C.cairo_restore(p)
+    _check_status(_C.cairo_status(p))
 
 
 def _premultiplied(image: Image.Image) -> cairo.ImageSurface:
@@ -262,18 +392,18 @@ def paint_image(ctx: cairo.Context, item: ImageItem) -> None:
         ctx.paint_with_alpha(_q(item.opacity, 4))
 
 
-def _paint(ctx: cairo.Context, item: Item) -> None:
+def _paint(ctx: cairo.Context, item: Item, glyphs: _GlyphData) -> None:
     match item:
         case Rect():
             paint_rect(ctx, item)
         case GlyphRunItem():
-            paint_glyph_run(ctx, item)
+            paint_glyph_run(ctx, item, glyphs)
         case ImageItem():
             paint_image(ctx, item)
         case Group():
             ctx.push_group()
             for sub in item.items:
-                _paint(ctx, sub)
+                _paint(ctx, sub, glyphs)
             ctx.pop_group_to_source()
             ctx.paint_with_alpha(_q(item.opacity, 4))
         case EmojiItem():  # never reached: paint_scene routes emoji scenes to CairoSVG
@@ -306,8 +436,9 @@ def paint_scene(scene: Scene, scale: float = 1.0, svg: bytes | None = None) -> R
             ctx.rectangle(0, 0, scene.width, scene.height)
             _set_color(ctx, scene.background)
             ctx.fill()
+        glyphs = _glyph_data(scene, scale)
         for item in scene.items:
-            _paint(ctx, item)
+            _paint(ctx, item, glyphs)
         opaque = scene.background is not None and scene.background.a == 255
         return _to_raster(surface, rows, opaque)
     except cairo.Error as e:

@@ -49,3 +49,29 @@ def test_emoji_scenes_use_the_reference_path() -> None:
         paint_scene(scene, 1.0)
     image = paint_scene(scene, 1.0, build_svg(scene))
     assert (image.width, image.height) == (80, 40)
+
+
+def test_glyph_path_cache_is_bounded_and_eviction_changes_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Outlines are cached per (glyph, device matrix); a card with many sizes must not grow the
+    cache past its bound, and a cache emptied mid-card must draw the same pixels."""
+    from renderer import raster
+
+    spec = {
+        "width": 600,
+        "height": 400,
+        "background": "#ffffff",
+        "components": [
+            {"type": "text", "text": "Quick brown fox", "fontSize": 10 + 3 * i, "y": 30 * i}
+            for i in range(12)
+        ],
+    }
+    card = parse_card(spec)
+    scene = build_scene(lay_out(card, load_resources(card)))
+    reference = rasterize(build_svg(scene)).bgra
+    raster._device_paths.clear()
+    monkeypatch.setattr(raster, "_DEVICE_PATHS_MAX", 20)
+    drawn = paint_scene(scene).bgra
+    assert 0 < len(raster._device_paths) <= 20
+    assert np.array_equal(drawn, reference)
