@@ -181,6 +181,7 @@ class FontLibrary:
             self.families[family] = tuple(faces)
         self._lock = threading.Lock()
         self._faces: dict[tuple[Path, float], FontFace] = {}
+        self._candidates: dict[tuple[str, int, bool], tuple[tuple[FaceInfo, ...], int, bool]] = {}
         self.emoji = EmojiSet(root / manifest["emoji"]["archive"])
 
     @staticmethod
@@ -202,6 +203,15 @@ class FontLibrary:
     ) -> tuple[tuple[FaceInfo, ...], int, bool]:
         """The slices that serve (family, weight, style), the matched weight, and whether an
         oblique must be synthesized because the family has no italic."""
+        key = (family, weight, italic)
+        found = self._candidates.get(key)
+        if found is None:  # at most families x 2 styles x weights in use: small
+            found = self._candidates[key] = self._find_candidates(family, weight, italic)
+        return found
+
+    def _find_candidates(
+        self, family: str, weight: int, italic: bool
+    ) -> tuple[tuple[FaceInfo, ...], int, bool]:
         faces = self.families[family]
         styled = [f for f in faces if f.italic == italic] or list(faces)
         synthetic = italic and not any(f.italic for f in styled)

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import io
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 from browser import _run, find_chromium
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 import renderer
-from renderer.encode import write_png
+from renderer import parallel
+from renderer.encode import adler32_combine, write_png
 from renderer.raster import Raster
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +49,39 @@ def test_alpha_is_kept() -> None:
     decoded = _pixels(write_png(Raster.from_image(image)))
     assert decoded[1, 2].tolist() == [200, 100, 50, 128]
     assert decoded[0, 0, 3] == 0
+
+
+@pytest.mark.parametrize("height", [1, 2, 3, 64])
+@pytest.mark.parametrize("opaque", [True, False])
+def test_two_halves_make_one_valid_stream(height: int, opaque: bool) -> None:
+    """The fast writer deflates the upper and lower halves separately and joins them into one
+    zlib stream; every height (one row leaves the upper half empty) must decode exactly."""
+    rng = np.random.default_rng(height)
+    rgba = rng.integers(0, 256, (height, 7, 4), dtype=np.uint8)
+    rgba[..., 3] = 255 if opaque else rgba[..., 3]
+    rgba[: height // 2, :3, :] = rgba[0, 0]  # some runs for the deflater to find
+    decoded = _pixels(write_png(Raster.from_image(Image.fromarray(rgba, "RGBA"))))
+    assert np.array_equal(decoded, rgba)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300), st.binary(max_size=70_000))
+def test_adler32_combine_matches_zlib(a: bytes, b: bytes) -> None:
+    assert adler32_combine(zlib.adler32(a), zlib.adler32(b), len(b)) == zlib.adler32(a + b)
+
+
+def test_bytes_do_not_depend_on_threads() -> None:
+    """The painter's bands and the writer's halves are fixed by the card, not by whether the
+    helper thread was free: one thread and two give the same file."""
+    before = parallel.threads()
+    try:
+        parallel.set_threads(2)
+        with_helper = renderer.render(CARD, "png")
+        parallel.set_threads(1)
+        alone = renderer.render(CARD, "png")
+    finally:
+        parallel.set_threads(before)
+    assert alone == with_helper
 
 
 def test_unknown_compression_is_refused() -> None:

@@ -7,9 +7,13 @@ several scales, so the SVG output and the raster output show the same card.
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import pytest
 from golden import CASES_DIR, case_names
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from renderer.layout import lay_out
 from renderer.raster import needs_svg, paint_scene, rasterize
@@ -75,3 +79,72 @@ def test_glyph_path_cache_is_bounded_and_eviction_changes_nothing(
     drawn = paint_scene(scene).bgra
     assert 0 < len(raster._device_paths) <= 20
     assert np.array_equal(drawn, reference)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.one_of(
+        st.floats(allow_nan=False, allow_infinity=False, min_value=-1e7, max_value=1e7),
+        st.integers(-(10**7), 10**7).map(lambda n: n / 1000),  # decimals near ties
+        st.integers(-(10**7), 10**7).map(lambda n: n / 200),
+    ),
+    st.sampled_from([1, 2, 3, 4, 6]),
+)
+def test_painter_rounds_numbers_as_the_svg_writes_them(value: float, digits: int) -> None:
+    """The painter rounds with round() where the SVG builder writes fmt(); the two rasters
+    agree only if both give the same double, bit for bit."""
+    from renderer.numfmt import fmt
+    from renderer.raster import _q
+
+    assert struct.pack("<d", _q(value, digits)) == struct.pack("<d", float(fmt(value, digits)))
+
+
+@pytest.mark.parametrize("scale", [1.0, 1.37, 2.0])
+def test_two_bands_paint_the_same_pixels_as_one(scale: float) -> None:
+    """With a free core the canvas is painted in two bands on two threads. A band edge must
+    change no pixel (it is placed where no image crosses), or the bytes of a card would depend
+    on whether the helper thread happened to be free."""
+    from renderer import parallel, raster
+
+    before = parallel.threads()
+    banded = 0
+    try:
+        for case in case_names():
+            card = parse_card(CASES_DIR / f"{case}.json", scale=scale)
+            scene = build_scene(lay_out(card, load_resources(card, scale)))
+            if needs_svg(scene):
+                continue
+            height = round(scene.height * scale)
+            banded += (
+                raster._split(scene, scale, raster._glyph_data(scene, scale), height) is not None
+            )
+            parallel.set_threads(2)
+            two = paint_scene(scene, scale).bgra
+            parallel.set_threads(1)
+            one = paint_scene(scene, scale).bgra
+            assert np.array_equal(one, two), case
+    finally:
+        parallel.set_threads(before)
+    assert banded >= len(case_names()) // 2  # the bands really were used
+
+
+def test_the_helper_thread_serves_one_card_at_a_time() -> None:
+    """A second card asking while the helper is lent out, or a card drawn inside `alone()`
+    (batch work), gets no helper and draws on its own thread instead of waiting."""
+    from renderer import parallel
+
+    before = parallel.threads()
+    try:
+        parallel.set_threads(2)
+        with parallel.helper() as first, parallel.helper() as second:
+            assert first is not None
+            assert second is None
+        with parallel.alone(), parallel.helper() as inside:
+            assert inside is None
+        with parallel.helper() as again:
+            assert again is not None
+        parallel.set_threads(1)
+        with parallel.helper() as off:
+            assert off is None
+    finally:
+        parallel.set_threads(before)

@@ -20,6 +20,7 @@ from collections import deque
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
+from .. import parallel
 from .work import ErrorInfo, Job, Outcome, init_worker, render_job
 
 __all__ = ["DaskExecutor", "Executor", "InProcessExecutor", "PoolExecutor", "usable_cores"]
@@ -58,7 +59,10 @@ class InProcessExecutor:
         return len(self._queue)
 
     def wait(self, timeout: float) -> list[Outcome]:
-        return [render_job(self._queue.popleft())] if self._queue else []
+        if not self._queue:
+            return []
+        with parallel.alone():  # --jobs 1 is one core, as each of --jobs N's workers is
+            return [render_job(self._queue.popleft())]
 
     def cancel(self) -> None:
         self._queue.clear()
@@ -175,4 +179,5 @@ def init_worker_fonts() -> None:
     """Load the font library on a Dask worker before its first job (see `work.init_worker`)."""
     from ..fonts import library
 
+    parallel.set_threads(1)
     library()

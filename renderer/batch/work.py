@@ -93,8 +93,10 @@ def init_worker() -> None:
     """Run once per worker process: leave Ctrl-C to the parent, which stops the batch cleanly (a
     terminal sends SIGINT to the whole process group); load the fonts before the first job."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from .. import parallel
     from ..fonts import library
 
+    parallel.set_threads(1)  # one card per core already: a helper thread would only contend
     library()
 
 

@@ -21,6 +21,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from renderer import parallel
 from renderer.policy import ImagePolicy
 
 __all__ = ["WARMUP_SPEC", "render_job", "worker_main"]
@@ -82,6 +83,7 @@ def render_job(
 def worker_main(conn: Connection, memory_mb: int) -> None:
     """Entry point of a worker process (started by `RenderPool` with forkserver or spawn)."""
     _limit_memory(memory_mb)
+    parallel.set_threads(1)  # the pool keeps a worker per core busy: no helper thread per card
     render_job((json.dumps(WARMUP_SPEC).encode(), "png", 1.0, None, None, ImagePolicy.server()))
     conn.send(("ready",))
     while True:
