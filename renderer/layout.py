@@ -9,7 +9,7 @@ that its anchor point lands on (x, y).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .fonts import FontFace, library
 from .model import (
@@ -91,8 +91,18 @@ class TextLayout:
     clamped: bool  # text was cut by maxLines, frameHeight or maxWidth
     overflow: bool  # a line is wider than the frame (one cluster wider than it)
     words_cut: bool  # a word wider than the frame was broken between characters
-    faces: dict[str, str]  # face name -> the characters it drew, in order of appearance
     missing: tuple[str, ...]  # characters no bundled font has (drawn as .notdef)
+    broken: tuple[_Line, ...] = field(repr=False, compare=False)  # what `faces` comes from
+
+    @property
+    def faces(self) -> dict[str, str]:
+        """Face name -> the characters it drew, in order of appearance. Worked out when asked
+        for: only the render report wants it, and it costs a pass over every character."""
+        return {
+            name: drawn
+            for name, chars in _faces_used(self.broken).items()
+            if (drawn := "".join(c for c in chars if c not in self.missing))
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,7 +320,7 @@ def _clamp(
     return kept, True
 
 
-def _faces_used(lines: list[_Line]) -> dict[str, str]:
+def _faces_used(lines: tuple[_Line, ...]) -> dict[str, str]:
     used: dict[str, dict[str, None]] = {}
     for line in lines:
         for text in (line.shaped, line.suffix):
@@ -369,14 +379,9 @@ def lay_out_text(
             )
         )
     missing = tuple(dict.fromkeys(ch for p in paragraphs for ch in p.missing))
-    faces = {
-        name: drawn
-        for name, chars in _faces_used(lines).items()
-        if (drawn := "".join(c for c in chars if c not in missing))
-    }
     overflow = frame.width is not None and any(ln.width > frame.width + _EPSILON for ln in lines)
     words_cut = any(line.span.cut for line in lines)
-    return TextLayout(box, tuple(placed), size, clamped, overflow, words_cut, faces, missing)
+    return TextLayout(box, tuple(placed), size, clamped, overflow, words_cut, missing, tuple(lines))
 
 
 def layout_text(c: TextComponent) -> TextBox:
