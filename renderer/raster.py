@@ -183,9 +183,14 @@ class _DevicePath:
 
     recs: np.ndarray  # (n, 2) float64: points; header rows hold cairo's (type, length) bits
     points: np.ndarray  # (n,) bool: which rows are points
+    x: float  # the outline's first point, font units (GlyphOutline.x, .y)
+    y: float
+    empty: bool  # nothing to draw (a space)
 
 
-_device_paths: dict[tuple[str, int, float, float, float, float], _DevicePath] = {}
+# (face, device matrix) -> glyph id -> path; `_device_path_count` paths in all
+_device_paths: dict[tuple[str, float, float, float, float], dict[int, _DevicePath]] = {}
+_device_path_count = 0
 
 
 def _device_path(outline: GlyphOutline, xx: float, yx: float, xy: float, yy: float) -> _DevicePath:
@@ -234,7 +239,7 @@ def _device_path(outline: GlyphOutline, xx: float, yx: float, xy: float, yy: flo
     ints = recs.view(np.int32).reshape(n_rows, 4)
     ints[hrows, 0] = [kind for _, kind, _ in headers]
     ints[hrows, 1] = [length for _, _, length in headers]
-    return _DevicePath(recs, is_point)
+    return _DevicePath(recs, is_point, outline.x, outline.y, outline.empty)
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +255,7 @@ class _GlyphData:
     run's slice of it, as cairo takes it."""
 
     data: np.ndarray  # (n, 2) float64 cairo_path_data_t for every run, one after another
-    buffer: Any  # the cdata over `data` (kept alive with it)
+    keep: Any  # the cdata `runs` point into (kept alive with `data`)
     runs: dict[int, _RunPath]
     ys: np.ndarray  # device y of each glyph's first point
     weights: np.ndarray  # path rows per glyph: roughly what filling it costs
@@ -312,40 +317,46 @@ def _run_matrix(g: GlyphRunItem, scale: float) -> tuple[float, ...]:
 
 
 def _glyph_data(scene: Scene, scale: float) -> _GlyphData:
+    global _device_path_count
     recs: list[np.ndarray] = []
     masks: list[np.ndarray] = []
     starts: list[tuple[int, int]] = []
     counts: list[int] = []
     spans: list[tuple[int, int, int]] = []  # (id(run), first row, rows)
     row = 0
-    cache = _device_paths
     for g in _glyph_runs(scene.items):
         k = g.size / g.face.upem
         if _q(k, 6) == 0:  # the SVG skips such runs too: their transform would be singular
             continue
         xx, yx, xy, yy, x0, y0 = _run_matrix(g, scale)
         first = row
-        fkey = g.face.key
+        face = g.face
+        key = (face.key, xx, yx, xy, yy)
+        table = _device_paths.get(key)
+        if table is None:
+            table = _device_paths[key] = {}
         for gid, gx, gy in g.glyphs:
-            outline = glyph_path(g.face, gid)
-            if outline.empty:
-                continue
-            key = (fkey, gid, xx, yx, xy, yy)
-            path = cache.get(key)
+            path = table.get(gid)
             if path is None:
-                if len(cache) >= _DEVICE_PATHS_MAX:
-                    cache.clear()
-                path = cache[key] = _device_path(outline, xx, yx, xy, yy)
+                if _device_path_count >= _DEVICE_PATHS_MAX:  # start afresh: cheap to rebuild
+                    _device_paths.clear()
+                    table = _device_paths[key] = {}
+                    _device_path_count = 0
+                path = table[gid] = _device_path(glyph_path(face, gid), xx, yx, xy, yy)
+                _device_path_count += 1
+            if path.empty:
+                continue
             # The absolute move the SVG writes (`fmt(.., 1)`; round() rounds the same way),
             # through cairo_matrix_transform_point, to fixed point.
-            mx, my = round(gx / k + outline.x, 1), round(gy / k + outline.y, 1)
+            mx, my = round(gx / k + path.x, 1), round(gy / k + path.y, 1)
             starts.append(
                 (round(((xx * mx + xy * my) + x0) * 256), round(((yx * mx + yy * my) + y0) * 256))
             )
             recs.append(path.recs)
             masks.append(path.points)
-            counts.append(len(path.recs))
-            row += len(path.recs)
+            n = len(path.recs)
+            counts.append(n)
+            row += n
         if row > first:
             spans.append((id(g), first, row - first))
     if not recs:
@@ -353,22 +364,20 @@ def _glyph_data(scene: Scene, scale: float) -> _GlyphData:
     data = np.concatenate(recs)
     shift = np.repeat(np.array(starts, dtype=np.float64), counts, axis=0)
     is_point = np.concatenate(masks)
-    with np.errstate(all="ignore"):  # header rows hold integer bits, not numbers
-        data = np.where(is_point[:, None], (data + shift) * (1 / 256), data)
-    y = np.where(is_point, data[:, 1], np.nan)
+    points = (data + shift) * (1 / 256)  # header rows: integer bits, not numbers (overwritten)
+    data = np.where(is_point[:, None], points, data)
+    y = np.where(is_point, points[:, 1], np.nan)
     firsts = [first for _, first, _ in spans]
     tops, bottoms = np.fmin.reduceat(y, firsts).tolist(), np.fmax.reduceat(y, firsts).tolist()
     buffer = ffi.cast("cairo_path_data_t *", ffi.from_buffer(data))
-    runs = {
-        key: _RunPath(
-            ffi.new("cairo_path_t *", {"status": 0, "data": buffer + first, "num_data": n}),
-            top,
-            bottom,
-        )
-        for (key, first, n), top, bottom in zip(spans, tops, bottoms, strict=True)
-    }
+    paths = ffi.new("cairo_path_t[]", len(spans))  # status 0 (success) in every one
+    runs = {}
+    for i, ((key, first, n), top, bottom) in enumerate(zip(spans, tops, bottoms, strict=True)):
+        path = paths + i
+        path.data, path.num_data = buffer + first, n
+        runs[key] = _RunPath(path, top, bottom)
     ys = np.array([y for _, y in starts], dtype=np.float64) / 256
-    return _GlyphData(data, buffer, runs, ys, np.array(counts, dtype=np.float64))
+    return _GlyphData(data, (buffer, paths), runs, ys, np.array(counts, dtype=np.float64))
 
 
 def paint_glyph_run(

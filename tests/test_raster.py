@@ -75,9 +75,11 @@ def test_glyph_path_cache_is_bounded_and_eviction_changes_nothing(
     scene = build_scene(lay_out(card, load_resources(card)))
     reference = rasterize(build_svg(scene)).bgra
     raster._device_paths.clear()
+    monkeypatch.setattr(raster, "_device_path_count", 0)
     monkeypatch.setattr(raster, "_DEVICE_PATHS_MAX", 20)
     drawn = paint_scene(scene).bgra
-    assert 0 < len(raster._device_paths) <= 20
+    held = sum(len(table) for table in raster._device_paths.values())
+    assert 0 < held == raster._device_path_count <= 20
     assert np.array_equal(drawn, reference)
 
 
