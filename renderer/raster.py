@@ -331,16 +331,16 @@ def _glyph_data(scene: Scene, scale: float) -> _GlyphData:
         xx, yx, xy, yy, x0, y0 = _run_matrix(g, scale)
         first = row
         face = g.face
-        key = (face.key, xx, yx, xy, yy)
-        table = _device_paths.get(key)
+        matrix_key = (face.key, xx, yx, xy, yy)
+        table = _device_paths.get(matrix_key)
         if table is None:
-            table = _device_paths[key] = {}
+            table = _device_paths[matrix_key] = {}
         for gid, gx, gy in g.glyphs:
             path = table.get(gid)
             if path is None:
                 if _device_path_count >= _DEVICE_PATHS_MAX:  # start afresh: cheap to rebuild
                     _device_paths.clear()
-                    table = _device_paths[key] = {}
+                    table = _device_paths[matrix_key] = {}
                     _device_path_count = 0
                 path = table[gid] = _device_path(glyph_path(face, gid), xx, yx, xy, yy)
                 _device_path_count += 1

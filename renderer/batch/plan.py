@@ -72,13 +72,18 @@ def discover(sources: list[Path], out_dir: Path, exclude: list[Path]) -> list[tu
         if not src.is_dir():
             found.append((src, Path()))
             continue
+        root = src.resolve()
+        # Resolving every file costs a few lstat calls each; only needed when something to
+        # leave out could be inside this folder.
+        check = bool(skip) or out == root or root in out.parents
         for path in sorted(src.rglob("*.json")):
             rel = path.relative_to(src)
-            resolved = path.resolve()
-            if any(part.startswith(".") for part in rel.parts) or resolved in skip:
+            if any(part.startswith(".") for part in rel.parts):
                 continue
-            if resolved == out or out in resolved.parents:
-                continue
+            if check:
+                resolved = path.resolve()
+                if resolved in skip or resolved == out or out in resolved.parents:
+                    continue
             found.append((path, rel.parent))
     return found
 

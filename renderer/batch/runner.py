@@ -156,12 +156,13 @@ def _run(
     if not todo:
         return
     by_id = {item.id: item for item in todo}
+    out_root = settings.out_dir.resolve()  # once: resolving per card cost ~0.3 ms of lstat calls
     executor = _executor(settings, len(todo))
     try:
         cancelled = False
         while executor.in_flight() or (todo and not cancelled):
             while todo and not cancelled and executor.in_flight() < executor.capacity:
-                executor.submit(_job(todo.popleft(), settings, manifest))
+                executor.submit(_job(todo.popleft(), settings, manifest, out_root))
             for outcome in executor.wait(0.25):
                 _land(by_id[outcome.id], outcome, settings, manifest, progress, summary)
             halt = stop.requested or (settings.fail_fast and summary.failed > 0)
@@ -181,7 +182,7 @@ def _executor(settings: Settings, n: int) -> Executor:
     return InProcessExecutor() if jobs == 1 else PoolExecutor(jobs)
 
 
-def _job(item: Item, settings: Settings, manifest: Manifest) -> Any:
+def _job(item: Item, settings: Settings, manifest: Manifest, out_root: Path) -> Any:
     assert item.job is not None
     # Local worker processes write their own files (atomically): the parent then only records
     # the manifest, instead of receiving and writing every card itself, which made it the
@@ -190,7 +191,7 @@ def _job(item: Item, settings: Settings, manifest: Manifest) -> Any:
     if not (settings.write_on_workers or local_pool):
         return item.job
     manifest.forget(item.output)  # the worker may replace the file at any moment now
-    return dataclasses.replace(item.job, dest=str((settings.out_dir / item.output).resolve()))
+    return dataclasses.replace(item.job, dest=str(out_root / item.output))
 
 
 def _land(
