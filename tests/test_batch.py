@@ -301,7 +301,10 @@ def _start_and_wait(src: Path, out: Path, at_least: int) -> subprocess.Popen[byt
         start_new_session=True,  # its own process group, as a CI runner's job is
     )
     deadline = time.monotonic() + 60
-    while len(list(out.glob("*.png"))) < at_least:
+    # Workers write files before the parent hears of them (in chunks): wait for the manifest too,
+    # so the run is stopped with some cards recorded and others only written.
+    manifest = out / MANIFEST
+    while len(list(out.glob("*.png"))) < at_least or not manifest.exists():
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline
         time.sleep(0.02)

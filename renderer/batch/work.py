@@ -30,6 +30,7 @@ __all__ = [
     "Outcome",
     "init_worker",
     "render_job",
+    "render_jobs",
     "write_atomic",
 ]
 
@@ -121,6 +122,11 @@ def render_job(job: Job) -> Outcome:
         return Outcome(job.id, data, digest, len(data))
     except Exception as e:  # any failure belongs to this item only; the batch goes on
         return Outcome(job.id, error=ErrorInfo.of(e))
+
+
+def render_jobs(jobs: list[Job]) -> list[Outcome]:
+    """A chunk of jobs handed over at once (see `executors.PoolExecutor`)."""
+    return [render_job(job) for job in jobs]
 
 
 def write_atomic(path: Path, data: bytes) -> None:
