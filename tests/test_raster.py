@@ -150,3 +150,26 @@ def test_the_helper_thread_serves_one_card_at_a_time() -> None:
             assert off is None
     finally:
         parallel.set_threads(before)
+
+
+def test_outline_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long-lived server drawing arbitrary CJK text must not keep every outline it ever drew."""
+    from renderer.text import outline
+
+    monkeypatch.setattr(outline, "_CACHE_MAX", 30)
+    outline._cache.clear()
+    spec = {
+        "width": 600,
+        "height": 200,
+        "components": [
+            {
+                "type": "text",
+                "text": "天地玄黄宇宙洪荒日月盈昃辰宿列张寒来暑往秋收冬藏闰余成岁律吕调阳",
+            }
+        ],
+    }
+    card = parse_card(spec)
+    scene = build_scene(lay_out(card, load_resources(card)))
+    drawn = paint_scene(scene).bgra
+    assert 0 < len(outline._cache) <= 30
+    assert np.array_equal(drawn, rasterize(build_svg(scene)).bgra)

@@ -33,6 +33,7 @@ class GlyphOutline:
 
 
 _cache: dict[tuple[str, int], GlyphOutline] = {}
+_CACHE_MAX = 32_768  # outlines (a CJK glyph's is ~2 KB): emptied when full, redrawn on demand
 _lock = threading.Lock()
 
 
@@ -108,5 +109,7 @@ def glyph_path(face: FontFace, gid: int) -> GlyphOutline:
     first = pen.first or (0.0, 0.0)
     outline = GlyphOutline(first[0], first[1], tuple(pen.ops), _svg_data(pen.ops))
     with _lock:
+        if len(_cache) >= _CACHE_MAX:
+            _cache.clear()
         _cache[key] = outline
     return outline
