@@ -180,6 +180,11 @@ def _pieces(shaped: ShapedText, start: int, end: int) -> list[_Piece]:
     for item in shaped.items:
         if item.end <= start or item.start >= end:
             continue
+        if start <= item.start and item.end <= end:  # wholly on this line: every glyph
+            out.append(
+                _Piece(item.level, item.face, item.emoji if item.face is None else (), item.glyphs)
+            )
+            continue
         keep = [n for n, g in enumerate(item.glyphs) if start <= g.cluster < end]
         if keep:
             out.append(

@@ -33,10 +33,24 @@ __all__ = ["Raster", "needs_svg", "paint_scene", "rasterize"]
 
 
 def _q(value: float, digits: int = 2) -> float:
-    """`value` as the SVG writes it (so both raster paths see the same double): `fmt` and
-    `round` both round the exact binary value half-to-even, and + 0.0 drops a negative zero
-    as `fmt` does; `round` is five times faster."""
+    """`value` as the SVG writes it (so both raster paths see the same double): what
+    float(fmt(value, digits)) gives, bit for bit, without formatting a string.
+
+    fmt and round() both round the exact binary value half-to-even and give the double nearest
+    to that decimal; + 0.0 drops a negative zero as fmt does. Faster still: while value × 10^d
+    stays under 1e9 it is off the exact product by under 1e-7, so away from a tie (more than
+    1e-6 from one) rounding it to an integer n picks the same decimal, and n / 10^d is the
+    double nearest to it. Near a tie, and for huge values, round() itself."""
+    tens = _TENS[digits]
+    t = value * tens
+    if abs(t) < 1e9:
+        n = round(t)
+        if abs(abs(t - n) - 0.5) > 1e-6:
+            return n / tens + 0.0
     return round(value, digits) + 0.0
+
+
+_TENS = [10.0**d for d in range(16)]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -346,9 +360,9 @@ def _glyph_data(scene: Scene, scale: float) -> _GlyphData:
                 _device_path_count += 1
             if path.empty:
                 continue
-            # The absolute move the SVG writes (`fmt(.., 1)`; round() rounds the same way),
+            # The absolute move the SVG writes (`fmt(.., 1)`),
             # through cairo_matrix_transform_point, to fixed point.
-            mx, my = round(gx / k + path.x, 1), round(gy / k + path.y, 1)
+            mx, my = _q(gx / k + path.x, 1), _q(gy / k + path.y, 1)
             starts.append(
                 (round(((xx * mx + xy * my) + x0) * 256), round(((yx * mx + yy * my) + y0) * 256))
             )

@@ -83,12 +83,15 @@ def test_glyph_path_cache_is_bounded_and_eviction_changes_nothing(
     assert np.array_equal(drawn, reference)
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=6000, deadline=None)
 @given(
     st.one_of(
-        st.floats(allow_nan=False, allow_infinity=False, min_value=-1e7, max_value=1e7),
-        st.integers(-(10**7), 10**7).map(lambda n: n / 1000),  # decimals near ties
-        st.integers(-(10**7), 10**7).map(lambda n: n / 200),
+        st.floats(allow_nan=False, allow_infinity=False, min_value=-1e12, max_value=1e12),
+        st.floats(allow_nan=False, allow_infinity=False, min_value=-2, max_value=2),
+        st.integers(-(10**9), 10**9).map(lambda n: n / 1000),  # decimals at and near ties
+        st.integers(-(10**9), 10**9).map(lambda n: n / 200),
+        st.integers(-(10**9), 10**9).map(lambda n: n / 20 + 1e-9),
+        st.integers(-(10**9), 10**9).map(lambda n: (n + 0.5) / 10),
     ),
     st.sampled_from([1, 2, 3, 4, 6]),
 )
