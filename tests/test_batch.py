@@ -478,3 +478,13 @@ def test_dask_executor_is_byte_identical_to_local(tmp_path: Path, local_cluster:
         src, "-o", tmp_path / "dask", "--executor", "dask", "--scheduler", local_cluster, "--json"
     )
     assert summary(again)["skipped"] == 13
+
+
+def test_manifest_record_has_every_entry_field() -> None:
+    """`Entry.as_record` is written by hand for speed; it must not drift from the fields."""
+    from dataclasses import asdict
+
+    from renderer.batch.manifest import Entry
+
+    entry = Entry("a/b.png", "k", "0" * 64, 12, "src/b.json", "row 3")
+    assert entry.as_record() == asdict(entry)
