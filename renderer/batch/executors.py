@@ -21,7 +21,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
 from .. import parallel
-from .work import ErrorInfo, Job, Outcome, init_worker, render_job, render_jobs
+from .work import ErrorInfo, Job, Outcome, init_worker, render_job, render_jobs, warm_up
 
 __all__ = ["DaskExecutor", "Executor", "InProcessExecutor", "PoolExecutor", "usable_cores"]
 
@@ -92,6 +92,11 @@ class PoolExecutor:
         self._pending: list[Job] = []  # not yet handed over: fewer than a chunk
         self._failed: list[Outcome] = []  # jobs a dead pool refused at submit time
         self.capacity = 4 * jobs * _CHUNK
+
+    def start(self) -> None:
+        """Start every worker now rather than on the first jobs (one no-op each)."""
+        for _ in range(self._jobs):
+            self._pool.submit(warm_up)
 
     def submit(self, job: Job) -> None:
         self._pending.append(job)

@@ -31,6 +31,7 @@ __all__ = [
     "init_worker",
     "render_job",
     "render_jobs",
+    "warm_up",
     "write_atomic",
 ]
 
@@ -122,6 +123,10 @@ def render_job(job: Job) -> Outcome:
         return Outcome(job.id, data, digest, len(data))
     except Exception as e:  # any failure belongs to this item only; the batch goes on
         return Outcome(job.id, error=ErrorInfo.of(e))
+
+
+def warm_up() -> None:
+    """Nothing: submitted once per worker so the pool starts its processes (see `init_worker`)."""
 
 
 def render_jobs(jobs: list[Job]) -> list[Outcome]:
