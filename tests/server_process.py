@@ -92,7 +92,9 @@ def serve(*args: str) -> list[str]:
 
 
 # A card that takes seconds to draw (a 4096 px canvas of text): it outlives a 1 s render deadline,
-# and a job holding it is still running when a test kills the server.
+# and a job holding it is still running when a test kills the server. Server workers draw on one
+# thread; at 40 blocks it takes ~3 s warm on the 2-core CI machine (20 took 1.4 s once the
+# painter got faster: too close to the deadline).
 HEAVY: dict[str, Any] = {
     "width": 4096,
     "height": 4096,
@@ -105,6 +107,6 @@ HEAVY: dict[str, Any] = {
             "x": 0,
             "y": i * 20,
         }
-        for i in range(20)
+        for i in range(40)
     ],
 }

@@ -104,3 +104,16 @@ def test_chromium_decodes_it(tmp_path: Path) -> None:
         _run(chromium, [f"--screenshot={shot}", "--window-size=1200,630", page.as_uri()])
         seen = np.asarray(Image.open(shot).convert("RGB"))[:630, :1200]
         assert np.array_equal(seen, _pixels(png.read_bytes())[..., :3])
+
+
+@pytest.mark.parametrize(
+    ("env", "cpus", "expected"),
+    [("", 2, 2), ("", 1, 1), ("1", 8, 1), ("2", 1, 2), ("0", 4, 2), ("many", 4, 2), ("5", 4, 2)],
+)
+def test_threads_default_from_cores_and_environment(
+    monkeypatch: pytest.MonkeyPatch, env: str, cpus: int, expected: int
+) -> None:
+    """RENDERER_THREADS=1 turns the helper off; anything unusable falls back to the cores."""
+    monkeypatch.setenv("RENDERER_THREADS", env)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cpus)))
+    assert parallel._default_threads() == expected
