@@ -36,6 +36,7 @@ import email.utils
 import hashlib
 import ipaddress
 import json
+import os
 import re
 import socket
 import threading
@@ -245,6 +246,8 @@ def _cache_read(folder: Path, url: str) -> _Cached | None:
         return None
     if hashlib.sha256(body).hexdigest() != meta.get("sha256"):
         return None
+    with contextlib.suppress(OSError):
+        os.utime(body_path)  # recently used: the last to be pruned
     return _Cached(body, time.time() < float(meta["expires"]), meta["etag"], meta["last_modified"])
 
 
@@ -273,7 +276,29 @@ def _freshness(headers: httpx.Headers) -> float | None:
     return 0.0
 
 
-def _cache_write(folder: Path, url: str, headers: httpx.Headers, body: bytes) -> None:
+def _cache_prune(folder: Path, max_bytes: int) -> None:
+    """Remove the least recently used entries until the bodies fit in 90 % of `max_bytes`
+    (so a full cache is not pruned again on every write). A body's mtime is its last use."""
+    entries: list[tuple[float, Path, int]] = []
+    for body_path in folder.glob("*.body"):
+        with contextlib.suppress(OSError):
+            st = body_path.stat()
+            entries.append((st.st_mtime, body_path, st.st_size))
+    total = sum(size for _, _, size in entries)
+    if total <= max_bytes:
+        return
+    for _, body_path, size in sorted(entries):
+        if total <= max_bytes * 0.9:
+            break
+        with contextlib.suppress(OSError):
+            body_path.with_suffix(".json").unlink(missing_ok=True)  # a reader then misses
+            body_path.unlink(missing_ok=True)
+        total -= size
+
+
+def _cache_write(
+    folder: Path, url: str, headers: httpx.Headers, body: bytes, max_bytes: int
+) -> None:
     ttl = _freshness(headers)
     etag, modified = headers.get("etag"), headers.get("last-modified")
     if ttl is None or (ttl == 0 and not etag and not modified):
@@ -285,11 +310,14 @@ def _cache_write(folder: Path, url: str, headers: httpx.Headers, body: bytes) ->
         "last_modified": modified,
         "sha256": hashlib.sha256(body).hexdigest(),
     }
+    if len(body) > max_bytes:
+        return  # would evict everything else and still not fit
     meta_path, body_path = _cache_paths(folder, url)
     with contextlib.suppress(OSError):  # a cache that cannot be written is just not a cache
         folder.mkdir(parents=True, exist_ok=True)
         for path, data in ((body_path, body), (meta_path, json.dumps(meta).encode())):
             write_atomic(path, data, private=True)
+        _cache_prune(folder, max_bytes)
 
 
 # --- fetching ------------------------------------------------------------------------------------
@@ -424,14 +452,22 @@ def _fetch_hops(url: str, policy: ImagePolicy, max_bytes: int, deadline: _Deadli
                     continue
                 if response.status_code == 304 and cached:
                     if policy.cache_dir:
-                        _cache_write(policy.cache_dir, url, response.headers, cached.body)
+                        _cache_write(
+                            policy.cache_dir,
+                            url,
+                            response.headers,
+                            cached.body,
+                            policy.cache_max_bytes,
+                        )
                     return cached.body
                 if response.status_code != 200:
                     raise _status_error(response.status_code, response.reason_phrase)
                 _check_type(response)
                 body = _read_body(response, max_bytes, deadline)
                 if policy.cache_dir:
-                    _cache_write(policy.cache_dir, url, response.headers, body)
+                    _cache_write(
+                        policy.cache_dir, url, response.headers, body, policy.cache_max_bytes
+                    )
                 return body
             finally:
                 response.close()

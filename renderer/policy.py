@@ -50,12 +50,16 @@ class ImagePolicy:
     svg_timeout: float = 1.5  # s, wall clock of the SVG subprocess (start-up included)
     svg_memory: int = 1 << 30  # bytes of address space for that subprocess
     cache_dir: Path | None = None  # optional on-disk HTTP cache (Cache-Control / ETag)
+    cache_max_bytes: int = 256 << 20  # of bodies in cache_dir; the least recently used go first
     user_agent: str = "renderer-image-fetcher/0.1"
     _networks: tuple[IPNetwork, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.fetch_timeout <= 0 or self.svg_timeout <= 0:
             msg = "fetch_timeout and svg_timeout must be > 0 seconds"
+            raise ValueError(msg)
+        if self.cache_max_bytes < 0:
+            msg = "cache_max_bytes must be >= 0"
             raise ValueError(msg)
         if self.allow_paths is not None:
             folders = tuple(Path(p).resolve() for p in self.allow_paths)

@@ -366,6 +366,37 @@ def test_disk_cache_honours_max_age_and_etag(server: Server, tmp_path: Path) -> 
     assert server.hits["/private.png"] == 2, "no-store is never kept"
 
 
+def test_disk_cache_is_bounded_least_recently_used_first(server: Server, tmp_path: Path) -> None:
+    """Bodies beyond `cache_max_bytes` are pruned, oldest use first; a body over the whole bound
+    is not stored at all."""
+    body = encoded("PNG")
+    policy = ImagePolicy(allow_loopback=True, cache_dir=tmp_path, cache_max_bytes=3 * len(body))
+    for name in "abcde":
+        server.routes[f"/{name}.png"] = Route(
+            body=body, headers={"Content-Type": "image/png", "Cache-Control": "max-age=600"}
+        )
+    server.hits.clear()
+    for name in "abc":
+        fetch(server.url(f"/{name}.png"), policy, 10**6)
+        time.sleep(0.05)  # file times are coarse on some kernels
+    fetch(server.url("/a.png"), policy, 10**6)  # a hit: "a" is now the most recently used
+    time.sleep(0.05)
+    fetch(server.url("/d.png"), policy, 10**6)  # 4 bodies > 3: prune to 90 % (2 bodies)
+    bodies = sorted(tmp_path.glob("*.body"))
+    assert sum(p.stat().st_size for p in bodies) <= 3 * len(body)
+    assert len(bodies) == len(list(tmp_path.glob("*.json"))) == 2
+    server.hits.clear()
+    for name in "ad":
+        fetch(server.url(f"/{name}.png"), policy, 10**6)
+    assert server.hits == Counter(), "the two most recently used stayed"
+    fetch(server.url("/b.png"), policy, 10**6)
+    assert server.hits["/b.png"] == 1, "the least recently used went"
+
+    tiny = ImagePolicy(allow_loopback=True, cache_dir=tmp_path / "tiny", cache_max_bytes=10)
+    fetch(server.url("/e.png"), tiny, 10**6)
+    assert not list((tmp_path / "tiny").glob("*.body"))
+
+
 # --- the address rules (no server needed) -------------------------------------------------------
 
 
