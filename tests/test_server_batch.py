@@ -585,3 +585,48 @@ def test_serve_rejects_bad_storage_flags(tmp_path: Path) -> None:
         )
         assert p.returncode == 2, p.stderr
         assert "storage" in p.stderr
+
+
+def test_finished_jobs_expire_after_the_retention(tmp_path: Path) -> None:
+    """A finished job and its images go once they are older than the retention; a running job,
+    a recent one, and one whose callback is still being delivered stay."""
+    from datetime import datetime, timedelta, timezone
+
+    from renderer.server.jobs import Job, JobStore, new_job_id
+
+    store = JobStore(tmp_path / "jobs", retention=3600)
+    store.open()
+    now = datetime.now(timezone.utc)
+
+    def job(status: str, hours_ago: float | None, callback: str | None = None) -> Job:
+        finished = None
+        if hours_ago is not None:
+            stamp = now - timedelta(hours=hours_ago)
+            finished = stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
+        made = Job(
+            new_job_id(),
+            "bucket",
+            store.token,
+            "2026-01-01T00:00:00.000Z",
+            "png",
+            "image/png",
+            [{"index": 0, "status": "ok"}],
+            status=status,
+            finished=finished,
+            callback=None if callback is None else {"url": "http://x/", "status": callback},
+        )
+        store.write(made)
+        store.image_path(made, 0).write_bytes(b"png")
+        return made
+
+    old, failed_old = job("done", 2), job("failed", 5)
+    recent, running = job("done", 0.5), job("running", None)
+    delivering = job("done", 3, callback="pending")
+    assert store.prune() == 2
+    for gone in (old, failed_old):
+        assert not store.job_dir(gone.id).exists()
+        assert store.load(gone.id) is None
+    for kept in (recent, running, delivering):
+        assert store.image_path(kept, 0).read_bytes() == b"png"
+    assert store.prune(now + timedelta(hours=1)) == 1  # `recent` is old an hour later
+    store.close()

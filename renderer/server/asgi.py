@@ -174,7 +174,7 @@ class _Service:
             allow_hosts=config.allow_image_hosts,
         )
         self.storage = Storage(config.storage)
-        self.jobs = JobStore(config.jobs_folder())
+        self.jobs = JobStore(config.jobs_folder(), config.job_retention_hours * 3600)
         self.runner: JobRunner | None = None
         self._start_lock = asyncio.Lock()
 

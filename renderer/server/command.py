@@ -89,6 +89,11 @@ def register(subparsers: Any) -> None:
         "(default: renderer-jobs-<pid> under the temp folder, new for each start)",
     )
     p.add_argument(
+        "--job-retention-hours",
+        type=float,
+        help="how long a finished batch job and its images are kept (default 168: a week)",
+    )
+    p.add_argument(
         "--storage",
         action="append",
         metavar="NAME=DIR",
@@ -148,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
         "allow_image_hosts": tuple(args.allow_image_host) if args.allow_image_host else None,
         "max_batch_items": args.max_batch_items,
         "jobs_dir": os.path.abspath(args.jobs_dir) if args.jobs_dir else None,
+        "job_retention_hours": args.job_retention_hours,
         "callback_retries": args.callback_retries,
         "callback_backoff": args.callback_backoff,
     }

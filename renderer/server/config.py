@@ -12,7 +12,8 @@ as Craftr counts) or a number of seconds.
 
 Batch jobs (`POST /api/v1/batch`): `max_batch_items` per job; job state lives in `jobs_dir` (`""`
 means `$TMPDIR/renderer-jobs-<pid>` of the process that builds the app: `renderer serve` fills it
-in with its own pid, so every uvicorn worker of one `renderer serve` shares it); `storage` names
+in with its own pid, so every uvicorn worker of one `renderer serve` shares it), and a finished
+job stays there `job_retention_hours` (default a week); `storage` names
 the folders a job may write into (`{"cards": "/srv/cards"}`, addressed as `storage://cards/…`);
 a finished job's `callback_url` is tried `1 + callback_retries` times, waiting `callback_backoff`
 seconds, then twice that, and so on, each attempt bounded by `callback_timeout`.
@@ -107,6 +108,7 @@ class ServerConfig:
     max_batch_items: int = 100  # specs (or rows) per batch job
     auth_failures_per_minute: int | None = 30  # per client address; None = not limited
     jobs_dir: str = ""  # job state; "" = $TMPDIR/renderer-jobs-<pid>
+    job_retention_hours: float = 168.0  # a finished job and its images are kept this long
     storage: dict[str, str] = field(default_factory=dict)  # storage name → folder
     callback_retries: int = 3  # attempts after the first, for a failed callback
     callback_backoff: float = 1.0  # s before the first retry; doubles for each next one
@@ -125,6 +127,7 @@ class ServerConfig:
             "worker_memory_mb": self.worker_memory_mb,
             "max_batch_items": self.max_batch_items,
             "callback_timeout": self.callback_timeout,
+            "job_retention_hours": self.job_retention_hours,
         }
         for name, value in numbers.items():
             if not value > 0:

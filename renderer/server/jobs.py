@@ -33,6 +33,8 @@ import fcntl
 import json
 import logging
 import re
+import shutil
+import time
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -57,6 +59,16 @@ log = logging.getLogger("renderer.server")
 ID_PATTERN = re.compile(r"[0-9a-f]{32}")
 STOPPED = "The server stopped before this job finished; it will not be resumed."
 _BUSY_WAIT = 0.2  # s between tries when the render queue is full
+_PRUNE_EVERY = 60.0  # s: the most often new jobs trigger a look for expired ones
+
+
+def _parse_iso(stamp: str) -> float:
+    """Seconds since the epoch of an `iso_now()` stamp (0 for anything unreadable: old)."""
+    try:
+        parsed = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ")
+    except (TypeError, ValueError):
+        return 0.0
+    return parsed.replace(tzinfo=timezone.utc).timestamp()
 
 
 def iso_now() -> str:
@@ -131,12 +143,19 @@ class Job:
 
 
 class JobStore:
-    """The jobs folder. `load` and `write` block (call them in a thread)."""
+    """The jobs folder. `load` and `write` block (call them in a thread).
 
-    def __init__(self, folder: Path) -> None:
+    A finished job (done or failed, its callback settled) is removed with its images once it
+    has been finished for `retention` seconds: at start-up, and at most once a minute as new jobs
+    arrive. A long-running server would otherwise fill its disk with every image it ever drew
+    for a batch. Files a job wrote to storage are the client's and are never touched."""
+
+    def __init__(self, folder: Path, retention: float = 7 * 24 * 3600) -> None:
         self.folder = folder
+        self.retention = retention
         self.token = uuid.uuid4().hex
         self._lock_file: TextIO | None = None
+        self._pruned = 0.0  # time.monotonic() of the last prune
 
     def open(self) -> None:
         """Create the folder, hold this process's owner lock, and fail jobs of dead owners."""
@@ -147,6 +166,31 @@ class JobStore:
         fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         for path in sorted(self.folder.glob("*/job.json")):
             self.load(path.parent.name)  # marks an orphaned unfinished job failed
+        self.prune()
+
+    def prune(self, now: datetime | None = None) -> int:
+        """Remove finished jobs older than `retention`; how many went."""
+        self._pruned = time.monotonic()
+        cutoff = (now or datetime.now(timezone.utc)).timestamp() - self.retention
+        removed = 0
+        for path in sorted(self.folder.glob("*/job.json")):
+            job = self.load(path.parent.name)
+            if job is None or job.unfinished or job.finished is None:
+                continue
+            if job.callback is not None and job.callback["status"] == "pending":
+                continue  # still being delivered
+            if _parse_iso(job.finished) < cutoff:
+                shutil.rmtree(path.parent, ignore_errors=True)  # another process may race us
+                removed += 1
+        if removed:
+            log.info(
+                "removed %d finished job(s) older than %g hours", removed, self.retention / 3600
+            )
+        return removed
+
+    def prune_if_due(self) -> None:
+        if time.monotonic() - self._pruned >= _PRUNE_EVERY:
+            self.prune()
 
     def close(self) -> None:
         if self._lock_file is not None:
@@ -262,6 +306,7 @@ class JobRunner:
 
     async def submit(self, job: Job, request: BatchRequest, base_dir: str | None) -> None:
         """Record the job and start it; returns once `job.json` exists."""
+        await asyncio.to_thread(self.store.prune_if_due)
         await asyncio.to_thread(self.store.write, job)
         running = _Running(job)
         self._running[job.id] = running
