@@ -42,6 +42,7 @@ import socket
 import threading
 import time
 import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -527,7 +528,14 @@ def check_destination(url: str, policy: ImagePolicy) -> None:
     _resolve(check_url(url, policy), policy)
 
 
-def post(url: str, body: bytes, policy: ImagePolicy, timeout: float, user_agent: str) -> int:
+def post(
+    url: str,
+    body: bytes,
+    policy: ImagePolicy,
+    timeout: float,
+    user_agent: str,
+    extra_headers: Mapping[str, str] | None = None,
+) -> int:
     """POST `body` (JSON) to `url` and return the response status; no redirect is followed.
 
     Every address is checked as for `fetch`, and the connection goes to the checked address.
@@ -541,6 +549,7 @@ def post(url: str, body: bytes, policy: ImagePolicy, timeout: float, user_agent:
         "Content-Type": "application/json",
         "Accept-Encoding": "identity",
         "User-Agent": user_agent,
+        **(extra_headers or {}),
     }
     last: Exception | None = None
     with httpx.Client(trust_env=False, follow_redirects=False) as client:

@@ -11,6 +11,7 @@ refused there, and the restart server, without the exception, refuses loopback a
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import os
 import signal
@@ -28,6 +29,7 @@ from server_process import HEAVY, ROOT, ServerProcess, free_port, serve
 
 PNG = b"\x89PNG\r\n\x1a\n"
 KEY, OTHER, QUOTA, FREE = "batch-key", "other-key", "quota-key", "free-key"
+CALLBACK_SECRET = "callback-secret"  # the shared server signs its callbacks with it
 CARD: dict[str, Any] = {
     "width": 60,
     "height": 30,
@@ -58,6 +60,7 @@ class Receiver:
 
     def __init__(self) -> None:
         self.received: list[tuple[str, dict[str, str], Any]] = []
+        self.raw: list[tuple[str, bytes]] = []  # bodies as sent, for checking signatures
         self.plans: dict[str, list[int]] = {}
         self.lock = threading.Lock()
         receiver = self
@@ -67,6 +70,7 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with receiver.lock:
                     receiver.received.append((self.path, dict(self.headers), json.loads(body)))
+                    receiver.raw.append((self.path, body))
                     plan = receiver.plans.get(self.path, [])
                     status = plan.pop(0) if plan else 200
                 self.send_response(status)
@@ -133,6 +137,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, storage: Path) -> Iterator[
         callback_backoff=0.05,
         callback_retries=2,
         allow_image_hosts=["127.0.0.1"],
+        callback_secret=CALLBACK_SECRET,
     )
     argv = serve(
         *("--api-keys-file", str(keys), "--config", str(config), "--render-workers", "2"),
@@ -353,6 +358,15 @@ def test_callback_reaches_the_receiver(server: ServerProcess, receiver: Receiver
     assert summary["items"][1]["details"][0]["pointer"] == "/items/1/components/0/fontSize"
     [(_, headers, _)] = [x for x in receiver.received if x[0] == "/done"]
     assert headers["Content-Type"] == "application/json"
+    # Signed: HMAC-SHA256 of "<timestamp>.<body>" under the configured secret, as the README
+    # tells a receiver to check it.
+    [raw] = [body for path, body in receiver.raw if path == "/done"]
+    stamp = headers["Renderer-Timestamp"]
+    assert abs(time.time() - int(stamp)) < 60
+    expected = hmac.new(CALLBACK_SECRET.encode(), f"{stamp}.".encode() + raw, "sha256")
+    assert headers["Renderer-Signature"] == f"v1={expected.hexdigest()}"
+    forged = hmac.new(b"another-secret", f"{stamp}.".encode() + raw, "sha256")
+    assert headers["Renderer-Signature"] != f"v1={forged.hexdigest()}"
 
 
 def test_failing_callback_is_retried_and_recorded(
@@ -630,3 +644,18 @@ def test_finished_jobs_expire_after_the_retention(tmp_path: Path) -> None:
         assert store.image_path(kept, 0).read_bytes() == b"png"
     assert store.prune(now + timedelta(hours=1)) == 1  # `recent` is old an hour later
     store.close()
+
+
+def test_callback_secret_from_the_environment_is_kept_out_of_reprs() -> None:
+    from renderer.server.config import load_config
+    from renderer.server.jobs import sign_callback
+
+    config = load_config(environ={"RENDERER_CALLBACK_SECRET": "s3cret-value"})
+    assert config.callback_secret == "s3cret-value"
+    assert "s3cret-value" not in repr(config)
+    assert load_config(environ={}).callback_secret == ""  # unsigned unless configured
+    headers = sign_callback("k", b'{"id":1}', now=1_700_000_000)
+    assert headers == {
+        "Renderer-Timestamp": "1700000000",
+        "Renderer-Signature": "v1=" + hmac.new(b"k", b'1700000000.{"id":1}', "sha256").hexdigest(),
+    }

@@ -202,6 +202,7 @@ class _Service:
                     callback_retries=self.config.callback_retries,
                     callback_backoff=self.config.callback_backoff,
                     callback_timeout=self.config.callback_timeout,
+                    callback_secret=self.config.callback_secret,
                 )
         return self.limiter, self.pool
 

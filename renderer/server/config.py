@@ -16,7 +16,8 @@ in with its own pid, so every uvicorn worker of one `renderer serve` shares it),
 job stays there `job_retention_hours` (default a week); `storage` names
 the folders a job may write into (`{"cards": "/srv/cards"}`, addressed as `storage://cards/…`);
 a finished job's `callback_url` is tried `1 + callback_retries` times, waiting `callback_backoff`
-seconds, then twice that, and so on, each attempt bounded by `callback_timeout`.
+seconds, then twice that, and so on, each attempt bounded by `callback_timeout`, and signed with
+`callback_secret` (or `RENDERER_CALLBACK_SECRET`) when one is set.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ ENV_CONFIG = "RENDERER_SERVER_CONFIG"  # the whole config as JSON, set by `rende
 ENV_KEYS = "RENDERER_API_KEYS"  # "key:plan,key:plan"
 ENV_KEYS_FILE = "RENDERER_API_KEYS_FILE"
 ENV_CONFIG_FILE = "RENDERER_CONFIG"
+ENV_CALLBACK_SECRET = "RENDERER_CALLBACK_SECRET"  # signs job callbacks
 OPEN_PLAN = "open"  # the plan of every request when no key is configured
 STORAGE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
@@ -113,6 +115,8 @@ class ServerConfig:
     callback_retries: int = 3  # attempts after the first, for a failed callback
     callback_backoff: float = 1.0  # s before the first retry; doubles for each next one
     callback_timeout: float = 10.0  # s per callback attempt
+    # HMAC-SHA256 key signing each callback (Renderer-Signature); "" = unsigned
+    callback_secret: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         for key, plan in self.api_keys.items():
@@ -246,6 +250,8 @@ def load_config(
         base = raw.get("storage")
         base = base if isinstance(base, Mapping) else {}
         overrides["storage"] = {**base, **overrides["storage"]}
+    if environ.get(ENV_CALLBACK_SECRET):
+        raw["callback_secret"] = environ[ENV_CALLBACK_SECRET]
     raw.update({k: v for k, v in overrides.items() if v is not None})
     raw["api_keys"] = keys
     return ServerConfig.from_dict(raw)

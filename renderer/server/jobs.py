@@ -30,6 +30,8 @@ import base64
 import contextlib
 import dataclasses
 import fcntl
+import hashlib
+import hmac
 import json
 import logging
 import re
@@ -52,7 +54,7 @@ from .batch import BatchRequest, PlannedItem
 from .pool import PoolBusy, RenderFailed, RenderPool, RenderTimeout, WorkerCrashed
 from .storage import Location, StorageRefused
 
-__all__ = ["ID_PATTERN", "Job", "JobRunner", "JobStore", "iso_now", "new_job_id"]
+__all__ = ["ID_PATTERN", "Job", "JobRunner", "JobStore", "iso_now", "new_job_id", "sign_callback"]
 
 log = logging.getLogger("renderer.server")
 
@@ -290,8 +292,10 @@ class JobRunner:
         callback_retries: int,
         callback_backoff: float,
         callback_timeout: float,
+        callback_secret: str = "",
     ) -> None:
         self.store = store
+        self.callback_secret = callback_secret
         self._pool = pool
         self.policy = policy
         self.slots = asyncio.Semaphore(max(1, slots))
@@ -413,9 +417,16 @@ class JobRunner:
             if attempt:
                 await asyncio.sleep(self.callback_backoff * 2 ** (attempt - 1))
             record: dict[str, Any] = {"at": iso_now()}
+            headers = sign_callback(self.callback_secret, body) if self.callback_secret else {}
             try:
                 status = await asyncio.to_thread(
-                    post, job.callback["url"], body, self.policy, self.callback_timeout, agent
+                    post,
+                    job.callback["url"],
+                    body,
+                    self.policy,
+                    self.callback_timeout,
+                    agent,
+                    headers,
                 )
                 record["status"] = status
             except FetchError as e:
@@ -451,6 +462,16 @@ def _os_reason(e: Exception) -> str:
     if isinstance(e, OSError):
         return e.strerror or type(e).__name__
     return str(e)
+
+
+def sign_callback(secret: str, body: bytes, now: float | None = None) -> dict[str, str]:
+    """The headers that let a receiver check a callback came from this server, unaltered and
+    recently: `Renderer-Timestamp` (Unix seconds) and `Renderer-Signature: v1=<hex>`, the
+    HMAC-SHA256 under `secret` of the timestamp, a full stop and the body bytes (the scheme
+    Stripe's webhooks use, so a receiver can also refuse replays of old timestamps)."""
+    stamp = str(int(time.time() if now is None else now))
+    mac = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return {"Renderer-Timestamp": stamp, "Renderer-Signature": f"v1={mac}"}
 
 
 def new_job_id() -> str:
