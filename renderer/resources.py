@@ -51,7 +51,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from PIL import (
     AvifImagePlugin,
@@ -344,6 +344,55 @@ def _decode_raster(data: bytes, fmt: str, limits: Limits, policy: ImagePolicy) -
     return im
 
 
+def _to_srgb(im: Image.Image, icc: bytes) -> Image.Image:
+    """The pixels converted from their embedded ICC profile to sRGB, which is what the card,
+    the SVG and every browser assume for untagged pixels. A phone photo is tagged Display P3:
+    read as sRGB its colours come out dull and shifted. An sRGB profile is left alone (no
+    work), and a profile LittleCMS cannot read or apply is ignored, as browsers ignore it.
+    Alpha is kept as it is (profiles describe colour only)."""
+    from PIL import ImageCms  # LittleCMS, in Pillow's wheels; most images never need it
+
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if "srgb" in (ImageCms.getProfileDescription(source) or "").lower().replace(" ", ""):
+            return im
+    except (ImageCms.PyCMSError, OSError, TypeError, ValueError):
+        return im
+    if im.mode in ("P", "PA"):
+        im = im.convert("RGBA")  # keeps a palette's transparency
+    alpha = im.getchannel("A") if im.mode in ("RGBA", "LA") else None
+    base = {"RGBA": "RGB", "LA": "L"}.get(im.mode, im.mode)
+    if base not in ("RGB", "L", "CMYK"):
+        return im
+    try:
+        converted = ImageCms.profileToProfile(
+            im.convert(base) if base != im.mode else im,
+            source,
+            _srgb_profile(),
+            renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
+            outputMode="RGB",
+        )
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return im  # the profile does not fit the pixels (an RGB profile on a greyscale file)
+    if converted is None:
+        return im
+    if alpha is not None:
+        converted.putalpha(alpha)
+    return converted
+
+
+_SRGB: Any = None
+
+
+def _srgb_profile() -> Any:
+    global _SRGB
+    if _SRGB is None:
+        from PIL import ImageCms
+
+        _SRGB = ImageCms.createProfile("sRGB")
+    return _SRGB
+
+
 def _to_rgba(im: Image.Image) -> Image.Image:
     try:
         im = ImageOps.exif_transpose(im)
@@ -353,8 +402,12 @@ def _to_rgba(im: Image.Image) -> Image.Image:
         im = im.convert("I")
     if im.mode in ("I", "F"):  # 16-bit and float greys: scale to 8 bits, do not clip
         im = im.point(lambda v: v / 256 if im.mode == "I" else v * 255).convert("L")
+    icc = im.info.get("icc_profile")
+    if icc and isinstance(icc, bytes):
+        im = _to_srgb(im, icc)
     rgba = im.convert("RGBA")
-    rgba.info.clear()  # nothing of the source's metadata (ICC, EXIF, XMP, text) travels on
+    rgba.info.clear()  # nothing of the source's metadata (ICC, EXIF, XMP, text) travels on:
+    # the pixels are sRGB now
     return rgba
 
 

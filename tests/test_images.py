@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image
-from pngs import png_declaring
+from PIL import Image, ImageCms
+from pngs import SRGB_BLUE, SRGB_RED, icc_rgb_profile, png_declaring
 
 import renderer
 from renderer.model import ImageComponent
@@ -653,3 +653,42 @@ def test_fifo_source_is_refused_without_blocking(tmp_path: Path) -> None:
     }
     with pytest.raises(renderer.ImageLoadError, match="not a regular file"):
         renderer.render(spec, "png")
+
+
+# --- colour profiles ------------------------------------------------------------------------------
+
+
+def _tagged(color: tuple[int, ...], icc: bytes, mode: str = "RGB") -> str:
+    buf = io.BytesIO()
+    Image.new(mode, (40, 40), color).save(buf, "PNG", icc_profile=icc)
+    return data_uri(buf.getvalue())
+
+
+SWAPPED = icc_rgb_profile(red=SRGB_BLUE, blue=SRGB_RED)  # the file's red is sRGB blue
+
+
+def test_embedded_profile_is_converted_to_srgb() -> None:
+    """A file tagged with a colour profile shows its colours as the profile says (a browser does
+    this), not its raw numbers read as sRGB. The test profile swaps red and blue, so skipping the
+    conversion cannot pass for a small tint."""
+    image = render(card({"src": _tagged((255, 0, 0), SWAPPED), "width": 40, "height": 40}))
+    assert near(image.getpixel((30, 30)), (0, 0, 255), tol=8)
+
+
+def test_profile_conversion_keeps_alpha() -> None:
+    src = _tagged((255, 0, 0, 128), SWAPPED, mode="RGBA")
+    image = render(card({"src": src, "width": 40, "height": 40}, size=(60, 60)))
+    assert near(image.getpixel((30, 30)), (127, 127, 255), tol=8)  # blue at half over white
+
+
+@pytest.mark.parametrize(
+    "icc",
+    [
+        pytest.param(b"not a profile at all", id="unreadable"),
+        pytest.param(icc_rgb_profile(gamma=1.0)[:60], id="truncated"),
+        pytest.param(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes(), id="srgb"),
+    ],
+)
+def test_srgb_or_unusable_profiles_leave_the_pixels_alone(icc: bytes) -> None:
+    image = render(card({"src": _tagged((200, 100, 50), icc), "width": 40, "height": 40}))
+    assert image.getpixel((30, 30)) == (200, 100, 50)
