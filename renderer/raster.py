@@ -189,11 +189,12 @@ class _DevicePath:
     """One glyph outline as cairo path data under one device matrix, every point an offset in
     1/256 px (cairo's fixed point) from the glyph's first point.
 
-    `paint_glyph_run` used to replay the outline through cairo's relative calls, one Python
-    call per segment. cairo turns each relative step into fixed point on its own (the step
+    Replaying an outline through cairo's relative calls costs a Python call per segment, most
+    of the painting time. cairo turns each relative step into fixed point on its own (the step
     through the matrix, rounded to 1/256 px, added to the current point), so the same
-    arithmetic done here once per (glyph, matrix) gives the very points cairo would store; a
-    run is then those offsets plus each glyph's start, handed to cairo in one call."""
+    arithmetic done here once per (glyph, matrix) gives the very points cairo would store, and
+    a run becomes those offsets plus each glyph's start, handed to cairo in one call. (Native
+    byte order throughout: the header rows are written through an int32 view.)"""
 
     recs: np.ndarray  # (n, 2) float64: points; header rows hold cairo's (type, length) bits
     points: np.ndarray  # (n,) bool: which rows are points
