@@ -172,10 +172,9 @@ def check_address(ip: IPAddress, policy: ImagePolicy) -> str | None:
     """Why `ip` may not be contacted under `policy`, or None when it may."""
     if any(ip in n for n in policy.networks):
         return None
-    if ip.is_loopback:
-        return None if policy.allow_loopback else "a loopback address"
-    if ip in _METADATA:
-        return "a cloud metadata address"
+    # IPv6 forms that carry an IPv4 address first: Python 3.13 started answering is_loopback,
+    # is_private and the rest for IPv4-mapped addresses from the IPv4 inside, which would let
+    # ::ffff:127.0.0.1 through where allow_loopback is set, and only on some Pythons.
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             return "an IPv4-mapped IPv6 address"
@@ -185,6 +184,10 @@ def check_address(ip: IPAddress, policy: ImagePolicy) -> str | None:
             if reason:
                 return f"an IPv6 address embedding {inner}, {reason}"
             return None
+    if ip.is_loopback:
+        return None if policy.allow_loopback else "a loopback address"
+    if ip in _METADATA:
+        return "a cloud metadata address"
     if any(ip in n for n in _PRIVATE):
         return None if policy.allow_private else "a private-network address"
     if ip.is_link_local:

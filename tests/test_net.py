@@ -447,6 +447,19 @@ def test_blocked_addresses(address: str, why: str) -> None:
     assert why in reason
 
 
+@pytest.mark.parametrize(
+    "address", ["::ffff:127.0.0.1", "::ffff:10.0.0.1", "::ffff:169.254.169.254"]
+)
+def test_ipv4_mapped_forms_stay_refused_when_loopback_and_private_are_allowed(address: str) -> None:
+    """Python 3.13 answers is_loopback and is_private for an IPv4-mapped address from the IPv4
+    inside; the rules must not change with the interpreter."""
+    import ipaddress
+
+    lenient = ImagePolicy(allow_loopback=True, allow_private=True)
+    reason = check_address(ipaddress.ip_address(address), lenient)
+    assert reason == "an IPv4-mapped IPv6 address"
+
+
 def test_public_addresses_and_operator_exceptions_pass() -> None:
     import ipaddress
 
