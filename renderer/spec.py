@@ -139,6 +139,25 @@ class _Object(dict[str, Any]):
         self.duplicates = [k for k, _ in pairs if k in seen or seen.add(k)]  # type: ignore[func-returns-value]
 
 
+_PARSE_DEPTH = 500  # nesting the JSON parser is never asked to recurse through
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _deeper_than(text: str, depth: int) -> bool:
+    """Whether `text` nests arrays and objects more than `depth` deep. Python's json parser
+    recurses per level: on 3.11 it stops at the interpreter's recursion limit (~1,000), on
+    3.12+ it goes much deeper. Refusing such documents before parsing gives the same answer on
+    every interpreter and never spends the C stack. Brackets inside strings do not count."""
+    if text.count("[") + text.count("{") <= depth:
+        return False  # the common case: not enough brackets to nest that deep
+    import numpy as np  # already loaded by the engine; only for documents with many brackets
+
+    code = np.frombuffer(_STRING.sub("", text).encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    steps = (code == ord("[")).astype(np.int32) + (code == ord("{"))
+    steps -= (code == ord("]")).astype(np.int32) + (code == ord("}"))
+    return bool(steps.size) and int(np.cumsum(steps).max()) > depth
+
+
 def _loads(text: str, limits: Limits) -> Any:
     if len(text) > limits.max_json_bytes:
         raise LimitError(
@@ -162,6 +181,8 @@ def _loads(text: str, limits: Limits) -> Any:
     def constant(name: str) -> _Bad:
         return _Bad(f"{name} is not valid JSON; numbers must be finite.")
 
+    if _deeper_than(text, _PARSE_DEPTH):
+        raise SpecError([Issue("", "The document is nested too deeply.")])
     try:
         return json.loads(
             text,

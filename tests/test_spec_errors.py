@@ -663,3 +663,19 @@ def test_a_trailing_newline_is_not_a_valid_value(
     with pytest.raises(SpecError) as info:
         validate({"width": 10, "height": 10, "components": [component]})
     assert [i.pointer for i in info.value.issues] == [pointer]
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    """Deep documents are refused before parsing (the same on every Python), but a text full of
+    brackets is text: only structure counts."""
+    import renderer
+
+    text = "[{" * 400 + '\\" ]]' + "}]" * 10
+    spec = (
+        '{"width": 200, "height": 40, "components": [{"type": "text", "text": "'
+        + text
+        + '", "fontSize": 4}]}'
+    )
+    assert renderer.validate(spec).width == 200
+    with pytest.raises(SpecError, match="nested too deeply"):
+        renderer.validate('{"width": 1, "a": ' + "[" * 501 + "]" * 501 + "}")
