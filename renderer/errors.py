@@ -15,9 +15,11 @@ total on a validated card, so a caller that got past `resources` gets an image.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 __all__ = [
+    "TIMEOUT_ERRORS",
     "EncodeError",
     "FontError",
     "ImageLoadError",
@@ -28,6 +30,11 @@ __all__ = [
     "ResourceError",
     "SpecError",
 ]
+
+
+# What a timed-out wait raises: asyncio's (and dask's) TimeoutError is the builtin one only
+# from Python 3.11; on 3.10 catching TimeoutError alone lets a deadline surface as a 500.
+TIMEOUT_ERRORS = (TimeoutError, asyncio.TimeoutError)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
 from .. import parallel
+from ..errors import TIMEOUT_ERRORS
 from .work import ErrorInfo, Job, Outcome, init_worker, render_job, render_jobs, warm_up
 
 __all__ = ["DaskExecutor", "Executor", "InProcessExecutor", "PoolExecutor", "usable_cores"]
@@ -176,7 +177,7 @@ class DaskExecutor:
     def wait(self, timeout: float) -> list[Outcome]:
         try:
             self._dask.wait(list(self._futures), timeout=timeout, return_when="FIRST_COMPLETED")
-        except TimeoutError:
+        except TIMEOUT_ERRORS:
             return []
         outcomes: list[Outcome] = []
         for f in [f for f in self._futures if f.done()]:

@@ -48,7 +48,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from renderer import __version__
 from renderer.encode import FORMAT_NAMES
-from renderer.errors import SpecError
+from renderer.errors import TIMEOUT_ERRORS, SpecError
 from renderer.limits import DEFAULT_LIMITS
 from renderer.net import FetchError, check_destination
 from renderer.policy import ImagePolicy
@@ -335,7 +335,7 @@ class _Service:
 
         try:
             return await asyncio.wait_for(read(), self.config.body_timeout)
-        except TimeoutError:
+        except TIMEOUT_ERRORS:
             raise _Refusal(
                 408,
                 "Request body not received in time",
@@ -737,7 +737,7 @@ async def _batch_request(service: _Service, request: Request, headers: dict[str,
             raise _Refusal(
                 400, "Invalid parameters", _issue("/callback_url", f"Refused: {e}.")
             ) from None
-        except TimeoutError:
+        except TIMEOUT_ERRORS:
             message = f"The host was not resolved within {policy.fetch_timeout:g} s."
             raise _Refusal(400, "Invalid parameters", _issue("/callback_url", message)) from None
     items = tuple(_gate(service, item, caller.plan, batch.scale) for item in batch.items)

@@ -26,6 +26,7 @@ from multiprocessing.context import ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from renderer.errors import TIMEOUT_ERRORS
 from renderer.policy import DEFAULT_POLICY, ImagePolicy
 
 from .worker import worker_main
@@ -175,7 +176,7 @@ class RenderPool:
         self.waiting += 1
         try:
             return await asyncio.wait_for(self._idle.get(), self.timeout * 2)
-        except TimeoutError:
+        except TIMEOUT_ERRORS:
             self.stats.busy_rejections += 1
             raise PoolBusy from None
         finally:
@@ -200,7 +201,7 @@ class RenderPool:
                 self._threads, worker.conn.send, (spec, fmt, scale, quality, base_dir, policy)
             )
             answer = await loop.run_in_executor(self._threads, _wait, worker.conn, self.timeout)
-        except TimeoutError:
+        except TIMEOUT_ERRORS:
             self.stats.timeouts += 1
             self._background(self._replace(worker, kill=True))
             raise RenderTimeout from None
