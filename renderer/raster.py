@@ -95,6 +95,19 @@ def _to_raster(rows: np.ndarray, width: int, height: int, opaque: bool) -> Raste
     return Raster(width, height, bgra, opaque)
 
 
+def _over(raster: Raster, color: Color) -> Raster:
+    """`raster` composited over an opaque colour. CairoSVG leaves the last row and column of a
+    canvas that came out a fractional number of pixels part-covered; an opaque card must be
+    opaque to its edge. Pixels that are already opaque keep their values."""
+    bgra = raster.bgra.copy()
+    alpha = bgra[..., 3:4].astype(np.uint32)
+    under = np.array([color.b, color.g, color.r], dtype=np.uint32)
+    mixed = (bgra[..., :3] * alpha + under * (255 - alpha) + 127) // 255
+    bgra[..., :3] = mixed.astype(np.uint8)
+    bgra[..., 3] = 255
+    return Raster(raster.width, raster.height, bgra, True)
+
+
 def rasterize(svg: bytes, scale: float = 1.0) -> Raster:
     """The reference path: CairoSVG draws the SVG document (imported on first use: most cards
     never need it)."""
@@ -502,7 +515,11 @@ def paint_scene(scene: Scene, scale: float = 1.0, svg: bytes | None = None) -> R
         if svg is None:
             msg = "a scene with emoji needs its SVG for the CairoSVG path"
             raise RasterError(msg)
-        return rasterize(svg, scale)
+        drawn = rasterize(svg, scale)
+        background = scene.background
+        if background is None or background.a != 255 or drawn.opaque:
+            return drawn
+        return _over(drawn, background)
     width, height = round(scene.width * scale), round(scene.height * scale)
     stride = cairo.ImageSurface.format_stride_for_width(cairo.FORMAT_ARGB32, width)
     rows = np.zeros((height, stride), dtype=np.uint8)  # ours, so the raster outlives cairo's
@@ -539,9 +556,15 @@ def _paint_band(
         ctx.clip()
     ctx.scale(scale, scale)
     if scene.background is not None:
-        ctx.rectangle(0, 0, scene.width, scene.height)
+        # Every device pixel, in device space: at a scale that makes the card a fractional
+        # number of pixels (120 px × 0.73 = 87.6), the card's own rectangle would leave the last
+        # row and column part-covered, and an opaque card's PNG would show them as a grey line.
+        ctx.save()
+        ctx.identity_matrix()
+        ctx.rectangle(0, 0, surface.get_width(), height)
         _set_color(ctx, scene.background)
         ctx.fill()
+        ctx.restore()
     for item in scene.items:
         _paint(ctx, item, glyphs, (top, bottom))
     surface.finish()

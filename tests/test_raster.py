@@ -176,3 +176,29 @@ def test_outline_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     drawn = paint_scene(scene).bgra
     assert 0 < len(outline._cache) <= 30
     assert np.array_equal(drawn, rasterize(build_svg(scene)).bgra)
+
+
+@pytest.mark.parametrize("scale", [0.73, 1.37, 1.5])
+@pytest.mark.parametrize("text", ["Wg", "Wg 😀"], ids=["painter", "cairosvg"])
+def test_an_opaque_card_covers_every_pixel_at_any_scale(scale: float, text: str) -> None:
+    """121 px × 1.37 is 165.77 device pixels: the canvas is 166, and its last row and column must
+    be the background, not a part-covered (and, in an opaque PNG, grey) line, on both raster
+    paths (emoji scenes go through CairoSVG)."""
+    import io
+
+    from PIL import Image
+
+    import renderer
+
+    spec = {
+        "width": 121,
+        "height": 121,
+        "background": "#ffffff",
+        "components": [{"type": "text", "text": text, "fontSize": 20}],
+    }
+    image = Image.open(io.BytesIO(renderer.render(spec, "png", scale=scale)))
+    w, h = image.size
+    assert (w, h) == (round(121 * scale), round(121 * scale))
+    assert image.mode == "RGB"
+    for x, y in ((w // 2, h - 1), (w - 1, h // 2), (w - 1, h - 1)):
+        assert image.getpixel((x, y)) == (255, 255, 255)
