@@ -138,6 +138,20 @@ PACKAGES: tuple[Package, ...] = (
         "85bb3375f5176f977bb84349d0e3160a59e4da389caf790e63f7c16257dfe6de",
         variable=True,
     ),
+    Package(
+        "Noto Sans KR",
+        "@fontsource-variable/noto-sans-kr",
+        "5.3.1",
+        "9bbb1134818e567b21024f0bf842b53a9419de67608febbf18b23072385c8bfa",
+        variable=True,
+    ),
+    Package(
+        "Noto Sans Thai",
+        "@fontsource-variable/noto-sans-thai",
+        "5.3.0",
+        "9b3fb4ac74ddc4ec1064a606735dba08bc639450869e08a08a0115bfba964705",
+        variable=True,
+    ),
 )
 
 

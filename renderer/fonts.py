@@ -7,8 +7,10 @@ never mutated afterwards, which is what makes sharing them between threads safe.
 
 Fallback works per grapheme cluster: a cluster (a letter with its marks, an emoji sequence) comes
 whole from the first face of the chain that has every character of it: the requested family, Noto
-Sans, Noto Sans SC and TC (TC first for `lang` zh-Hant, zh-TW, zh-HK, zh-MO), Noto Sans Arabic and
-Hebrew, then the Twemoji colour emoji. Emoji-presentation clusters go to Twemoji first.
+Sans, Noto Sans SC and TC (TC first for `lang` zh-Hant, zh-TW, zh-HK, zh-MO), Noto Sans Arabic,
+Hebrew, KR and Thai, then the Twemoji colour emoji. Emoji-presentation clusters go to Twemoji
+first. KR and Thai come last so that they only draw what no earlier family has (Hangul, Thai):
+Han ideographs stay with SC/TC whatever the `lang`.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ FALLBACK_FAMILIES = (
     "Noto Sans TC",
     "Noto Sans Arabic",
     "Noto Sans Hebrew",
+    "Noto Sans KR",
+    "Noto Sans Thai",
 )
 OBLIQUE_SLANT = math.tan(math.radians(14))  # synthesized oblique shear: CSS's default angle
 EMOJI_VIEWBOX = 36.0  # Twemoji SVGs are drawn on a 36 × 36 canvas
@@ -286,7 +290,14 @@ class FontLibrary:
 
 def _chain(family: str, traditional: bool) -> tuple[str, ...]:
     han = ("Noto Sans TC", "Noto Sans SC") if traditional else ("Noto Sans SC", "Noto Sans TC")
-    order = ("Noto Sans", *han, "Noto Sans Arabic", "Noto Sans Hebrew")
+    order = (
+        "Noto Sans",
+        *han,
+        "Noto Sans Arabic",
+        "Noto Sans Hebrew",
+        "Noto Sans KR",
+        "Noto Sans Thai",
+    )
     return (family, *(f for f in order if f != family))
 
 

@@ -720,3 +720,25 @@ def test_report_names_an_image_placeholder() -> None:
     assert report.problems == [
         f"/components/0/src: a placeholder was drawn: {entry['error']['message']}"
     ]
+
+
+def test_report_names_the_korean_and_thai_faces() -> None:
+    """Hangul and Thai are drawn by the bundled Noto Sans KR and Thai, so nothing is missing;
+    a script no bundled font covers (Ethiopic) still is."""
+    spec = {
+        "width": 400,
+        "height": 120,
+        "components": [
+            {"type": "text", "text": "안녕하세요, 세계!", "fontWeight": 700},
+            {"type": "text", "text": "สวัสดีชาวโลก", "y": 40},
+            {"type": "text", "text": "ሰላም", "y": 80},
+        ],
+    }
+    _, report = render(spec, "png", report=True)
+    korean, thai, ethiopic = report.to_dict()["components"]
+    assert korean["missing"] == []
+    assert korean["faces"] == {"Noto Sans KR 700": "안녕하세요계", "Inter 700": ",!"}
+    assert thai["missing"] == []
+    assert thai["faces"] == {"Noto Sans Thai 400": "สวัดีชาโลก"}
+    assert ethiopic["missing"] == ["ሰ", "ላ", "ም"]
+    assert report.problems == ["/components/2: no bundled font has 'ሰ ላ ም'"]

@@ -228,6 +228,13 @@ CASES = [
         width=420,
         height=140,
     ),
+    Case(
+        "inter_hangul_fallback",
+        "안녕하세요, 세계! 카드 렌더링은 Noto Sans KR로 한국어 문장을 그립니다.",
+        {"fontSize": 24, "fontWeight": "700", "frameWidth": 360},
+        width=420,
+        height=160,
+    ),
 ]
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 import renderer
@@ -95,10 +98,45 @@ def test_fallback_per_character() -> None:
 
 
 def test_character_no_font_has_is_reported_missing() -> None:
-    """No bundled font has Hangul: it is drawn as .notdef and reported; invisible format
+    """No bundled font has Ethiopic: it is drawn as .notdef and reported; invisible format
     characters (a language tag) and emoji are not missing."""
-    shaped = shape("a 한 b \U000e0001 \U0001f9ff", "Inter", 400, False, 20.0, 0.0)
-    assert shaped.missing == ("한",)
+    shaped = shape("a ሰ b \U000e0001 \U0001f9ff", "Inter", 400, False, 20.0, 0.0)
+    assert shaped.missing == ("ሰ",)
+
+
+@pytest.mark.parametrize("lang", [None, "ko", "zh-Hant"])
+def test_hangul_and_thai_come_from_the_last_fallbacks(lang: str | None) -> None:
+    """Noto Sans KR and Thai draw Hangul and Thai; they come after every other family, so Han
+    ideographs stay with Noto Sans SC/TC (as `lang` picks) and Latin with the requested family."""
+    shaped = shape("Hi 한국어 สวัสดี 字", "Inter", 700, False, 20.0, 0.0, lang)
+    families = {
+        shaped.text[g.cluster]: item.face.info.family
+        for item in shaped.items
+        if item.face is not None
+        for g in item.glyphs
+    }
+    assert families["H"] == "Inter"
+    assert families["한"] == families["국"] == "Noto Sans KR"
+    assert families["ส"] == families["ด"] == "Noto Sans Thai"
+    assert families["字"] == ("Noto Sans TC" if lang == "zh-Hant" else "Noto Sans SC")
+    assert not shaped.missing
+    assert all(g.gid != 0 for item in shaped.items for g in item.glyphs)
+
+
+def test_korean_loads_only_the_slices_it_needs() -> None:
+    """`import renderer` reads no font; a Korean title then opens a few of Noto Sans KR's 124
+    slices, not the family (a fresh process, so nothing is loaded yet)."""
+    code = (
+        "import renderer\n"
+        "from renderer import fonts\n"
+        "assert fonts._library is None and fonts._hb_face.cache_info().currsize == 0\n"
+        "renderer.render({'width': 300, 'height': 60, 'components': "
+        "[{'type': 'text', 'text': '안녕하세요 한국어'}]}, 'png')\n"
+        "print(sum(p.parent.name == 'NotoSansKR' for p, _ in fonts.library()._faces))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert 1 <= int(result.stdout) <= 6
 
 
 def test_only_bundled_fonts_are_read() -> None:
