@@ -169,11 +169,6 @@ def match_weight(desired: int, ranges: list[tuple[int, int]]) -> int:
     return order[0]
 
 
-# (slice, weight) faces kept: 9 weights of ~700 slices (CJK families are ~100 slices each) could
-# all be asked for; a busy multilingual server uses a few hundred.
-_FACES_MAX = 4096
-
-
 class FontLibrary:
     """The bundled families, loaded lazily; one instance per process (see `library()`)."""
 
@@ -237,8 +232,6 @@ class FontLibrary:
         with self._lock:
             found = self._faces.get(key)
             if found is None:
-                if len(self._faces) >= _FACES_MAX:  # start afresh; the font files themselves
-                    self._faces.clear()  # stay loaded (_hb_face), so this is cheap
                 found = self._faces[key] = self._load(info, key[1])
         return found
 

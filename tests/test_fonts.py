@@ -7,7 +7,6 @@ import sys
 
 import pytest
 
-import renderer
 from renderer.data import data_dir
 from renderer.fonts import library, match_weight
 from renderer.text.shaping import shape
@@ -146,20 +145,3 @@ def test_only_bundled_fonts_are_read() -> None:
         for info in faces:
             assert info.path.resolve().is_relative_to(root)
             assert info.path.is_file()
-
-
-def test_faces_per_weight_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each (slice, weight) is a face of its own: 9 weights of every CJK slice could be asked
-    for, and a long-lived server must not keep them all."""
-    from renderer import fonts
-
-    monkeypatch.setattr(fonts, "_FACES_MAX", 8)
-    lib = fonts.library()
-    for weight in range(100, 1000, 100):
-        spec = {
-            "width": 200,
-            "height": 60,
-            "components": [{"type": "text", "text": "Wg 字", "fontWeight": weight}],
-        }
-        assert renderer.render(spec, "png").startswith(b"\x89PNG")
-        assert len(lib._faces) <= 8
