@@ -307,12 +307,16 @@ def _image_rows(items: tuple[Item, ...], scale: float) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     for item in items:
         if isinstance(item, ImageItem):
-            x, y, w, h = item.content or (item.x, item.y, item.width, item.height)
-            top, bottom = min(y, item.y), max(y + h, item.y + item.height)
-            spans.append((math.floor(top * scale) - 2, math.ceil(bottom * scale) + 2))
+            spans.append(_rows_of(item, scale))
         elif isinstance(item, Group):
             spans += _image_rows(item.items, scale)
     return spans
+
+
+def _rows_of(item: ImageItem, scale: float) -> tuple[int, int]:
+    x, y, w, h = item.content or (item.x, item.y, item.width, item.height)
+    top, bottom = min(y, item.y), max(y + h, item.y + item.height)
+    return math.floor(top * scale) - 2, math.ceil(bottom * scale) + 2
 
 
 def _split(scene: Scene, scale: float, glyphs: _GlyphData, height: int) -> int | None:
@@ -480,18 +484,25 @@ def paint_image(ctx: cairo.Context, item: ImageItem) -> None:
         ctx.paint_with_alpha(_q(item.opacity, 4))
 
 
-def _paint(ctx: cairo.Context, item: Item, glyphs: _GlyphData, band: tuple[int, int]) -> None:
+def _paint(
+    ctx: cairo.Context, item: Item, glyphs: _GlyphData, band: tuple[int, int], scale: float
+) -> None:
     match item:
         case Rect():
             paint_rect(ctx, item)
         case GlyphRunItem():
             paint_glyph_run(ctx, item, glyphs, band)
         case ImageItem():
-            paint_image(ctx, item)
+            # Only the band holding the image draws it (no band edge crosses an image), so the
+            # two threads never share its Pillow pixels: converting one image from two threads
+            # at once is not safe.
+            top, bottom = _rows_of(item, scale)
+            if top < band[1] and bottom > band[0]:
+                paint_image(ctx, item)
         case Group():
             ctx.push_group()
             for sub in item.items:
-                _paint(ctx, sub, glyphs, band)
+                _paint(ctx, sub, glyphs, band, scale)
             ctx.pop_group_to_source()
             ctx.paint_with_alpha(_q(item.opacity, 4))
         case EmojiItem():  # never reached: paint_scene routes emoji scenes to CairoSVG
@@ -566,5 +577,5 @@ def _paint_band(
         ctx.fill()
         ctx.restore()
     for item in scene.items:
-        _paint(ctx, item, glyphs, (top, bottom))
+        _paint(ctx, item, glyphs, (top, bottom), scale)
     surface.finish()
