@@ -34,7 +34,34 @@ def test_png_decodes_to_the_raster(compression: str) -> None:
     tiff = renderer.render(CARD, "tiff")  # lossless, written by Pillow
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert np.array_equal(_pixels(png), _pixels(tiff))
-    assert renderer.render(CARD, "png", compression=compression) == png  # type: ignore[arg-type]
+    again = renderer.render(CARD, "png", compression=compression)  # type: ignore[arg-type]
+    same_pixels = np.array_equal(_pixels(again), _pixels(png))
+    assert again == png, f"same card, other bytes ({'same' if same_pixels else 'other'} pixels)"
+
+
+def test_same_bytes_while_other_threads_render() -> None:
+    """A web app renders from many threads; the helper thread is lent to one card at a time and
+    the others draw alone. Every PNG of the same card must be the same bytes."""
+    import threading
+
+    first = renderer.render(CARD, "png")
+    stop = threading.Event()
+
+    def busy() -> None:
+        while not stop.is_set():
+            renderer.render(CARD, "tiff")
+            renderer.render(CARD, "png")
+
+    others = [threading.Thread(target=busy) for _ in range(2)]
+    for t in others:
+        t.start()
+    try:
+        results = [renderer.render(CARD, "png") for _ in range(40)]
+    finally:
+        stop.set()
+        for t in others:
+            t.join()
+    assert all(r == first for r in results)
 
 
 def test_small_is_smaller() -> None:
