@@ -30,7 +30,15 @@ from . import parallel
 from .errors import EncodeError
 from .raster import Raster
 
-__all__ = ["DEFAULT_QUALITY", "FORMAT_NAMES", "Compression", "Format", "encode", "write_png"]
+__all__ = [
+    "DEFAULT_QUALITY",
+    "FORMAT_NAMES",
+    "Compression",
+    "Format",
+    "adler32_combine",
+    "encode",
+    "write_png",
+]
 
 Compression = Literal["fast", "small"]
 

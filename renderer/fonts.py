@@ -253,7 +253,7 @@ class FontLibrary:
             upem=hb_face.upem,
             ascender=float(extents.ascender),
             descender=float(-extents.descender),
-            cmap=frozenset(hb_face.unicodes),
+            cmap=_cmap(info.path),
         )
 
     def primary(self, family: str, weight: int, italic: bool) -> tuple[FontFace, bool]:
@@ -346,6 +346,13 @@ def _emoji_presentation(cluster: str) -> bool:
 @cache
 def _hb_face(path: Path) -> hb.Face:
     return hb.Face(hb.Blob.from_file_path(str(path)))
+
+
+@cache
+def _cmap(path: Path) -> frozenset[int]:
+    """The code points a file maps, read once per file (every weight of a variable slice is a
+    face of its own, and they share it)."""
+    return frozenset(_hb_face(path).unicodes)
 
 
 _library: FontLibrary | None = None

@@ -408,7 +408,7 @@ def _glyph_data(scene: Scene, scale: float) -> _GlyphData:
         path = paths + i
         path.data, path.num_data = buffer + first, n
         runs[key] = _RunPath(path, top, bottom)
-    ys = np.array([y for _, y in starts], dtype=np.float64) / 256
+    ys = np.array([sy for _, sy in starts], dtype=np.float64) / 256
     return _GlyphData(data, (buffer, paths), runs, ys, np.array(counts, dtype=np.float64))
 
 

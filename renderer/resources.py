@@ -50,6 +50,7 @@ import urllib.parse
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -381,16 +382,11 @@ def _to_srgb(im: Image.Image, icc: bytes) -> Image.Image:
     return converted
 
 
-_SRGB: Any = None
-
-
+@cache
 def _srgb_profile() -> Any:
-    global _SRGB
-    if _SRGB is None:
-        from PIL import ImageCms
+    from PIL import ImageCms
 
-        _SRGB = ImageCms.createProfile("sRGB")
-    return _SRGB
+    return ImageCms.createProfile("sRGB")
 
 
 def _to_rgba(im: Image.Image) -> Image.Image:
@@ -566,8 +562,8 @@ _fitted: _LRU[Hashable, LoadedImage] = _LRU(256, 256 << 20, _loaded_cost)
 
 def clear_caches() -> None:
     """Forget every cached source, SVG raster and fitted image (tests, benchmarks, long runs)."""
-    for cache in (_sources, _svg_rasters, _fitted):
-        cache.clear()
+    for remembered in (_sources, _svg_rasters, _fitted):
+        remembered.clear()
 
 
 def cache_loads() -> int:

@@ -201,12 +201,16 @@ def check_golden(
     golden = GOLDEN_DIR / f"{case}.png"
     with Image.open(io.BytesIO(png)) as decoded:
         actual = decoded.copy()
+
+    def store() -> None:
+        _save_optimized(actual, golden)
+        _clear_outputs(case)
+        if on_update:
+            on_update(golden)
+
     if not golden.exists():
         if update:
-            _save_optimized(actual, golden)
-            _clear_outputs(case)
-            if on_update:
-                on_update(golden)
+            store()
             return
         pytest.fail(
             f"{case}: no golden image at {golden}.\n"
@@ -220,10 +224,7 @@ def check_golden(
         _clear_outputs(case)
         return
     if update:
-        _save_optimized(actual, golden)
-        _clear_outputs(case)
-        if on_update:
-            on_update(golden)
+        store()
         return
     mask = (
         differing_mask(expected, actual, tolerance.channel)
