@@ -13,7 +13,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal, overload
 
+from .budget import check_card, check_layout
+from .deadline import check as check_deadline
+from .deadline import check_timeout, deadline
 from .encode import Compression, Format, encode
+from .errors import TIMEOUT_ERRORS, OutOfMemory, RenderTimeout
 from .layout import CardLayout, lay_out
 from .limits import DEFAULT_LIMITS, Limits
 from .model import Card
@@ -29,8 +33,11 @@ __all__ = ["lay_out_spec", "render", "render_async", "render_many", "validate"]
 
 
 def validate(spec: SpecInput, *, limits: Limits = DEFAULT_LIMITS, scale: float = 1.0) -> Card:
-    """Check a spec without drawing it; returns the resolved card or raises `SpecError`."""
-    return parse_card(spec, limits, scale)
+    """Check a spec without drawing it; returns the resolved card or raises `SpecError`
+    (`LimitError` for a card over a bound of `limits`, the cost model's included)."""
+    card = parse_card(spec, limits, scale)
+    check_card(card, limits, scale)
+    return card
 
 
 def lay_out_spec(
@@ -45,7 +52,12 @@ def lay_out_spec(
     """Where every component and every line lands, without drawing (for tests and reports).
     `for_svg`: lay out for SVG output (images embedded at no more than their own resolution)."""
     card = parse_card(spec, limits, scale, base_dir)
-    return lay_out(card, load_resources(card, scale, limits, image_policy, for_svg))
+    check_card(card, limits, scale)
+    resources = load_resources(card, scale, limits, image_policy, for_svg)
+    check_deadline()
+    layout = lay_out(card, resources)
+    check_layout(layout, limits, scale)
+    return layout
 
 
 @overload
@@ -61,6 +73,7 @@ def render(
     variables: Mapping[str, object] | None = ...,
     report: Literal[False] = ...,
     image_policy: ImagePolicy = ...,
+    timeout: float | None = ...,
 ) -> bytes: ...
 
 
@@ -77,6 +90,7 @@ def render(
     variables: Mapping[str, object] | None = ...,
     report: Literal[True],
     image_policy: ImagePolicy = ...,
+    timeout: float | None = ...,
 ) -> tuple[bytes, Report]: ...
 
 
@@ -92,6 +106,7 @@ def render(
     variables: Mapping[str, object] | None = None,
     report: bool = False,
     image_policy: ImagePolicy = DEFAULT_POLICY,
+    timeout: float | None = None,
 ) -> bytes | tuple[bytes, Report]:
     """Render a card spec to image bytes (and, with `report=True`, a `Report` of the layout).
 
@@ -105,10 +120,45 @@ def render(
     `variables`: fill the spec's `{{ name }}` placeholders first (rules: `renderer.templates`);
     without it, braces are ordinary text.
     `image_policy`: where image sources may come from (`ImagePolicy.server()` for a service).
-    Raises `SpecError` (with every issue and its JSON pointer) or another `RenderError`.
+    `timeout`: seconds; past it the render stops at its next checkpoint with `RenderTimeout`
+    (`renderer.deadline`). Raises `SpecError` (with every issue and its JSON pointer) or another
+    `RenderError`; running out of memory raises `OutOfMemory`.
     """
     fmt = Format.parse(format)
     _check_quality(quality)
+    try:
+        with deadline(timeout):
+            return _render(
+                spec,
+                fmt,
+                scale,
+                quality,
+                compression,
+                limits,
+                base_dir,
+                variables,
+                report,
+                image_policy,
+            )
+    except MemoryError as e:  # numpy's, Pillow's, cairo's own; OutOfMemory stays as it is
+        if isinstance(e, OutOfMemory):
+            raise
+        msg = "The render needed more memory than is available; a smaller card or scale needs less."
+        raise OutOfMemory(msg) from None
+
+
+def _render(
+    spec: SpecInput,
+    fmt: Format,
+    scale: float,
+    quality: int | None,
+    compression: Compression,
+    limits: Limits,
+    base_dir: Path | None,
+    variables: Mapping[str, object] | None,
+    report: bool,
+    image_policy: ImagePolicy,
+) -> bytes | tuple[bytes, Report]:
     if variables is not None:
         from .templates import fill
 
@@ -127,7 +177,9 @@ def render(
         data = build_svg(scene)
     else:  # drawn straight onto cairo; CairoSVG only for scenes holding emoji (raster.py)
         svg = build_svg(scene) if needs_svg(scene) else None
-        data = encode(paint_scene(scene, scale, svg), fmt, quality, compression)
+        raster = paint_scene(scene, scale, svg)
+        check_deadline()
+        data = encode(raster, fmt, quality, compression)
     return (data, build_report(layout)) if report else data
 
 
@@ -228,9 +280,13 @@ async def render_async(
     limits: Limits = DEFAULT_LIMITS,
     base_dir: Path | None = None,
     image_policy: ImagePolicy = DEFAULT_POLICY,
+    timeout: float | None = None,
 ) -> bytes:
-    """`render` in a worker thread, so an asyncio server keeps serving while a card is drawn."""
-    return await asyncio.to_thread(
+    """`render` in a worker thread, so an asyncio server keeps serving while a card is drawn.
+    With `timeout`, the awaiting caller gets `RenderTimeout` at the deadline itself; the thread
+    stops at its next checkpoint."""
+    check_timeout(timeout)
+    work = asyncio.to_thread(
         render,
         spec,
         format,
@@ -239,4 +295,14 @@ async def render_async(
         limits=limits,
         base_dir=base_dir,
         image_policy=image_policy,
+        timeout=timeout,
     )
+    if timeout is None:
+        return await work
+    try:
+        return await asyncio.wait_for(work, timeout)
+    except TIMEOUT_ERRORS as e:
+        if isinstance(e, RenderTimeout):
+            raise
+        msg = f"The render took longer than its timeout of {timeout:g} s."
+        raise RenderTimeout(msg) from None

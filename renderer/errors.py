@@ -7,7 +7,9 @@
     │   ├── ImageLoadError       an image source is missing, unreadable or not an allowed format
     │   └── FontError            the bundled fonts are missing or damaged (an installation problem)
     ├── RasterError              cairo could not draw the scene (a bug or resource exhaustion)
-    └── EncodeError              an encoder could not write the requested format
+    ├── EncodeError              an encoder could not write the requested format
+    ├── RenderTimeout (TimeoutError)  the render passed the caller's `timeout`
+    └── OutOfMemory (MemoryError)     the render needed more memory than the process could get
 
 Only the spec and resources stages raise user-facing errors: layout, scene and SVG building are
 total on a validated card, so a caller that got past `resources` gets an image.
@@ -25,8 +27,10 @@ __all__ = [
     "ImageLoadError",
     "Issue",
     "LimitError",
+    "OutOfMemory",
     "RasterError",
     "RenderError",
+    "RenderTimeout",
     "ResourceError",
     "SpecError",
 ]
@@ -95,3 +99,12 @@ class RasterError(RenderError):
 
 class EncodeError(RenderError):
     """Encoding the raster into the requested format failed."""
+
+
+class RenderTimeout(RenderError, TimeoutError):
+    """The render was still running at the caller's deadline (`render(..., timeout=...)`)."""
+
+
+class OutOfMemory(RenderError, MemoryError):
+    """The render ran out of memory (the process's own limit, or the machine's). Also a
+    `MemoryError`, so code that already catches that keeps working."""

@@ -19,6 +19,7 @@ import bisect
 import json
 import math
 import re
+import struct
 import threading
 import zipfile
 from dataclasses import dataclass, field
@@ -146,6 +147,10 @@ class FontFace:
     ascender: float  # font units, positive up
     descender: float  # font units, positive down (absolute value)
     cmap: frozenset[int] = field(repr=False)
+    # font units, y up: (xMin, yMin, xMax, yMax) bounding every glyph of the file (`head`),
+    # widened by a quarter em because other instances of a variable font may reach further.
+    # Culling judges whole runs with it before asking for any glyph's own extents.
+    bbox: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
 
     @property
     def name(self) -> str:
@@ -254,6 +259,7 @@ class FontLibrary:
             ascender=float(extents.ascender),
             descender=float(-extents.descender),
             cmap=_cmap(info.path),
+            bbox=_bbox(hb_face),
         )
 
     def primary(self, family: str, weight: int, italic: bool) -> tuple[FontFace, bool]:
@@ -346,6 +352,15 @@ def _emoji_presentation(cluster: str) -> bool:
 @cache
 def _hb_face(path: Path) -> hb.Face:
     return hb.Face(hb.Blob.from_file_path(str(path)))
+
+
+def _bbox(face: hb.Face) -> tuple[float, float, float, float]:
+    head = bytes(face.reference_table("head").data)
+    if len(head) < 44:  # no usable head table: assume glyphs reach far
+        return (-4.0 * face.upem, -4.0 * face.upem, 4.0 * face.upem, 4.0 * face.upem)
+    x0, y0, x1, y1 = struct.unpack_from(">hhhh", head, 36)
+    m = face.upem / 4
+    return (x0 - m, y0 - m, x1 + m, y1 + m)
 
 
 @cache

@@ -8,23 +8,28 @@ that its anchor point lands on (x, y).
 
 from __future__ import annotations
 
+import bisect
 import math
+import operator
 from dataclasses import dataclass, field
 
-from .fonts import FontFace, library
+from .deadline import check as check_deadline
+from .fonts import OBLIQUE_SLANT, FontFace, library
 from .model import (
     Anchor,
     Card,
+    Component,
     DividerComponent,
     ImageComponent,
     TagComponent,
     TextComponent,
     TextStyle,
+    on_canvas,
 )
 from .resources import LoadedImage, Resources
 from .text.bidi import visual_order
 from .text.linebreak import LineSpan, break_lines, span
-from .text.shaping import ShapedGlyph, ShapedText, shape
+from .text.shaping import ShapedGlyph, ShapedItem, ShapedText, shape
 
 __all__ = [
     "Box",
@@ -152,7 +157,8 @@ LayoutBox = TextBox | TagBox | ImageBox | DividerBox
 @dataclass(frozen=True, slots=True)
 class CardLayout:
     card: Card
-    boxes: tuple[LayoutBox, ...]  # in paint order
+    boxes: tuple[LayoutBox, ...]  # in paint order; components on the canvas only
+    off_canvas: tuple[Component, ...] = ()  # not laid out: wholly off the canvas (on_canvas)
 
 
 def _anchored(x: float, y: float, width: float, height: float, anchor: Anchor) -> Box:
@@ -175,6 +181,17 @@ class _Piece:
     glyphs: tuple[ShapedGlyph, ...]
 
 
+def _glyph_range(item: ShapedItem, start: int, end: int) -> tuple[int, int]:
+    """The slice of `item.glyphs` whose clusters lie in [start, end): one bisection each way,
+    so laying out a paragraph of many lines stays linear in its length."""
+    if item.level % 2 == 0:  # clusters ascend
+        return bisect.bisect_left(item.clusters, start), bisect.bisect_left(item.clusters, end)
+    return (  # clusters descend
+        bisect.bisect_right(item.clusters, -end, key=operator.neg),
+        bisect.bisect_right(item.clusters, -start, key=operator.neg),
+    )
+
+
 def _pieces(shaped: ShapedText, start: int, end: int) -> list[_Piece]:
     out = []
     for item in shaped.items:
@@ -185,37 +202,116 @@ def _pieces(shaped: ShapedText, start: int, end: int) -> list[_Piece]:
                 _Piece(item.level, item.face, item.emoji if item.face is None else (), item.glyphs)
             )
             continue
-        keep = [n for n, g in enumerate(item.glyphs) if start <= g.cluster < end]
-        if keep:
+        lo, hi = _glyph_range(item, start, end)
+        if lo < hi:
             out.append(
                 _Piece(
                     item.level,
                     item.face,
-                    tuple(item.emoji[n] for n in keep) if item.face is None else (),
-                    tuple(item.glyphs[n] for n in keep),
+                    item.emoji[lo:hi] if item.face is None else (),
+                    item.glyphs[lo:hi],
                 )
             )
     return out
 
 
+def _visible(x0: float, y0: float, x1: float, y1: float, clip: Box | None) -> bool:
+    """Whether ink in the box (x0, y0)–(x1, y1) can touch a pixel of `clip` (None: always).
+    A pixel of margin: anti-aliasing reaches no further."""
+    if clip is None:
+        return True
+    return (
+        x1 > clip.x - 1
+        and x0 < clip.x + clip.width + 1
+        and y1 > clip.y - 1
+        and y0 < clip.y + clip.height + 1
+    )
+
+
 def _place(
-    pieces: list[_Piece], x: float, baseline: float, size: float, oblique: bool
+    pieces: list[_Piece],
+    x: float,
+    baseline: float,
+    size: float,
+    oblique: bool,
+    clip: Box | None = None,
 ) -> tuple[PlacedRun | PlacedEmoji, ...]:
+    """Glyphs at their pen positions, left to right. Glyphs and emoji whose ink lies wholly
+    outside `clip` (the canvas) are left out: they cannot be seen, and drawing them would cost
+    as much as drawing those that can."""
     placed: list[PlacedRun | PlacedEmoji] = []
     pen = x
     for piece in visual_order(pieces, [p.level for p in pieces]):
         if piece.face is None:
             for key, g in zip(piece.emoji, piece.glyphs, strict=True):
                 inset = (g.advance - size) / 2
-                placed.append(PlacedEmoji(key, pen + inset, baseline - _EMOJI_TOP * size, size))
+                left, top = pen + inset, baseline - _EMOJI_TOP * size
+                if _visible(left, top, left + size, top + size, clip):
+                    placed.append(PlacedEmoji(key, left, top, size))
                 pen += g.advance
             continue
         origin, positions = pen, []
         for g in piece.glyphs:
             positions.append((g.gid, pen - origin + g.dx, g.dy))
             pen += g.advance
-        placed.append(PlacedRun(piece.face, size, oblique, origin, baseline, tuple(positions)))
+        if clip is not None:
+            positions = _visible_glyphs(
+                positions, origin, baseline, _ink(piece.face, size, oblique), clip
+            )
+        if positions:
+            placed.append(PlacedRun(piece.face, size, oblique, origin, baseline, tuple(positions)))
     return tuple(placed)
+
+
+def _visible_glyphs(
+    positions: list[tuple[int, float, float]], origin: float, baseline: float, ink: _Ink, clip: Box
+) -> list[tuple[int, float, float]]:
+    """The glyphs of a run (id, x from `origin`, y up) that can put ink inside `clip`. The run
+    is judged first from the face's bounding box: wholly inside or wholly outside (the common
+    cases) needs no glyph's own extents."""
+    xs = [x for _, x, _ in positions]
+    dys = [dy for _, _, dy in positions]
+    x0, y0, x1, y1 = ink.reach(
+        origin + min(xs), origin + max(xs), baseline - max(dys), baseline - min(dys)
+    )
+    if not _visible(x0, y0, x1, y1, clip):
+        return []
+    right, bottom = clip.x + clip.width, clip.y + clip.height
+    if x0 >= clip.x and y0 >= clip.y and x1 <= right and y1 <= bottom:
+        return positions
+    return [p for p in positions if ink.visible(p[0], origin + p[1], baseline - p[2], clip)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Ink:
+    """Where a face's glyphs put ink at one size: HarfBuzz's glyph extents, scaled."""
+
+    face: FontFace
+    k: float  # px per font unit
+    slant: float  # the synthesized oblique's shear (0 when upright)
+
+    def reach(
+        self, left: float, right: float, top: float, bottom: float
+    ) -> tuple[float, float, float, float]:
+        """A box holding the ink of any glyph of the face whose origin lies in the box
+        (left, top)–(right, bottom): the face's bounding box around it."""
+        x0, y0, x1, y1 = (v * self.k for v in self.face.bbox)
+        shear = self.slant * max(abs(y0), abs(y1))
+        return left + x0 - shear, top - y1, right + x1 + shear, bottom - y0
+
+    def visible(self, gid: int, x: float, baseline: float, clip: Box) -> bool:
+        e = self.face.font.get_glyph_extents(gid)
+        if e is None:
+            return False  # no outline: nothing to draw
+        top, bottom = baseline - e.y_bearing * self.k, baseline - (e.y_bearing + e.height) * self.k
+        reach = self.slant * max(abs(baseline - top), abs(baseline - bottom))
+        left = x + e.x_bearing * self.k - reach
+        right = x + (e.x_bearing + e.width) * self.k + reach
+        return _visible(left, top, right, bottom, clip)
+
+
+def _ink(face: FontFace, size: float, oblique: bool) -> _Ink:
+    return _Ink(face, size / face.upem, OBLIQUE_SLANT if oblique else 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,10 +437,17 @@ def _faces_used(lines: tuple[_Line, ...]) -> dict[str, str]:
 
 
 def lay_out_text(
-    text: str, style: TextStyle, frame: TextFrame, x: float, y: float, anchor: Anchor
+    text: str,
+    style: TextStyle,
+    frame: TextFrame,
+    x: float,
+    y: float,
+    anchor: Anchor,
+    clip: Box | None = None,
 ) -> TextLayout:
     """Shape, break, clamp and place `text`; the box is `frame.width` wide (or the widest
-    line's width) and `frame.height` tall (or as tall as the lines)."""
+    line's width) and `frame.height` tall (or as tall as the lines). Glyphs whose ink lies
+    wholly outside `clip` (the canvas) are not placed; every line is still listed."""
     primary, oblique = library().primary(style.family, style.weight, style.italic)
     size = _auto_size(text, style, frame) if frame.auto_size else style.size
     paragraphs = _shape_all(text, style, size)
@@ -380,7 +483,7 @@ def lay_out_text(
                 box.x + offset,
                 baseline,
                 line.width,
-                _place(pieces, box.x + offset, baseline, size, oblique),
+                _place(pieces, box.x + offset, baseline, size, oblique, clip),
             )
         )
     missing = tuple(dict.fromkeys(ch for p in paragraphs for ch in p.missing))
@@ -389,13 +492,13 @@ def lay_out_text(
     return TextLayout(box, tuple(placed), size, clamped, overflow, words_cut, missing, tuple(lines))
 
 
-def layout_text(c: TextComponent) -> TextBox:
+def layout_text(c: TextComponent, clip: Box | None = None) -> TextBox:
     frame = TextFrame(c.frame_width, c.frame_height, c.align, c.max_lines, c.ellipsis, c.auto_size)
-    text = lay_out_text(c.text, c.style, frame, c.x, c.y, c.anchor)
+    text = lay_out_text(c.text, c.style, frame, c.x, c.y, c.anchor, clip)
     return TextBox(c, text.box, text)
 
 
-def layout_tag(c: TagComponent) -> TagBox:
+def layout_tag(c: TagComponent, clip: Box | None = None) -> TagBox:
     # A label never wraps. Lay it out (cut between characters at maxWidth), then place it in its
     # padded, anchored box, which is exactly as wide as the text that remains.
     origin = Anchor.TOP_LEFT
@@ -406,7 +509,9 @@ def layout_tag(c: TagComponent) -> TagBox:
     w = text_width + 2 * c.padding_x
     h = measured.box.height + 2 * c.padding_y
     box = _anchored(c.x, c.y, w, h, c.anchor)
-    text = lay_out_text(c.text, c.style, frame, box.x + c.padding_x, box.y + c.padding_y, origin)
+    text = lay_out_text(
+        c.text, c.style, frame, box.x + c.padding_x, box.y + c.padding_y, origin, clip
+    )
     return TagBox(c, box, text)
 
 
@@ -428,14 +533,20 @@ def layout_divider(c: DividerComponent) -> DividerBox:
 
 def lay_out(card: Card, resources: Resources) -> CardLayout:
     boxes: list[LayoutBox] = []
+    off: list[Component] = []
+    canvas = Box(0.0, 0.0, float(card.width), float(card.height))
     for c in card.components:
+        if not on_canvas(c, card.width, card.height):
+            off.append(c)
+            continue
+        check_deadline()
         match c:
             case TextComponent():
-                boxes.append(layout_text(c))
+                boxes.append(layout_text(c, canvas))
             case TagComponent():
-                boxes.append(layout_tag(c))
+                boxes.append(layout_tag(c, canvas))
             case ImageComponent():
                 boxes.append(layout_image(c, resources.images[c.pointer]))
             case DividerComponent():
                 boxes.append(layout_divider(c))
-    return CardLayout(card, tuple(boxes))
+    return CardLayout(card, tuple(boxes), tuple(off))

@@ -1,15 +1,20 @@
 """The bounds every entry point (library, CLI, server) enforces before any drawing.
 
-One frozen `Limits` value is shared by all three ways in; a caller may pass a tighter one. The
+One frozen `Limits` value is shared by all three ways in; a caller may pass a tighter one, and
+`RENDERER_LIMITS` (a JSON object of fields) sets the defaults of a whole process. The
 defaults keep a single render within about 70 MB of pixel buffers (16.8 megapixels × 4 bytes) and
 a few hundred milliseconds, so hostile input fails in milliseconds instead of allocating gigabytes.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["DEFAULT_LIMITS", "Limits"]
+__all__ = ["DEFAULT_LIMITS", "ENV_LIMITS", "Limits", "limits_from_env"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,9 +27,52 @@ class Limits:
     max_font_size: float = 1000.0  # px
     max_json_depth: int = 32  # nesting of objects and arrays in a spec
     max_json_bytes: int = 5_000_000  # size of a spec document
+    max_json_items: int = 100_000  # keys and values in a spec document, counted before parsing
     max_number_digits: int = 32  # digits in one JSON number literal
     max_image_pixels: int = 40_000_000  # decoded pixels of one source image
     max_image_bytes: int = 20_000_000  # encoded bytes of one source image
+    # The cost model (renderer.budget): work one card may ask for, counted where it is done.
+    max_shaped_chars: int = 100_000  # characters shaped (each fontSize "auto" size tried)
+    max_image_area: int = 50_331_648  # device px of images resampled (3 × max_pixels)
+    max_decoded_pixels: int = 48_000_000  # source px decoded for one card (cached ones free)
+    max_glyphs: int = 50_000  # glyphs drawn
+    max_emoji: int = 1_000  # colour emoji drawn (each an SVG drawing)
+    max_painted_area: int = 400_000_000  # device px painted: glyph em squares, images, rects
 
 
-DEFAULT_LIMITS = Limits()
+ENV_LIMITS = "RENDERER_LIMITS"
+
+
+def limits_from_env() -> Limits:
+    """`Limits()` with the fields `RENDERER_LIMITS` sets, a JSON object such as
+    `{"max_shaped_chars": 200000}`: how an operator raises or tightens the defaults of the CLI,
+    batch and server without code (render workers inherit the environment)."""
+    raw = os.environ.get(ENV_LIMITS, "").strip()
+    if not raw:
+        return Limits()
+    try:
+        fields = json.loads(raw)
+    except ValueError as e:
+        msg = f"{ENV_LIMITS} is not JSON: {e}"
+        raise ValueError(msg) from None
+    known = {f.name: f.type for f in dataclasses.fields(Limits)}
+    if not isinstance(fields, dict) or set(fields) - set(known):
+        unknown = sorted(set(fields) - set(known)) if isinstance(fields, dict) else fields
+        names = ", ".join(known)
+        msg = f"{ENV_LIMITS} must be an object of Limits fields ({names}). Received: {unknown!r}."
+        raise ValueError(msg)
+    bad = [
+        k
+        for k, v in fields.items()
+        if isinstance(v, bool) or not isinstance(v, int | float) or v <= 0
+    ]
+    if bad:
+        msg = f"{ENV_LIMITS}: {', '.join(bad)} must be positive numbers."
+        raise ValueError(msg)
+    values: dict[str, Any] = {
+        k: float(v) if known[k] == "float" else int(v) for k, v in fields.items()
+    }
+    return Limits(**values)
+
+
+DEFAULT_LIMITS = limits_from_env()

@@ -8,6 +8,7 @@ name it. Units: px unless a comment says otherwise.
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +21,12 @@ __all__ = [
     "ImageComponent",
     "TagComponent",
     "TextComponent",
+    "INK_REACH_EM",
     "TextStyle",
+    "on_canvas",
 ]
+
+INK_REACH_EM = 2.0  # how far beyond its box a text's ink is assumed to reach (`on_canvas`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,3 +165,43 @@ class Card:
     background: Color | None  # None = transparent
     components: tuple[Component, ...]
     base_dir: Path  # relative image paths resolve against this folder
+
+
+def on_canvas(c: Component, width: float, height: float) -> bool:
+    """Whether any part of `c` can land on the `width` × `height` canvas (px). What cannot is
+    not loaded, shaped or drawn (see `budget`)."""
+    left, top, right, bottom, reach = _extent(c)
+    return (
+        right + reach > 0 and left - reach < width and bottom + reach > 0 and top - reach < height
+    )
+
+
+def _extent(c: Component) -> tuple[float, float, float, float, float]:
+    """(left, top, right, bottom, reach): the box as far as it is known without laying the
+    component out (-inf/inf for a side that depends on its content), and how far ink may
+    reach beyond it (px)."""
+    fx, fy = c.anchor.fractions
+    match c:
+        case ImageComponent():
+            w: float | None = c.width
+            h: float | None = c.height
+            reach = 0.0
+        case DividerComponent():
+            w, h = (c.thickness, c.length) if c.vertical else (c.length, c.thickness)
+            reach = 0.0
+        case TextComponent():
+            w, h = c.frame_width, c.frame_height
+            reach = INK_REACH_EM * c.style.size
+        case TagComponent():
+            w, h = None, None
+            reach = INK_REACH_EM * c.style.size
+    left, right = _side(c.x, fx, w)
+    top, bottom = _side(c.y, fy, h)
+    return left, top, right, bottom, reach
+
+
+def _side(at: float, fraction: float, length: float | None) -> tuple[float, float]:
+    if length is not None:
+        start = at - fraction * length
+        return start, start + length
+    return (at if fraction == 0 else -math.inf), (at if fraction == 1 else math.inf)

@@ -23,6 +23,7 @@ from cairocffi import cairo as _C  # the cffi library: cairo's C functions
 from PIL import Image
 
 from . import parallel
+from .deadline import check as check_deadline
 from .errors import RasterError
 from .fonts import OBLIQUE_SLANT
 from .model import Color
@@ -429,19 +430,16 @@ def paint_glyph_run(
 
 
 def _premultiplied(image: Image.Image) -> cairo.ImageSurface:
-    """An ARGB32 surface of `image`, premultiplied the way cairo's PNG loader does it."""
-    rgba = np.asarray(image.convert("RGBA"), dtype=np.uint32)
-    alpha = rgba[..., 3:4]
-    temp = rgba[..., :3] * alpha + 0x80
-    rgb = (temp + (temp >> 8)) >> 8
-    bgra = np.empty(rgba.shape, dtype=np.uint8)
-    bgra[..., :3] = rgb[..., ::-1]
-    bgra[..., 3:] = alpha
+    """An ARGB32 surface of `image`, premultiplied the way cairo's PNG loader does it.
+
+    Pillow's RGBA → RGBa conversion rounds exactly as cairo does (c·a/255 to nearest, the
+    `(t + (t >> 8)) >> 8` form), in C: a 16-megapixel image takes 0.4 s instead of 2.4 s in
+    numpy. ARGB32 rows need no padding (four bytes a pixel), so the bytes are the surface."""
     w, h = image.size
+    data = bytearray(image.convert("RGBA").convert("RGBa").tobytes("raw", "BGRa"))
     stride = cairo.ImageSurface.format_stride_for_width(cairo.FORMAT_ARGB32, w)
-    buffer = bytearray(stride * h)
-    np.frombuffer(buffer, dtype=np.uint8).reshape(h, stride)[:, : w * 4] = bgra.reshape(h, w * 4)
-    return cairo.ImageSurface.create_for_data(buffer, cairo.FORMAT_ARGB32, w, h, stride)
+    assert stride == 4 * w
+    return cairo.ImageSurface.create_for_data(data, cairo.FORMAT_ARGB32, w, h, stride)
 
 
 def paint_image(ctx: cairo.Context, item: ImageItem) -> None:
@@ -577,5 +575,7 @@ def _paint_band(
         ctx.fill()
         ctx.restore()
     for item in scene.items:
+        if top == 0:  # the caller's thread (the helper thread has no deadline of its own)
+            check_deadline()
         _paint(ctx, item, glyphs, (top, bottom), scale)
     surface.finish()

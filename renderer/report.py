@@ -5,7 +5,7 @@ Built from the `CardLayout` after layout (it never changes the image). `to_dict(
 shape `renderer render --report` writes: `{"components": [...]}` in spec order, each with
 `pointer`, `type`, `box` and, for text and tags, `lines`, `fontSize`, `clamped`, `overflow`,
 `faces` and `missing`; an image drawn as a placeholder (`onImageError`) adds `placeholder` and
-its `error`.
+its `error`; a component wholly off the canvas (not laid out or drawn) has `offCanvas: true`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .layout import Box, CardLayout, DividerBox, ImageBox, TagBox, TextBox
+from .model import Component, DividerComponent, ImageComponent, TagComponent, TextComponent
 
 __all__ = ["ComponentReport", "Report", "build_report"]
 
@@ -30,6 +31,7 @@ class ComponentReport:
     faces: dict[str, str] | None = None  # face name -> characters it drew
     missing: tuple[str, ...] = ()  # characters drawn as .notdef
     image_error: str | None = None  # image only: why a placeholder was drawn instead
+    off_canvas: bool = False  # wholly off the canvas: not loaded, laid out or drawn
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -54,6 +56,8 @@ class ComponentReport:
         if self.image_error is not None:
             error = {"pointer": self.pointer + "/src", "message": self.image_error}
             out.update(placeholder=True, error=error)
+        if self.off_canvas:
+            out["offCanvas"] = True
         return out
 
 
@@ -101,5 +105,29 @@ def _entry(b: TextBox | TagBox | ImageBox | DividerBox) -> ComponentReport:
             return ComponentReport(b.component.pointer, "divider", b.box)
 
 
+def _off_canvas(c: Component) -> ComponentReport:
+    """A component that was not laid out: its box as far as its own numbers fix it (zero-sized
+    at its anchor point when it would have fitted its content)."""
+    w, h = 0.0, 0.0
+    match c:
+        case ImageComponent():
+            w, h = c.width, c.height
+        case DividerComponent():
+            w, h = (c.thickness, c.length) if c.vertical else (c.length, c.thickness)
+        case TextComponent():
+            w, h = c.frame_width or 0.0, c.frame_height or 0.0
+        case TagComponent():
+            pass
+    fx, fy = c.anchor.fractions
+    box = Box(c.x - fx * w, c.y - fy * h, w, h)
+    kind = type(c).__name__.removesuffix("Component").lower()
+    return ComponentReport(c.pointer, kind, box, off_canvas=True)
+
+
+def _index(pointer: str) -> int:
+    return int(pointer.rsplit("/", 1)[1])
+
+
 def build_report(layout: CardLayout) -> Report:
-    return Report(tuple(_entry(b) for b in layout.boxes))
+    entries = [_entry(b) for b in layout.boxes] + [_off_canvas(c) for c in layout.off_canvas]
+    return Report(tuple(sorted(entries, key=lambda e: _index(e.pointer))))

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextvars
 import io
 import os
 import re
@@ -69,9 +70,10 @@ from PIL import (
     WebPImagePlugin,
 )
 
-from .errors import ImageLoadError, Issue
+from .deadline import check as check_deadline
+from .errors import ImageLoadError, Issue, LimitError
 from .limits import DEFAULT_LIMITS, Limits
-from .model import Card, ImageComponent
+from .model import Card, ImageComponent, on_canvas
 from .policy import DEFAULT_POLICY, ImagePolicy
 from .svgsource import looks_like_svg, rasterize_svg
 
@@ -143,15 +145,24 @@ class LoadedImage:
     it, contain is letterboxed inside it). `draw_width`/`draw_height` of None mean the whole box.
     """
 
-    width: int  # device px of `png`
+    width: int  # device px of `pixels`
     height: int  # device px
-    png: bytes  # what the SVG embeds: plain RGBA PNG, no metadata
-    pixels: Image.Image  # RGBA, the same pixels; never mutated
+    pixels: Image.Image  # RGBA; never mutated
     left: float = 0.0  # px from the box's left edge
     top: float = 0.0  # px from the box's top edge
     draw_width: float | None = None  # px; None = the box width
     draw_height: float | None = None  # px; None = the box height
     error: str | None = None  # set on a placeholder: why the source could not be used
+    _encoded: list[bytes] = field(default_factory=list, repr=False)  # `png`, once made
+
+    @property
+    def png(self) -> bytes:
+        """What the SVG embeds: the pixels as a plain RGBA PNG, no metadata. Encoded when the
+        SVG first asks (a raster render never does: it paints `pixels`), then kept; two
+        threads asking at once both encode the same bytes, and one is kept."""
+        if not self._encoded:
+            self._encoded.append(_png(self.pixels))
+        return self._encoded[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +271,29 @@ def pixel_cap(limits: Limits) -> int:
     return limits.max_image_pixels if pillow is None else min(limits.max_image_pixels, pillow)
 
 
+class _OverBudget(Exception):
+    """A source would take the card past `Limits.max_decoded_pixels`. Not a ValueError: the
+    caches must not remember it as the source's failure (it is the card's)."""
+
+    def __init__(self, pixels: int, limit: int) -> None:
+        super().__init__(pixels, limit)
+        self.pixels, self.limit = pixels, limit
+
+
+@dataclass(slots=True)
+class _Allowance:
+    """Source pixels one `load_resources` call may still decode (`Limits.max_decoded_pixels`).
+    Charged from each header, before the pixels are decoded; a cached source costs nothing."""
+
+    remaining: int
+    used: int = 0
+
+
+_allowance: contextvars.ContextVar[_Allowance | None] = contextvars.ContextVar(
+    "renderer_decode_allowance", default=None
+)
+
+
 def _check_size(w: int, h: int, limits: Limits, policy: ImagePolicy) -> None:
     cap = pixel_cap(limits)
     if w * h > cap:
@@ -274,6 +308,12 @@ def _check_size(w: int, h: int, limits: Limits, policy: ImagePolicy) -> None:
             "(ImagePolicy.max_image_side)"
         )
         raise SourceError(msg)
+    allowance = _allowance.get()
+    if allowance is not None:
+        allowance.used += w * h
+        if w * h > allowance.remaining:
+            raise _OverBudget(allowance.used, limits.max_decoded_pixels)
+        allowance.remaining -= w * h
 
 
 def _gif_extent(data: bytes) -> tuple[int, int]:
@@ -430,7 +470,7 @@ def decode(data: bytes, limits: Limits, policy: ImagePolicy) -> Image.Image:
     except MemoryError:
         msg = "the image needs more memory than is available"
         raise ValueError(msg) from None
-    except SourceError:
+    except (SourceError, _OverBudget):
         raise
     except ValueError as e:
         msg = f"the {fmt} image is damaged: {e}"
@@ -551,7 +591,7 @@ def _image_cost(im: Image.Image) -> int:
 
 
 def _loaded_cost(im: LoadedImage) -> int:
-    return im.width * im.height * 4 + len(im.png)
+    return im.width * im.height * 8  # the pixels, and room for the PNG the SVG may ask for
 
 
 _sources: _LRU[Hashable, _Source] = _LRU(64, 512 << 20, _source_cost)
@@ -686,7 +726,7 @@ def _fit(
     place = _place(c, image.size, natural)
     if place.width <= 0 or place.height <= 0:  # pushed wholly outside its box
         blank = Image.new("RGBA", (1, 1))
-        return LoadedImage(1, 1, _png(blank), blank, 0.0, 0.0, 0.0, 0.0)
+        return LoadedImage(1, 1, blank, 0.0, 0.0, 0.0, 0.0)
     size = _device_size(place.width, place.height, scale, limits)
     crop = place.crop
     if c.fit == "cover":
@@ -705,7 +745,6 @@ def _fit(
     return LoadedImage(
         size[0],
         size[1],
-        _png(fitted),
         fitted,
         place.left,
         place.top,
@@ -779,7 +818,7 @@ def placeholder(c: ImageComponent, scale: float, limits: Limits = DEFAULT_LIMITS
         draw.ellipse(
             (cx + s / 5 - r, cy - s / 3 - r, cx + s / 5 + r, cy - s / 3 + r), PLACEHOLDER_INK
         )
-    return LoadedImage(w, h, _png(im), im)
+    return LoadedImage(w, h, im)
 
 
 def load_resources(
@@ -798,18 +837,34 @@ def load_resources(
     images: dict[str, LoadedImage] = {}
     errors: dict[str, str] = {}
     issues: list[Issue] = []
-    for c in card.components:
-        if not isinstance(c, ImageComponent):
-            continue
-        try:
-            images[c.pointer] = _load_image(c, card.base_dir, scale, limits, policy, for_svg)
-        except ValueError as e:
-            message = f"Cannot load image: {e}."
-            if c.on_error == "placeholder":
-                images[c.pointer] = replace(placeholder(c, scale, limits), error=message)
-                errors[c.pointer + "/src"] = message
-            else:
-                issues.append(Issue(c.pointer + "/src", message))
+    token = _allowance.set(_Allowance(limits.max_decoded_pixels))
+    try:
+        for c in card.components:
+            if not isinstance(c, ImageComponent) or not on_canvas(c, card.width, card.height):
+                continue  # an image wholly off the canvas is neither fetched nor decoded
+            check_deadline()
+            try:
+                images[c.pointer] = _load_image(c, card.base_dir, scale, limits, policy, for_svg)
+            except ValueError as e:
+                message = f"Cannot load image: {e}."
+                if c.on_error == "placeholder":
+                    images[c.pointer] = replace(placeholder(c, scale, limits), error=message)
+                    errors[c.pointer + "/src"] = message
+                else:
+                    issues.append(Issue(c.pointer + "/src", message))
+            except _OverBudget as e:
+                raise LimitError(
+                    [
+                        Issue(
+                            c.pointer + "/src",
+                            f"The card's image sources hold {e.pixels / 1e6:.1f} megapixels up "
+                            f"to here; at most {e.limit / 1e6:.1f} are decoded for one card "
+                            "(Limits.max_decoded_pixels).",
+                        )
+                    ]
+                ) from None
+    finally:
+        _allowance.reset(token)
     if issues:
         raise ImageLoadError(issues)
     return Resources(images, errors)

@@ -46,6 +46,7 @@ _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _LIMIT_FIELDS = {"width", "height", "components", "fontSize", "text"}
 _NO_BIDI_CONTROLS = dict.fromkeys(map(ord, BIDI_CONTROLS))
 _WORD_START = re.compile(r"(?<![\w'’])\w")
+MAX_ISSUES = 100  # issues one SpecError lists; the rest are counted in a last issue
 
 
 @cache
@@ -92,9 +93,15 @@ def _schema_issues(doc: Any) -> tuple[list[Issue], list[jsonschema.ValidationErr
     if _gate().is_valid(doc):
         return [], []
     errors = _schema_errors(doc)
-    issues: list[Issue] = []
+    found: dict[Issue, None] = {}  # in order, each once (a set lookup: 8,000 unknown keys
+    more = 0  # used to cost 32 million comparisons as a list)
     for error in errors:
-        issues.extend(i for i in _issues_for(error) if i not in issues)
+        if len(found) < MAX_ISSUES:
+            found.update(dict.fromkeys(_issues_for(error, MAX_ISSUES - len(found))))
+        more += _issue_count(error)
+    issues = list(found)[:MAX_ISSUES]
+    if issues and more > len(issues):
+        issues.append(_more_issues(more - len(issues)))
     if not issues:  # the two validators disagree: trust the stricter, in its own words
         issues = [
             Issue(_pointer(e.instance_path), f"{e.message}.") for e in _gate().iter_errors(doc)
@@ -158,6 +165,13 @@ def _deeper_than(text: str, depth: int) -> bool:
     return bool(steps.size) and int(np.cumsum(steps).max()) > depth
 
 
+def _items(text: str) -> int:
+    """Keys and values in a JSON document, about (its `,` and `:` outside strings, plus one):
+    counted in C before the document is parsed and walked in Python."""
+    bare = _STRING.sub('""', text) if '"' in text else text
+    return bare.count(",") + bare.count(":") + 1
+
+
 def _loads(text: str, limits: Limits) -> Any:
     if len(text) > limits.max_json_bytes:
         raise LimitError(
@@ -169,14 +183,28 @@ def _loads(text: str, limits: Limits) -> Any:
                 )
             ]
         )
+    if len(text) > limits.max_json_items and (items := _items(text)) > limits.max_json_items:
+        raise LimitError(
+            [
+                Issue(
+                    "",
+                    f"The document holds about {items} keys and values; the limit is "
+                    f"{limits.max_json_items} (Limits.max_json_items).",
+                )
+            ]
+        )
 
-    def number(literal: str) -> Any:
-        if len(literal) > limits.max_number_digits:
-            return _Bad(
-                f"Number literal of {len(literal)} characters; at most "
-                f"{limits.max_number_digits} are accepted."
-            )
-        return float(literal) if any(c in literal for c in ".eE") else int(literal)
+    def too_long(literal: str) -> _Bad:
+        return _Bad(
+            f"Number literal of {len(literal)} characters; at most "
+            f"{limits.max_number_digits} are accepted."
+        )
+
+    def integer(literal: str) -> Any:
+        return too_long(literal) if len(literal) > limits.max_number_digits else int(literal)
+
+    def real(literal: str) -> Any:
+        return too_long(literal) if len(literal) > limits.max_number_digits else float(literal)
 
     def constant(name: str) -> _Bad:
         return _Bad(f"{name} is not valid JSON; numbers must be finite.")
@@ -186,8 +214,8 @@ def _loads(text: str, limits: Limits) -> Any:
     try:
         return json.loads(
             text,
-            parse_int=number,
-            parse_float=number,
+            parse_int=integer,
+            parse_float=real,
             parse_constant=constant,
             object_pairs_hook=_Object,
         )
@@ -342,7 +370,24 @@ def _specific(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
     return error
 
 
-def _issues_for(error: jsonschema.ValidationError) -> list[Issue]:
+def _more_issues(n: int) -> Issue:
+    return Issue("", f"… and {n} more problem(s); only the first {MAX_ISSUES} are listed.")
+
+
+def _extra_keys(error: jsonschema.ValidationError) -> list[str]:
+    known = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+    return [k for k in error.instance if k not in known]
+
+
+def _issue_count(error: jsonschema.ValidationError) -> int:
+    """How many issues `_issues_for` would make of `error`, without making them."""
+    error = _specific(error)
+    return len(_extra_keys(error)) if error.validator == "additionalProperties" else 1
+
+
+def _issues_for(error: jsonschema.ValidationError, at_most: int = MAX_ISSUES) -> list[Issue]:
+    """The issues of one schema error; an object with many unknown keys gives at most
+    `at_most` (a "did you mean" hint costs a fuzzy match per key)."""
     error = _specific(error)
     path = list(error.absolute_path)
     where = _pointer(path)
@@ -350,7 +395,7 @@ def _issues_for(error: jsonschema.ValidationError) -> list[Issue]:
     sub = error.schema if isinstance(error.schema, dict) else {}
     if v == "additionalProperties":
         allowed = sorted(sub.get("properties", {}))
-        extra = [k for k in error.instance if k not in sub.get("properties", {})]
+        extra = _extra_keys(error)[:at_most]
         return [
             Issue(
                 _pointer([*path, k]),
@@ -599,7 +644,9 @@ def parse_card(
     issues: list[Issue] = []
     _check_values(doc, [], limits, issues)
     if issues:
-        raise SpecError(issues)
+        listed = issues[:MAX_ISSUES]
+        more = [_more_issues(len(issues) - MAX_ISSUES)] if len(issues) > MAX_ISSUES else []
+        raise SpecError(listed + more)
     issues, errors = _schema_issues(doc)
     if issues:
         raise (LimitError if errors and all(map(_is_limit, errors)) else SpecError)(issues)

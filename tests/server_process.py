@@ -94,7 +94,9 @@ def serve(*args: str) -> list[str]:
 # A card that takes seconds to draw (a 4096 px canvas of text): it outlives a 1 s render deadline,
 # and a job holding it is still running when a test kills the server. Server workers draw on one
 # thread; at 40 blocks it takes ~3 s warm on the 2-core CI machine (20 took 1.4 s once the
-# painter got faster: too close to the deadline).
+# painter got faster: too close to the deadline). It is over the default cost model (Limits:
+# 194,000 characters shaped), so the servers that draw it raise the bound: `HEAVY_ENV`.
+HEAVY_ENV = {"RENDERER_LIMITS": '{"max_shaped_chars": 400000, "max_glyphs": 400000}'}
 HEAVY: dict[str, Any] = {
     "width": 4096,
     "height": 4096,

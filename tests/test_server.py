@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import hypothesis
 import pytest
-from server_process import HEAVY, ROOT, ServerProcess, serve
+from server_process import HEAVY, HEAVY_ENV, ROOT, ServerProcess, serve
 
 # Craftr's documentation example, verbatim (../shared/craftr-api.md).
 DOC_EXAMPLE = """{
@@ -103,7 +103,8 @@ def open_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
         )
     )
     argv = [sys.executable, "-m", "uvicorn", "renderer.server:app", "--port", "{port}"]
-    with ServerProcess(argv, d / "server.log", env={"RENDERER_CONFIG": str(config)}) as s:
+    env = {"RENDERER_CONFIG": str(config), **HEAVY_ENV}
+    with ServerProcess(argv, d / "server.log", env=env) as s:
         yield s
 
 

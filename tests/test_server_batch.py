@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
-from server_process import HEAVY, ROOT, ServerProcess, free_port, serve
+from server_process import HEAVY, HEAVY_ENV, ROOT, ServerProcess, free_port, serve
 
 PNG = b"\x89PNG\r\n\x1a\n"
 KEY, OTHER, QUOTA, FREE = "batch-key", "other-key", "quota-key", "free-key"
@@ -540,7 +540,7 @@ def test_restart_fails_unfinished_jobs_and_keeps_finished_ones(
     )
 
     def start(name: str) -> ServerProcess:
-        s = ServerProcess(argv, tmp_path / f"{name}.log")
+        s = ServerProcess(argv, tmp_path / f"{name}.log", env=HEAVY_ENV)
         s.__enter__()
         return s
 

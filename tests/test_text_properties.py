@@ -208,18 +208,6 @@ def test_cjk_kinsoku(width: int) -> None:
         assert line.text[-1] not in NO_LINE_END, [ln.text for ln in lines]
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.text(alphabet="ab Z09 .,:;!?-'", max_size=40))
-def test_fast_line_break_path_agrees_with_uax14(text: str) -> None:
-    """The shortcut for plain Latin text gives exactly UAX #14's break opportunities (the
-    alphabet includes characters outside the shortcut, which take the full algorithm)."""
-    from uniseg.linebreak import line_break_boundaries
-
-    from renderer.text.linebreak import opportunities
-
-    assert list(opportunities(text)) == list(line_break_boundaries(text))
-
-
 @pytest.mark.parametrize(
     "component",
     [

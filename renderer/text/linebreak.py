@@ -1,9 +1,10 @@
 """Line breaking: a shaped paragraph and a frame width in, lines as character ranges out.
 
-Break opportunities come from Unicode UAX #14 (uniseg): Latin breaks after spaces and hyphens, CJK
-between ideographs. Its classes carry the common kinsoku rules (uniseg resolves small kana and the
-prolonged sound mark strictly): no line starts with closing punctuation (、。，）」！？…), small
-kana or ー, none ends with an opening bracket (（「). Greedy filling: each line
+Break opportunities come from Unicode UAX #14 as ICU implements it (`segment.py`): Latin breaks
+after spaces and hyphens, CJK between ideographs, Thai and its neighbours between dictionary words.
+Its classes carry the common kinsoku rules (small kana and the prolonged sound mark resolved
+strictly): no line starts with closing punctuation (、。，）」！？…), small kana or ー, none ends
+with an opening bracket (（「). Greedy filling: each line
 takes as many segments as fit; trailing spaces hang (they do not count against the frame). A
 segment wider than the frame on its own is cut between grapheme clusters, so no line is wider than
 the frame unless a single cluster is.
@@ -11,42 +12,14 @@ the frame unless a single cluster is.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from functools import lru_cache
 
-from uniseg.linebreak import line_break_boundaries
-
+from .segment import line_opportunities
 from .shaping import ShapedText
 
 __all__ = ["LineSpan", "break_lines"]
 
 _EPSILON = 1e-6  # px: rounding slack so text exactly as wide as its frame still fits
-
-
-# Texts of only these characters break, by UAX #14, exactly after each run of spaces unless the
-# next character may not start a line (LB13: . , : ; are IS, save before a digit, LB15c). No
-# need then for the full algorithm, which costs milliseconds per title in pure Python.
-_SIMPLE = re.compile(r"[A-Za-z0-9 .,:;]*")
-_NO_BREAK_BEFORE = frozenset(" .,:;")
-
-
-@lru_cache(maxsize=4096)
-def opportunities(text: str) -> tuple[int, ...]:
-    """UAX #14 break opportunities of `text` (positions before which a line may start; the
-    text's length included)."""
-    if _SIMPLE.fullmatch(text):
-        found = [
-            i
-            for i in range(1, len(text))
-            if text[i - 1] == " "
-            and (
-                text[i] not in _NO_BREAK_BEFORE
-                or (text[i] != " " and text[i + 1 : i + 2].isdigit())
-            )
-        ]  # LB15c: SP ÷ IS NU
-        return (*found, len(text)) if text else ()
-    return tuple(line_break_boundaries(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +64,7 @@ def break_lines(shaped: ShapedText, frame: float | None) -> list[LineSpan]:
     lines: list[LineSpan] = []
     start = prev = 0
     width = 0.0  # of the current line, trailing spaces included
-    for boundary in opportunities(text):
+    for boundary in line_opportunities(text):
         if boundary <= prev:
             continue
         seg_width = sum(adv[prev:boundary])

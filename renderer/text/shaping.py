@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import uharfbuzz as hb
-from uniseg.graphemecluster import grapheme_cluster_boundaries
 
 from ..fonts import IGNORABLE, FontFace, is_traditional, library
 from .bidi import levels
+from .segment import grapheme_boundaries
 
 __all__ = ["EMOJI_ADVANCE", "ShapedGlyph", "ShapedItem", "ShapedText", "shape"]
 
@@ -48,6 +48,9 @@ class ShapedItem:
     face: FontFace | None  # None: an emoji item
     emoji: tuple[str, ...]  # Twemoji keys, one per glyph, for an emoji item
     glyphs: tuple[ShapedGlyph, ...]  # visual order within the item
+    # each glyph's cluster, in the same order: ascending left to right, descending right to
+    # left (HarfBuzz's monotone clusters), so the glyphs of a character range are one slice
+    clusters: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +110,7 @@ def shape(
 ) -> ShapedText:
     """Shape one paragraph (no `\\n`). Cached: a batch repeats the same labels."""
     primary, _ = library().primary(family, weight, italic)
-    bounds = list(grapheme_cluster_boundaries(text)) if text else [0]
-    if bounds[0] != 0:
-        bounds.insert(0, 0)
+    bounds = grapheme_boundaries(text)
     sources, missing = _sources(text, bounds, family, weight, italic, lang, primary)
     rtl, char_levels = levels(text)
     items: list[ShapedItem] = []
@@ -162,7 +163,8 @@ def _emoji_item(
     names = tuple(str(k) for k in keys)
     if level % 2:
         glyphs, names = glyphs[::-1], names[::-1]
-    return ShapedItem(bounds[0], bounds[-1], level, None, names, glyphs)
+    clusters = tuple(g.cluster for g in glyphs)
+    return ShapedItem(bounds[0], bounds[-1], level, None, names, glyphs, clusters)
 
 
 def _shape_item(
@@ -197,4 +199,5 @@ def _shape_item(
                 pos.y_offset * k,
             )
         )
-    return ShapedItem(start, end, level, face, (), tuple(glyphs))
+    clusters = tuple(g.cluster for g in glyphs)
+    return ShapedItem(start, end, level, face, (), tuple(glyphs), clusters)

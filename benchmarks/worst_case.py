@@ -1,0 +1,231 @@
+"""The worst cards the default limits accept: time and peak memory per entry point.
+
+Issue 11's goal is at most 2 s and 1 GB for any spec the default `Limits` accept. Each case
+below pushes one cost to its bound (shaped characters, glyphs drawn, painted area, image
+area, decoded source pixels, validation of a hostile document, pathological clusters); each runs
+in a fresh process, through the library (`renderer.render`) and through the CLI
+(`renderer render`), and the table gives wall time and peak RSS. A case the engine refuses
+(a `LimitError`, by design) is reported with the refusal and its cost.
+
+    python benchmarks/worst_case.py                       # every case, library and CLI
+    python benchmarks/worst_case.py --cases glyphs,images --entry library
+    python benchmarks/worst_case.py --python /old/venv/bin/python   # another install: "before"
+
+Prints one JSON line per (case, entry) and a table on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+SIDE = 4096  # Limits.max_side: the largest canvas
+LATIN = "Lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
+DEVANAGARI = "नमस्ते दुनिया यह एक लंबा हिंदी पाठ है क्षत्रिय "
+ARABIC = "مرحبا بالعالم هذا نص عربي طويل "
+
+
+def _long(sample: str, n: int = 4990) -> str:
+    return (sample * (n // len(sample) + 1))[:n]
+
+
+def _png_uri(image: Image.Image) -> str:
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _card(components: list[dict[str, Any]], side: int = SIDE) -> dict[str, Any]:
+    return {"width": side, "height": side, "background": "#ffffff", "components": components}
+
+
+def _text(text: str, **props: Any) -> dict[str, Any]:
+    return {"type": "text", "text": text, **props}
+
+
+def _shaped(sample: str) -> dict[str, Any]:
+    """20 × 4,990 characters (99,800 shaped, the bound is 100,000) in narrow frames on a
+    short canvas: most lines fall below it, so they are shaped and broken, not drawn."""
+    card = _card([_text(_long(sample), x=i * 200, y=0, frameWidth=180) for i in range(20)])
+    return {**card, "height": 400}
+
+
+def shaped_devanagari() -> dict[str, Any]:
+    return _shaped(DEVANAGARI)
+
+
+def shaped_arabic() -> dict[str, Any]:
+    return _shaped(ARABIC)
+
+
+def glyphs() -> dict[str, Any]:
+    """About 49,000 small Latin glyphs on the canvas (the bound is 50,000)."""
+    return _card(
+        [_text(_long(LATIN), x=0, y=i * 400, fontSize=12, frameWidth=4000) for i in range(9)]
+        + [_text(_long(LATIN, 3800), x=0, y=3700, fontSize=12, frameWidth=4000)]
+    )
+
+
+def big_glyphs() -> dict[str, Any]:
+    """2,450 glyphs of 400 px stacked on one another: close to the painted-area bound."""
+    return _card([_text("W" * 2450, fontSize=400, letterSpacing=-400)])
+
+
+def images() -> dict[str, Any]:
+    """Three full-canvas images from a 2 × 2 source: 3 × 16.8 megapixels resampled."""
+    src = _png_uri(Image.new("RGB", (2, 2), "#c0392b"))
+    full = {"type": "image", "src": src, "x": 0, "y": 0, "width": SIDE, "height": SIDE}
+    return _card([full, {**full, "radius": 400}, {**full, "opacity": 0.5}])
+
+
+def big_source() -> dict[str, Any]:
+    """One 40-megapixel source (Limits.max_image_pixels) filling the canvas."""
+    image = Image.linear_gradient("L").resize((6400, 6250)).convert("RGB")
+    src = _png_uri(image)
+    return _card([{"type": "image", "src": src, "x": 0, "y": 0, "width": SIDE, "height": SIDE}])
+
+
+def tags() -> dict[str, Any]:
+    return _card(
+        [{"type": "tag", "text": _long(LATIN, 240), "x": 0, "y": i * 20} for i in range(200)]
+    )
+
+
+def auto_size() -> dict[str, Any]:
+    """Four fontSize "auto" texts of 2,000 characters: every size tried is shaped."""
+    text = _long(LATIN, 2000)
+    return _card(
+        [
+            _text(text, x=0, y=i * 1000, fontSize="auto", frameWidth=4000, frameHeight=990)
+            for i in range(4)
+        ]
+    )
+
+
+def clusters() -> dict[str, Any]:
+    """Twenty texts of one letter and 4,999 combining accents (each one cluster of 5,000
+    characters), and of a heart with 4,999 variation selectors."""
+    odd = ["a" + "\u0301" * 4999, "\u2764" + "\ufe0f" * 4999]
+    return _card([_text(odd[i % 2], x=0, y=i * 200, frameWidth=4000) for i in range(20)])
+
+
+def emoji() -> dict[str, Any]:
+    """990 colour emoji (the bound is 1,000), each a Twemoji drawing."""
+    return _card([_text("\U0001f600" * 99, x=0, y=i * 60, fontSize=40) for i in range(10)])
+
+
+def unknown_keys() -> dict[str, Any]:
+    """200 components with 240 unknown keys each (96,000 keys and values, under the bound):
+    refused, with the first 100 issues named."""
+    junk = {f"k{i}": i for i in range(240)}
+    return _card([{**_text("x"), **junk} for _ in range(200)], side=100)
+
+
+CASES: dict[str, Callable[[], dict[str, Any]]] = {
+    "shaped-devanagari": shaped_devanagari,
+    "shaped-arabic": shaped_arabic,
+    "glyphs": glyphs,
+    "big-glyphs": big_glyphs,
+    "images": images,
+    "big-source": big_source,
+    "tags": tags,
+    "auto-size": auto_size,
+    "clusters": clusters,
+    "emoji": emoji,
+    "unknown-keys": unknown_keys,
+}
+
+_LIBRARY = """
+import json, resource, sys, time
+import renderer
+spec = open(sys.argv[1], encoding="utf-8").read()
+renderer.render({"width": 10, "height": 10, "components": [{"type": "text", "text": "x"}]})
+t = time.perf_counter()
+try:
+    out = renderer.render(spec, sys.argv[2])
+    outcome = f"{len(out)} bytes"
+except renderer.RenderError as e:
+    outcome = f"{type(e).__name__}: {str(e).splitlines()[0][:90]}"
+seconds = time.perf_counter() - t
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "rss_mb": rss, "outcome": outcome}))
+"""
+
+
+def _library(python: str, path: Path, fmt: str) -> dict[str, Any]:
+    """One warm render in a fresh process: the render's own time, the process's peak RSS."""
+    done = subprocess.run(
+        [python, "-c", _LIBRARY, str(path), fmt],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if done.returncode != 0:
+        return {"seconds": None, "rss_mb": None, "outcome": done.stderr.strip()[-120:]}
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _cli(python: str, path: Path, fmt: str) -> dict[str, Any]:
+    """`renderer render` start to finish in a fresh process (start-up included); its own peak
+    RSS from `wait4`."""
+    out = path.with_suffix("." + fmt)
+    t = time.perf_counter()
+    child = subprocess.Popen(
+        [python, "-m", "renderer", "render", str(path), "-o", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stderr is not None
+    err = child.stderr.read().decode("utf-8", "replace")
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - t
+    outcome = f"exit {child.returncode}"
+    if child.returncode and err:
+        outcome += ": " + err.strip().splitlines()[0][:90]
+    return {"seconds": seconds, "rss_mb": usage.ru_maxrss / 1024, "outcome": outcome}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated case names")
+    parser.add_argument("--entry", choices=["library", "cli", "both"], default="both")
+    parser.add_argument("--format", default="png")
+    parser.add_argument("--python", default=sys.executable, help="interpreter with renderer")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.cases.split(","):
+            path = Path(tmp) / f"{name}.json"
+            path.write_text(json.dumps(CASES[name]()), encoding="utf-8")
+            entries = ["library", "cli"] if args.entry == "both" else [args.entry]
+            for entry in entries:
+                run = _library if entry == "library" else _cli
+                result = run(args.python, path, args.format)
+                row = {"case": name, "entry": entry, "format": args.format, **result}
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    print(f"\n{'case':20} {'entry':8} {'seconds':>8} {'RSS MB':>7}  outcome", file=sys.stderr)
+    for r in rows:
+        s = "—" if r["seconds"] is None else f"{r['seconds']:.2f}"
+        m = "—" if r["rss_mb"] is None else f"{r['rss_mb']:.0f}"
+        print(f"{r['case']:20} {r['entry']:8} {s:>8} {m:>7}  {r['outcome']}", file=sys.stderr)
+    print(f"(machine: {os.cpu_count()} cores; Python {sys.version.split()[0]})", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""The cost model: what a card may make the engine do, judged before the work is done.
+
+The spec stage bounds the document (size, nesting, canvas, component count, text length). Those
+bounds alone still let a 1 MB spec shape and draw a million glyphs, or resample fifty images to
+16 megapixels each. This module bounds the work itself, in the units it costs, and refuses a card
+that would exceed any bound with a `LimitError` naming the component where the total crossed it:
+
+- `Limits.max_shaped_chars`: characters shaped (text and tags; a `fontSize: "auto"` text counts
+  once for every size the fitting tries), checked on the card before layout;
+- `Limits.max_image_area`: device pixels of images resampled for drawing, checked before any
+  image is fetched or decoded;
+- `Limits.max_glyphs`: glyphs drawn, `Limits.max_emoji`: colour emoji drawn (each is an SVG
+  drawing, a hundred times a glyph's cost), and `Limits.max_painted_area`: device pixels
+  painted (each drawn glyph, emoji, image and rectangle counted by its box on the canvas),
+  checked on the layout before anything is drawn.
+
+What cannot be seen costs nothing and is not counted: a component whose box lies wholly off the
+canvas is not loaded, shaped or drawn (`model.on_canvas`), and layout places no glyph whose ink
+misses the canvas. A text's or tag's box may be unknown before it is shaped (it fits its
+content); then only the sides its anchor fixes are used, and ink is allowed to reach
+`model.INK_REACH_EM` beyond them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .errors import Issue, LimitError
+from .layout import (
+    CardLayout,
+    DividerBox,
+    ImageBox,
+    LayoutBox,
+    PlacedEmoji,
+    PlacedRun,
+    TagBox,
+    TextBox,
+)
+from .limits import Limits
+from .model import (
+    Card,
+    Component,
+    DividerComponent,
+    ImageComponent,
+    TagComponent,
+    TextComponent,
+    on_canvas,
+)
+
+__all__ = ["auto_size_probes", "check_card", "check_layout"]
+
+
+def auto_size_probes(low: float, high: float) -> int:
+    """How many sizes `fontSize: "auto"` fitting shapes at most: the smallest, a bisection over
+    the 0.5 px grid, and the size finally chosen."""
+    steps = int((high - low) / 0.5 + 1e-6)
+    return 2 + max(0, math.ceil(math.log2(steps + 1)))
+
+
+def _shaped(c: Component) -> int:
+    match c:
+        case TextComponent():
+            probes = auto_size_probes(*c.auto_size) if c.auto_size else 1
+            return (len(c.text) + len(c.ellipsis)) * probes
+        case TagComponent():
+            return 2 * (len(c.text) + len(c.ellipsis))  # measured, then laid out in its box
+        case ImageComponent() | DividerComponent():
+            return 0
+
+
+def _image_area(c: ImageComponent, scale: float, limits: Limits) -> int:
+    w, h = max(1, round(c.width * scale)), max(1, round(c.height * scale))
+    return min(w * h, limits.max_pixels)
+
+
+def check_card(card: Card, limits: Limits, scale: float) -> None:
+    """Refuse a card whose visible components would shape too many characters or resample too
+    many image pixels; raises `LimitError` naming the component where the total crossed."""
+    shaped = area = 0
+    for c in card.components:
+        if not on_canvas(c, card.width, card.height):
+            continue
+        shaped += _shaped(c)
+        if shaped > limits.max_shaped_chars:
+            raise LimitError(
+                [
+                    Issue(
+                        c.pointer + "/text",
+                        f"The card's visible text and tags shape {shaped} characters up to "
+                        f'here (each size a fontSize "auto" text tries counts); the limit '
+                        f"is {limits.max_shaped_chars} (Limits.max_shaped_chars).",
+                    )
+                ]
+            )
+        if isinstance(c, ImageComponent):
+            area += _image_area(c, scale, limits)
+            if area > limits.max_image_area:
+                raise LimitError(
+                    [
+                        Issue(
+                            c.pointer,
+                            f"The card's visible images cover {area / 1e6:.1f} megapixels at "
+                            f"scale {scale:g} up to here; the limit is "
+                            f"{limits.max_image_area / 1e6:.1f} (Limits.max_image_area).",
+                        )
+                    ]
+                )
+
+
+def _runs(b: LayoutBox) -> Iterator[PlacedRun | PlacedEmoji]:
+    if isinstance(b, TextBox | TagBox):
+        for line in b.text.lines:
+            yield from line.runs
+
+
+def _area_on_canvas(x: float, y: float, w: float, h: float, width: int, height: int) -> float:
+    """px² of the box (x, y, w, h) that lies on the canvas."""
+    return max(0.0, min(x + w, width) - max(x, 0.0)) * max(0.0, min(y + h, height) - max(y, 0.0))
+
+
+@dataclass(slots=True)
+class _Tally:
+    """What the layout has asked for so far (glyphs, emoji, px² at scale 1)."""
+
+    glyphs: int = 0
+    emoji: int = 0
+    area: float = 0.0
+
+    def add(self, b: LayoutBox, card: Card) -> None:
+        canvas = float(card.width * card.height)
+        for run in _runs(b):
+            if isinstance(run, PlacedRun):
+                self.glyphs += len(run.glyphs)
+                self.area += len(run.glyphs) * min(run.size * run.size, canvas)  # an em square
+            else:
+                self.emoji += 1
+                self.area += min(run.size * run.size, canvas)
+        match b:
+            case TagBox() | ImageBox() | DividerBox():
+                box = b.box
+                self.area += _area_on_canvas(
+                    box.x, box.y, box.width, box.height, card.width, card.height
+                )
+            case TextBox():
+                pass
+
+
+def _over(tally: _Tally, limits: Limits, scale: float) -> str | None:
+    """Why the tally is over a bound, or None."""
+    if tally.glyphs > limits.max_glyphs:
+        return (
+            f"The card draws {tally.glyphs} glyphs up to here; the limit is "
+            f"{limits.max_glyphs} (Limits.max_glyphs)."
+        )
+    if tally.emoji > limits.max_emoji:
+        return (
+            f"The card draws {tally.emoji} colour emoji up to here; the limit is "
+            f"{limits.max_emoji} (Limits.max_emoji)."
+        )
+    area = tally.area * scale * scale
+    if area > limits.max_painted_area:
+        return (
+            f"The card paints {area / 1e6:.0f} megapixels up to here (every glyph, emoji, image "
+            f"and rectangle on the canvas, at scale {scale:g}); the limit is "
+            f"{limits.max_painted_area / 1e6:.0f} (Limits.max_painted_area)."
+        )
+    return None
+
+
+def check_layout(layout: CardLayout, limits: Limits, scale: float) -> None:
+    """Refuse a layout that would draw too many glyphs or emoji or paint too many pixels,
+    before any is drawn; raises `LimitError` naming the component where a total crossed."""
+    card = layout.card
+    tally = _Tally(area=float(card.width * card.height) if card.background else 0.0)
+    for b in layout.boxes:
+        tally.add(b, card)
+        reason = _over(tally, limits, scale)
+        if reason is not None:
+            raise LimitError([Issue(b.component.pointer, reason)])

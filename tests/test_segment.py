@@ -1,0 +1,63 @@
+"""Segmentation: grapheme clusters and line-break opportunities, as ICU finds them."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from icu4py.breakers import CharacterBreaker
+from icu4py.locale import Locale
+
+import renderer
+from renderer.text.segment import grapheme_boundaries, line_opportunities
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40))
+def test_ascii_shortcut_agrees_with_icu(text: str) -> None:
+    """Printable ASCII skips ICU: every character is its own cluster, exactly as ICU says."""
+    expected = [0]
+    for piece in CharacterBreaker(text, Locale("")) if text else ():
+        expected.append(expected[-1] + len(piece))
+    assert grapheme_boundaries(text) == expected
+
+
+def test_clusters_hold_marks_emoji_sequences_and_conjuncts() -> None:
+    assert grapheme_boundaries("e\u0301a") == [0, 2, 3]
+    assert grapheme_boundaries("\U0001f468\u200d\U0001f469\u200d\U0001f467!") == [0, 5, 6]
+    assert grapheme_boundaries("\U0001f1ef\U0001f1f5\U0001f1ef") == [0, 2, 3]
+    assert grapheme_boundaries("\u0915\u094d\u0937\u093f") == [0, 4]  # क्षि: one (GB9c)
+    assert grapheme_boundaries("") == [0]
+
+
+def test_one_long_cluster_is_one_cluster() -> None:
+    """A letter with 4,999 combining accents is one cluster (and cheap: issue 11, row 3)."""
+    assert grapheme_boundaries("a" + "\u0301" * 4999) == [0, 5000]
+
+
+def test_line_opportunities_follow_uax14() -> None:
+    assert line_opportunities("hello world") == (6, 11)
+    assert line_opportunities("漢字です。") == (1, 2, 3, 5)  # 。 never starts a line
+    assert line_opportunities("") == ()
+
+
+def test_thai_breaks_between_dictionary_words() -> None:
+    """Thai has no spaces between words; ICU's dictionary finds the words, as Chromium does."""
+    assert line_opportunities("ภาษาไทยง่ายนิดเดียว") == (4, 7, 11, 14, 19)
+
+
+def test_thai_text_wraps_between_words() -> None:
+    text = "ภาษาไทยง่ายนิดเดียว"
+    spec = {
+        "width": 300,
+        "height": 200,
+        "components": [{"type": "text", "text": text, "frameWidth": 90, "fontSize": 20}],
+    }
+    lines = renderer.lay_out_spec(spec).boxes[0].text.lines  # type: ignore[union-attr]
+    assert len(lines) > 1
+    assert "".join(line.text for line in lines) == text
+    words = {"ภาษา", "ไทย", "ง่าย", "นิด", "เดียว"}
+    for line in lines:  # every line is whole words
+        rest = line.text
+        while rest:
+            word = next(w for w in words if rest.startswith(w))
+            rest = rest[len(word) :]
