@@ -9,9 +9,10 @@ guarded by a lock.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Iterator, Mapping
+import functools
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Literal, ParamSpec, TypeVar, overload
 
 from .budget import check_card, check_layout
 from .deadline import check as check_deadline
@@ -21,7 +22,7 @@ from .errors import TIMEOUT_ERRORS, OutOfMemory, RenderTimeout
 from .layout import CardLayout, lay_out
 from .limits import DEFAULT_LIMITS, Limits
 from .model import Card
-from .policy import DEFAULT_POLICY, ImagePolicy
+from .policy import DEFAULT_POLICY, ImagePolicy, StrPath
 from .raster import needs_svg, paint_scene
 from .report import Report, build_report
 from .resources import load_resources
@@ -45,13 +46,13 @@ def lay_out_spec(
     *,
     scale: float = 1.0,
     limits: Limits = DEFAULT_LIMITS,
-    base_dir: Path | None = None,
+    base_dir: StrPath | None = None,
     image_policy: ImagePolicy = DEFAULT_POLICY,
     for_svg: bool = False,
 ) -> CardLayout:
     """Where every component and every line lands, without drawing (for tests and reports).
     `for_svg`: lay out for SVG output (images embedded at no more than their own resolution)."""
-    card = parse_card(spec, limits, scale, base_dir)
+    card = parse_card(spec, limits, scale, _folder(base_dir))
     check_card(card, limits, scale)
     resources = load_resources(card, scale, limits, image_policy, for_svg)
     check_deadline()
@@ -69,7 +70,7 @@ def render(
     quality: int | None = ...,
     compression: Compression = ...,
     limits: Limits = ...,
-    base_dir: Path | None = ...,
+    base_dir: StrPath | None = ...,
     variables: Mapping[str, object] | None = ...,
     report: Literal[False] = ...,
     image_policy: ImagePolicy = ...,
@@ -86,7 +87,7 @@ def render(
     quality: int | None = ...,
     compression: Compression = ...,
     limits: Limits = ...,
-    base_dir: Path | None = ...,
+    base_dir: StrPath | None = ...,
     variables: Mapping[str, object] | None = ...,
     report: Literal[True],
     image_policy: ImagePolicy = ...,
@@ -102,7 +103,7 @@ def render(
     quality: int | None = None,
     compression: Compression = "fast",
     limits: Limits = DEFAULT_LIMITS,
-    base_dir: Path | None = None,
+    base_dir: StrPath | None = None,
     variables: Mapping[str, object] | None = None,
     report: bool = False,
     image_policy: ImagePolicy = DEFAULT_POLICY,
@@ -110,8 +111,11 @@ def render(
 ) -> bytes | tuple[bytes, Report]:
     """Render a card spec to image bytes (and, with `report=True`, a `Report` of the layout).
 
-    `spec`: a dict, JSON text (str or bytes) or a path to a JSON file (relative image paths then
-    resolve against its folder; otherwise against `base_dir` or the working folder).
+    `spec`: a dict, JSON text (str or bytes) or a path to a JSON file (str or PathLike).
+    `base_dir`: the folder relative image paths name, and files inside it may be read. A spec
+    file's own folder is the default; a dict or JSON text has none, so it reads no file unless
+    given `base_dir` or an `image_policy` whose `allow_paths` names folders. Absolute paths and
+    `..` leaving that folder are read only from inside `image_policy.allow_paths`.
     `format`: svg, png, jpeg, webp, tiff or avif. `scale`: device-pixel ratio (2 = retina).
     `quality`: 1–100 for jpeg, webp and avif (defaults 90, 90, 70). `compression`: PNG only,
     "fast" (default) or "small" (smallest file, several times slower).
@@ -154,7 +158,7 @@ def _render(
     quality: int | None,
     compression: Compression,
     limits: Limits,
-    base_dir: Path | None,
+    base_dir: StrPath | None,
     variables: Mapping[str, object] | None,
     report: bool,
     image_policy: ImagePolicy,
@@ -163,7 +167,7 @@ def _render(
         from .templates import fill
 
         doc, folder = load_document(spec, limits)
-        spec, base_dir = fill(doc, variables), base_dir or folder
+        spec, base_dir = fill(doc, variables), folder if base_dir is None else base_dir
     layout = lay_out_spec(
         spec,
         scale=scale,
@@ -181,6 +185,10 @@ def _render(
         check_deadline()
         data = encode(raster, fmt, quality, compression)
     return (data, build_report(layout)) if report else data
+
+
+def _folder(path: StrPath | None) -> Path | None:
+    return None if path is None else Path(path)
 
 
 def _check_quality(quality: int | None) -> None:
@@ -201,7 +209,8 @@ def render_many(
     scale: float = 1.0,
     quality: int | None = None,
     limits: Limits = DEFAULT_LIMITS,
-    base_dir: Path | None = None,
+    base_dir: StrPath | None = None,
+    image_policy: ImagePolicy = DEFAULT_POLICY,
 ) -> Iterator[bytes | Exception]:
     """Render many cards on `jobs` worker processes; yield each result in input order.
 
@@ -211,6 +220,8 @@ def render_many(
     raised for that item, so one bad item never stops the rest. `jobs` defaults to the usable
     cores; 1 renders in this process. Worker processes load fonts once and live as long as the
     iteration. A bad `format`, `quality` or `template` raises at once, before any work.
+    `base_dir` and `image_policy` are as for `render`; a template read from a path keeps its
+    folder, and each spec read from a path its own.
     """
     fmt = Format.parse(format)
     _check_quality(quality)
@@ -220,13 +231,14 @@ def render_many(
     tpl: Any = None
     if template is not None:
         tpl, folder = load_document(template, limits)
-        base_dir = base_dir or folder
+        base_dir = folder if base_dir is None else base_dir
     options: dict[str, Any] = {
         "format": fmt.value,
         "scale": scale,
         "quality": quality,
         "limits": limits,
-        "base_dir": str(base_dir) if base_dir else None,
+        "base_dir": None if base_dir is None else str(base_dir),
+        "image_policy": image_policy,
     }
 
     def job(i: int, item: Any) -> tuple[int, Job | Exception]:
@@ -271,38 +283,36 @@ def _ordered(jobs: Iterator[tuple[int, Any]], start: Any) -> Iterator[bytes | Ex
         executor.close()
 
 
-async def render_async(
-    spec: SpecInput,
-    format: str | Format = "png",
-    *,
-    scale: float = 1.0,
-    quality: int | None = None,
-    limits: Limits = DEFAULT_LIMITS,
-    base_dir: Path | None = None,
-    image_policy: ImagePolicy = DEFAULT_POLICY,
-    timeout: float | None = None,
-) -> bytes:
-    """`render` in a worker thread, so an asyncio server keeps serving while a card is drawn.
-    With `timeout`, the awaiting caller gets `RenderTimeout` at the deadline itself; the thread
-    stops at its next checkpoint."""
-    check_timeout(timeout)
-    work = asyncio.to_thread(
-        render,
-        spec,
-        format,
-        scale=scale,
-        quality=quality,
-        limits=limits,
-        base_dir=base_dir,
-        image_policy=image_policy,
-        timeout=timeout,
-    )
-    if timeout is None:
-        return await work
-    try:
-        return await asyncio.wait_for(work, timeout)
-    except TIMEOUT_ERRORS as e:
-        if isinstance(e, RenderTimeout):
-            raise
-        msg = f"The render took longer than its timeout of {timeout:g} s."
-        raise RenderTimeout(msg) from None
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _in_thread(function: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
+    """`function` as a coroutine run in a worker thread, with its signature and overloads: one
+    parameter list, so the async form can never lack a parameter of the plain one."""
+
+    @functools.wraps(function)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        # A `timeout` is honoured twice: the thread stops at its next checkpoint past it, and
+        # the awaiting caller gets RenderTimeout at the deadline itself, not at that checkpoint.
+        timeout = kwargs.get("timeout")
+        check_timeout(timeout)  # type: ignore[arg-type]
+        work = asyncio.to_thread(function, *args, **kwargs)
+        if timeout is None:
+            return await work
+        try:
+            return await asyncio.wait_for(work, timeout)  # type: ignore[arg-type]
+        except TIMEOUT_ERRORS as e:
+            if isinstance(e, RenderTimeout):
+                raise
+            msg = f"The render took longer than its timeout of {timeout:g} s."
+            raise RenderTimeout(msg) from None
+
+    return run
+
+
+render_async = _in_thread(render)
+render_async.__name__ = render_async.__qualname__ = "render_async"
+render_async.__doc__ = """`await render_async(...)`: `render` with the same parameters, in a worker
+thread, so an asyncio server keeps serving while a card is drawn. With `timeout`, the awaiting
+caller gets `RenderTimeout` at the deadline itself; the thread stops at its next checkpoint."""

@@ -164,7 +164,9 @@ class Card:
     height: int  # px
     background: Color | None  # None = transparent
     components: tuple[Component, ...]
-    base_dir: Path  # relative image paths resolve against this folder
+    # Relative image paths resolve against this folder, and files inside it may be read; None
+    # (a spec given as a dict or JSON text, no `base_dir`): only `ImagePolicy.allow_paths`.
+    base_dir: Path | None
 
 
 def on_canvas(c: Component, width: float, height: float) -> bool:

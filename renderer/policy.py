@@ -1,12 +1,19 @@
 """What an image source may be and where it may come from: one frozen `ImagePolicy` value.
 
 The resources stage asks the policy before it reads a byte: which URL schemes, which hosts and
-networks, whether local paths (and which folders) and SVG sources are allowed, and how long and how
-large a fetch may be. The library and CLI default (`DEFAULT_POLICY`) allows paths and SVG, because
-the person running them owns the machine; `ImagePolicy.server()` is what a network service should
-pass: no paths unless the operator names folders, no SVG unless enabled. Neither default ever
-reaches loopback, private, link-local, multicast, reserved or cloud-metadata addresses; tests that
-need a loopback server switch that on explicitly with `allow_loopback=True`.
+networks, which folders local paths may come from, whether SVG sources are allowed, and how long
+and how large a fetch may be.
+
+Files: a path is read only from inside an allowed folder, after resolving symlinks. The allowed
+folders are the card's own base folder (the spec file's folder, or the `base_dir` a caller
+passes; a dict or JSON text has none) and each folder in `allow_paths`. So a spec from a web
+request reads no file unless its caller named a folder, and an absolute path or a `..` that leaves
+the base folder needs a policy folder that contains it, whoever wrote the spec.
+
+The library and CLI default (`DEFAULT_POLICY`) allows SVG; `ImagePolicy.server()` is what a network
+service should pass: no SVG unless enabled. Neither default ever reaches loopback, private,
+link-local, multicast, reserved or cloud-metadata addresses; tests that need a loopback server
+switch that on explicitly with `allow_loopback=True`.
 
 Byte and pixel bounds of a source live in `Limits` (`max_image_bytes`, `max_image_pixels`), so one
 value bounds every entry point; the policy holds the rest.
@@ -15,25 +22,40 @@ value bounds every entry point; the policy holds the rest.
 from __future__ import annotations
 
 import ipaddress
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-__all__ = ["DEFAULT_POLICY", "IPNetwork", "ImagePolicy"]
+__all__ = ["DEFAULT_POLICY", "IPNetwork", "ImagePolicy", "StrPath"]
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+StrPath = str | os.PathLike[str]  # what every path parameter takes
 
 
 def _networks(values: tuple[str, ...]) -> tuple[IPNetwork, ...]:
     return tuple(ipaddress.ip_network(v, strict=False) for v in values)
 
 
+def _folders(values: StrPath | Iterable[StrPath] | None) -> tuple[Path, ...]:
+    """`allow_paths` as resolved folders; one path alone counts as a one-folder tuple."""
+    if values is None:
+        msg = (
+            "allow_paths must name folders, e.g. allow_paths=('/srv/assets',); "
+            "allow_paths=('/',) allows every file. Received: None"
+        )
+        raise ValueError(msg)
+    items = (values,) if isinstance(values, str | os.PathLike) else tuple(values)
+    return tuple(Path(p).resolve() for p in items)
+
+
 @dataclass(frozen=True, slots=True)
 class ImagePolicy:
     """Where image sources may come from and how far a fetch may go. Hashable: it keys caches."""
 
-    # Local files: None = any path (library, CLI); () = none (server default); else only files
-    # inside these folders (after resolving symlinks).
-    allow_paths: tuple[Path, ...] | None = None
+    # Folders local files may come from besides the card's base folder (see the module doc);
+    # symlinks resolved. Absolute paths and `..` are read only when they land inside one.
+    allow_paths: tuple[StrPath, ...] = ()  # stored as resolved `Path`s
     allow_svg: bool = True  # SVG sources, rasterized in a bounded subprocess
     allow_urls: bool = True  # http(s) sources at all
     schemes: tuple[str, ...] = ("http", "https")
@@ -49,7 +71,7 @@ class ImagePolicy:
     max_image_side: int = 16_384  # px, either side of a decoded source
     svg_timeout: float = 1.5  # s, wall clock of the SVG subprocess (start-up included)
     svg_memory: int = 1 << 30  # bytes of address space for that subprocess
-    cache_dir: Path | None = None  # optional on-disk HTTP cache (Cache-Control / ETag)
+    cache_dir: Path | None = None  # optional on-disk HTTP cache (Cache-Control / ETag); or a str
     cache_max_bytes: int = 256 << 20  # of bodies in cache_dir; the least recently used go first
     user_agent: str = "renderer-image-fetcher/0.1"
     _networks: tuple[IPNetwork, ...] = field(default=(), init=False, repr=False, compare=False)
@@ -61,9 +83,9 @@ class ImagePolicy:
         if self.cache_max_bytes < 0:
             msg = "cache_max_bytes must be >= 0"
             raise ValueError(msg)
-        if self.allow_paths is not None:
-            folders = tuple(Path(p).resolve() for p in self.allow_paths)
-            object.__setattr__(self, "allow_paths", folders)
+        object.__setattr__(self, "allow_paths", _folders(self.allow_paths))
+        if self.cache_dir is not None:
+            object.__setattr__(self, "cache_dir", Path(self.cache_dir))
         object.__setattr__(self, "schemes", tuple(s.lower() for s in self.schemes))
         object.__setattr__(self, "allow_hosts", tuple(h.lower() for h in self.allow_hosts))
         # Parsed once, so a typo fails at start-up rather than on the first fetch.
@@ -71,9 +93,10 @@ class ImagePolicy:
 
     @classmethod
     def server(
-        cls, *, allow_paths: tuple[Path, ...] = (), allow_svg: bool = False, **kwargs: object
+        cls, *, allow_paths: Iterable[StrPath] = (), allow_svg: bool = False, **kwargs: object
     ) -> ImagePolicy:
-        """The policy for a network service: no files unless folders are named, no SVG."""
+        """The policy for a network service: no SVG unless enabled. Files, as everywhere, only
+        from `allow_paths` and the `base_dir` the service passes (none by default)."""
         return cls(allow_paths=allow_paths, allow_svg=allow_svg, **kwargs)  # type: ignore[arg-type]
 
     def with_changes(self, **kwargs: object) -> ImagePolicy:

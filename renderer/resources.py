@@ -8,7 +8,8 @@ Image sources are untrusted bytes, from four forms told apart by one documented 
     only base64 characters, whose decoded bytes start with an image (or SVG) signature
                             → raw base64, as AI image services return it (Craiyon's
                               `base64_data`, OpenAI-style `b64_json`)
-    anything else           → a file path, relative to the card's base folder
+    anything else           → a file path, relative to the card's base folder, read only from
+                              inside an allowed folder (`renderer.policy` states the rule)
 
 Whatever the form, the format is sniffed from the bytes (never from a name, a media type or a
 Content-Type) and must be one of `ALLOWED_FORMATS` or SVG. Raster sources are decoded by Pillow's
@@ -85,6 +86,7 @@ __all__ = [
     "clear_caches",
     "load_resources",
     "placeholder",
+    "resolve_path",
 ]
 
 ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "AVIF", "TIFF", "BMP", "ICO")
@@ -210,21 +212,39 @@ def _decode_data_uri(src: str) -> bytes:
     return urllib.parse.unquote_to_bytes(payload)
 
 
-def _resolve_path(src: str, base_dir: Path, policy: ImagePolicy) -> Path:
-    if policy.allow_paths is not None and not policy.allow_paths:
-        msg = "local file paths are turned off here (ImagePolicy.allow_paths)"
+def resolve_path(src: str, base_dir: Path | None, policy: ImagePolicy) -> Path:
+    """The file `src` names, if it lies inside an allowed folder (the rule: `renderer.policy`)."""
+    folders = _allowed_folders(base_dir, policy)
+    if not folders:
+        msg = (
+            f"{src!r} is a file path, and a spec given as a dict or JSON text reads no files "
+            "unless its caller names a folder: pass base_dir= (the folder its relative paths "
+            "name) or ImagePolicy(allow_paths=(folder, ...)); on the command line, "
+            "--allow-image-dir DIR. URLs, data URIs and base64 need neither"
+        )
         raise ValueError(msg)
     try:
-        path = (base_dir / src).resolve()
+        path = ((base_dir or Path.cwd()) / src).resolve()
     except (OSError, RuntimeError, ValueError) as e:
         msg = f"cannot resolve file path {src!r}: {e}"
         raise ValueError(msg) from None
-    if policy.allow_paths is not None and not any(
-        path.is_relative_to(folder) for folder in policy.allow_paths
-    ):
-        msg = f"file {src!r} is outside the allowed folders (ImagePolicy.allow_paths)"
+    if not any(path.is_relative_to(folder) for folder in folders):
+        msg = (
+            f"file {src!r} is outside the folders images may be read from (the spec's folder "
+            "or base_dir, and ImagePolicy.allow_paths): an absolute path or '..' needs a folder "
+            "that contains it, ImagePolicy(allow_paths=(folder, ...)); on the command line, "
+            "--allow-image-dir DIR"
+        )
         raise ValueError(msg)
     return path
+
+
+def _allowed_folders(base_dir: Path | None, policy: ImagePolicy) -> tuple[Path, ...]:
+    extra = tuple(Path(p) for p in policy.allow_paths)  # resolved by the policy
+    try:
+        return extra if base_dir is None else (base_dir.resolve(), *extra)
+    except (OSError, RuntimeError, ValueError):
+        return extra
 
 
 def _read_file(path: Path, src: str, limits: Limits) -> bytes:
@@ -612,11 +632,11 @@ def cache_loads() -> int:
 
 
 def _source_key(
-    src: str, kind: str, base_dir: Path, policy: ImagePolicy
+    src: str, kind: str, base_dir: Path | None, policy: ImagePolicy
 ) -> tuple[Hashable, Path | None]:
     """What identifies a source's bytes: the text itself, or a file's path, size and mtime."""
     if kind == "path":
-        path = _resolve_path(src, base_dir, policy)
+        path = resolve_path(src, base_dir, policy)
         try:
             st = path.stat()
             stamp: tuple[int, int] = (st.st_mtime_ns, st.st_size)
@@ -629,7 +649,7 @@ def _source_key(
 
 
 def _load_source(
-    src: str, base_dir: Path, limits: Limits, policy: ImagePolicy
+    src: str, base_dir: Path | None, limits: Limits, policy: ImagePolicy
 ) -> tuple[Hashable, _Source]:
     kind = classify_source(src)
     key, path = _source_key(src, kind, base_dir, policy)
@@ -780,7 +800,7 @@ def _svg_image(
 
 def _load_image(
     c: ImageComponent,
-    base_dir: Path,
+    base_dir: Path | None,
     scale: float,
     limits: Limits,
     policy: ImagePolicy,

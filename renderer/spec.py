@@ -13,6 +13,7 @@ import copy
 import difflib
 import json
 import math
+import os
 import re
 from collections.abc import Iterator
 from functools import cache
@@ -39,7 +40,7 @@ from .text.bidi import BIDI_CONTROLS
 
 __all__ = ["DIVIDER_THICKNESS", "SpecInput", "load_document", "parse_card", "schema"]
 
-SpecInput = dict[str, Any] | str | bytes | Path
+SpecInput = dict[str, Any] | str | bytes | os.PathLike[str]
 
 DIVIDER_THICKNESS = {"thin": 1.0, "medium": 3.0, "thick": 5.0}  # px, CSS border-width keywords
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -227,11 +228,12 @@ def _loads(text: str, limits: Limits) -> Any:
         raise SpecError([Issue("", "The document is nested too deeply.")]) from None
 
 
-def load_document(spec: SpecInput, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, Path]:
-    """Read a spec from any accepted form; returns the decoded JSON value and its base folder."""
+def load_document(spec: SpecInput, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, Path | None]:
+    """Read a spec from any accepted form; returns the decoded JSON value and its base folder:
+    the file's folder for a path, None for a dict or JSON text (they grant no file access)."""
     if isinstance(spec, dict):
-        return spec, Path.cwd()
-    if not isinstance(spec, str | bytes | Path):
+        return spec, None
+    if not isinstance(spec, str | bytes | os.PathLike):
         raise SpecError(
             [
                 Issue(
@@ -243,11 +245,11 @@ def load_document(spec: SpecInput, limits: Limits = DEFAULT_LIMITS) -> tuple[Any
         )
     if isinstance(spec, bytes):
         try:
-            return _loads(spec.decode("utf-8-sig"), limits), Path.cwd()
+            return _loads(spec.decode("utf-8-sig"), limits), None
         except UnicodeDecodeError as e:
             raise SpecError([Issue("", f"The document is not UTF-8: {e.reason}.")]) from None
     if isinstance(spec, str) and spec.lstrip().startswith(("{", "[")):
-        return _loads(spec, limits), Path.cwd()
+        return _loads(spec, limits), None
     path = Path(spec)
     try:
         raw = path.read_bytes()
@@ -639,7 +641,8 @@ def parse_card(
     scale: float = 1.0,
     base_dir: Path | None = None,
 ) -> Card:
-    """Validate `spec` and resolve it into a `Card`, or raise `SpecError` listing every issue."""
+    """Validate `spec` and resolve it into a `Card`, or raise `SpecError` listing every issue.
+    `base_dir` (else a spec file's folder) is the folder relative image paths name."""
     doc, folder = load_document(spec, limits)
     issues: list[Issue] = []
     _check_values(doc, [], limits, issues)
@@ -672,5 +675,5 @@ def parse_card(
         height=int(doc["height"]),
         background=None if background == "transparent" else Color.parse(background),
         components=tuple(_component(i, c) for i, c in enumerate(doc["components"])),
-        base_dir=base_dir or folder,
+        base_dir=folder if base_dir is None else base_dir,
     )

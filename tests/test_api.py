@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import concurrent.futures
+import inspect
 import io
 import json
 import random
@@ -26,6 +27,8 @@ from pngs import png_declaring
 
 from renderer import (
     ImageLoadError,
+    ImagePolicy,
+    Report,
     SpecError,
     lay_out_spec,
     render,
@@ -290,6 +293,35 @@ def test_render_async_gather_and_errors() -> None:
     assert {i.pointer for i in info.value.issues} == {"/height", "/components"}
 
 
+def test_render_async_has_every_parameter_of_render() -> None:
+    """One signature: names, kinds, order, defaults and annotations all the same."""
+    plain, in_thread = inspect.signature(render), inspect.signature(render_async)
+    assert list(in_thread.parameters.values()) == list(plain.parameters.values())
+    assert inspect.iscoroutinefunction(render_async)
+    assert render_async.__name__ == "render_async"
+
+
+def test_render_async_takes_variables_report_and_compression(tmp_path: Path) -> None:
+    """What the issue's FastAPI app called: a template path with variables, then a report."""
+    template = tmp_path / "card.json"
+    spec = {"width": 200, "height": 60, "components": [{"type": "text", "text": "{{ t }}"}]}
+    template.write_text(json.dumps(spec), encoding="utf-8")
+
+    async def main() -> tuple[bytes, tuple[bytes, Report], bytes]:
+        webp = await render_async(template, "webp", variables={"t": "Hi"}, quality=80)
+        both = await render_async(template, "png", variables={"t": "Hi"}, report=True)
+        small = await render_async(template, "png", variables={"t": "Hi"}, compression="small")
+        return webp, both, small
+
+    webp, (png, report), small = asyncio.run(main())
+    assert webp == render(template, "webp", variables={"t": "Hi"}, quality=80)
+    assert png == render(template, "png", variables={"t": "Hi"})
+    assert (
+        report.to_dict() == render(template, "png", variables={"t": "Hi"}, report=True)[1].to_dict()
+    )
+    assert rgba(small).tobytes() == rgba(png).tobytes()
+
+
 # --- spec forms -------------------------------------------------------------------------------
 
 
@@ -306,20 +338,35 @@ def test_every_spec_form_gives_identical_bytes(
     text = json.dumps(spec, ensure_ascii=False)
     path = tmp_path / "card.json"
     path.write_text(text, encoding="utf-8")
-    monkeypatch.chdir(tmp_path)  # dict / text / bytes resolve relative images from the cwd
-    forms: dict[str, Any] = {
-        "dict": spec,
-        "str": text,
-        "str-indented": json.dumps(spec, indent=2),
-        "bytes": text.encode("utf-8"),
-        "path": path,
-        "str-path": str(path),
-        "relative-str-path": "card.json",
+    monkeypatch.chdir(tmp_path)
+    # A dict or JSON text reads files only from the base_dir it is given (a str works); a spec
+    # file reads them from its own folder.
+    given = {"base_dir": "."}
+    forms: dict[str, tuple[Any, dict[str, Any]]] = {
+        "dict": (spec, given),
+        "str": (text, given),
+        "str-indented": (json.dumps(spec, indent=2), given),
+        "bytes": (text.encode("utf-8"), given),
+        "dict-pathlike-base": (spec, {"base_dir": _PathLike(str(tmp_path))}),
+        "path": (path, {}),
+        "str-path": (str(path), {}),
+        "relative-str-path": ("card.json", {}),
+        "pathlike": (_PathLike(str(path)), {}),
     }
     for fmt in ("png", "svg"):
-        results = {name: render(form, fmt) for name, form in forms.items()}
+        results = {name: render(form, fmt, **kw) for name, (form, kw) in forms.items()}
         assert len(set(results.values())) == 1, {k: len(v) for k, v in results.items()}
-    assert_image_colour_in_box(render(image_card("logo.png"), "png"))
+    assert_image_colour_in_box(render(image_card("logo.png"), "png", base_dir="."))
+
+
+class _PathLike:
+    """An `os.PathLike` that is not a `pathlib.Path`, as other libraries hand out."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __fspath__(self) -> str:
+        return self.path
 
 
 def test_spec_file_with_bom_is_accepted(tmp_path: Path) -> None:
@@ -419,7 +466,12 @@ def test_image_source_forms(src: str) -> None:
 
 def test_image_from_file_path(tmp_path: Path) -> None:
     _write_logo(tmp_path)
-    assert_image_colour_in_box(render(image_card(str(tmp_path / "logo.png")), "png"))
+    absolute = image_card(str(tmp_path / "logo.png"))
+    with pytest.raises(ImageLoadError, match="ImagePolicy\\(allow_paths="):
+        render(absolute, "png")
+    assert_image_colour_in_box(
+        render(absolute, "png", image_policy=ImagePolicy(allow_paths=(tmp_path,)))
+    )
     assert_image_colour_in_box(render(image_card("logo.png"), "png", base_dir=tmp_path))
 
 

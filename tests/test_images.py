@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import os
 import random
 import re
@@ -33,6 +34,7 @@ from renderer.spec import parse_card
 
 RED, GREEN, BLUE, YELLOW = (230, 20, 30), (20, 200, 40), (30, 40, 230), (240, 220, 20)
 BG = (255, 255, 255)
+EVERY_FILE = ImagePolicy(allow_paths=("/",))  # for tests that read special files by path
 
 
 @pytest.fixture(autouse=True)
@@ -158,8 +160,9 @@ def test_text_that_is_not_an_image() -> None:
     )
 
 
-def test_missing_file_names_the_path() -> None:
-    message = error_of(card({"src": "no/such/logo.png", "width": 20, "height": 20}))
+def test_missing_file_names_the_path(tmp_path: Path) -> None:
+    spec = card({"src": "no/such/logo.png", "width": 20, "height": 20})
+    message = error_of(spec, base_dir=tmp_path)
     assert "cannot read file 'no/such/logo.png'" in message
 
 
@@ -572,11 +575,85 @@ def test_svg_references_are_never_fetched(counting_server: int, tmp_path: Path) 
 # --- paths and the server policy ------------------------------------------------------------------
 
 
-def test_server_policy_refuses_paths(tmp_path: Path) -> None:
-    (tmp_path / "a.png").write_bytes(encode(Image.new("RGB", (8, 8), RED)))
+def _red_png(path: Path) -> Path:
+    path.write_bytes(encode(Image.new("RGB", (8, 8), RED)))
+    return path
+
+
+def test_a_dict_reads_no_file_unless_given_a_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The safe default for a spec from a request: no file, not even one in the working folder,
+    and the refusal says what to pass."""
+    _red_png(tmp_path / "a.png")
+    monkeypatch.chdir(tmp_path)
     spec = card({"src": "a.png", "width": 20, "height": 20})
-    message = error_of(spec, ImagePolicy.server(), base_dir=tmp_path)
-    assert "local file paths are turned off here (ImagePolicy.allow_paths)" in message
+    for policy in (DEFAULT_POLICY, ImagePolicy.server()):
+        message = error_of(spec, policy)
+        for hint in ("base_dir=", "ImagePolicy(allow_paths=", "--allow-image-dir"):
+            assert hint in message, (hint, message)
+        for text in (json.dumps(spec), json.dumps(spec).encode()):
+            with pytest.raises(renderer.ImageLoadError, match="base_dir="):
+                renderer.render(text, "png", image_policy=policy)
+    for kw in ({"base_dir": tmp_path}, {"base_dir": "."}, {"base_dir": str(tmp_path)}):
+        assert near(render(spec, **kw).getpixel((20, 20)), RED), kw
+    # A policy folder alone allows it too (relative to the working folder, as there is no base).
+    assert near(render(spec, ImagePolicy(allow_paths=(".",))).getpixel((20, 20)), RED)
+    assert near(render(spec, ImagePolicy(allow_paths=str(tmp_path))).getpixel((20, 20)), RED)
+
+
+@pytest.mark.parametrize("form", ["absolute", "dotdot", "symlink"])
+def test_leaving_the_base_folder_needs_a_policy_folder(tmp_path: Path, form: str) -> None:
+    """Absolute paths, `..` and symlinks out of the base folder are refused, whether the spec
+    is a file (its own folder) or a dict with base_dir, until a policy folder contains them."""
+    cards, private = tmp_path / "cards", tmp_path / "private"
+    cards.mkdir()
+    private.mkdir()
+    secret = _red_png(private / "secret.png")
+    if form == "symlink":
+        (cards / "link.png").symlink_to(secret)
+    src = {"absolute": str(secret), "dotdot": "../private/secret.png", "symlink": "link.png"}[form]
+    spec = card({"src": src, "width": 20, "height": 20})
+    spec_file = cards / "card.json"
+    spec_file.write_text(json.dumps(spec), encoding="utf-8")
+    for message in (
+        error_of(spec, base_dir=cards),
+        _file_error(spec_file, DEFAULT_POLICY),
+        error_of(spec, ImagePolicy(allow_paths=(cards,)), base_dir=cards),
+    ):
+        assert "outside the folders images may be read from" in message
+        assert "ImagePolicy(allow_paths=" in message
+        assert "--allow-image-dir" in message
+    allowed = ImagePolicy(allow_paths=(private,))
+    assert near(render(spec, allowed, base_dir=cards).getpixel((20, 20)), RED)
+    png = renderer.render(spec_file, "png", image_policy=allowed)
+    assert near(Image.open(io.BytesIO(png)).convert("RGB").getpixel((20, 20)), RED)
+
+
+def _file_error(path: Path, policy: ImagePolicy) -> str:
+    with pytest.raises(renderer.ImageLoadError) as info:
+        renderer.render(path, "png", image_policy=policy)
+    (issue,) = info.value.issues
+    return issue.message
+
+
+def test_a_spec_file_reads_files_beside_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What CI users rely on: a card file names its logo relative to itself, run from anywhere;
+    a template given as a path keeps its folder when filled."""
+    (tmp_path / "assets").mkdir()
+    _red_png(tmp_path / "assets" / "a.png")
+    spec = card({"src": "assets/a.png", "width": 20, "height": 20})
+    spec["components"].append({"type": "text", "text": "{{ t }}", "x": 0, "y": 60})
+    (tmp_path / "card.json").write_text(json.dumps(spec), encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    for png in (
+        renderer.render(tmp_path / "card.json", "png"),
+        renderer.render(str(tmp_path / "card.json"), "png", variables={"t": "x"}),
+        renderer.render("../card.json", "png", variables={"t": "x"}),
+    ):
+        assert near(Image.open(io.BytesIO(png)).convert("RGB").getpixel((20, 20)), RED)
 
 
 def test_allowed_folders(tmp_path: Path) -> None:
@@ -590,22 +667,27 @@ def test_allowed_folders(tmp_path: Path) -> None:
     message = error_of(
         card({"src": "../b.png", "width": 20, "height": 20}), policy, base_dir=inside
     )
-    assert "outside the allowed folders" in message
+    assert "outside the folders images may be read from" in message
+
+
+def test_allow_paths_none_is_refused_clearly() -> None:
+    with pytest.raises(ValueError, match="allow_paths must name folders"):
+        ImagePolicy(allow_paths=None)  # type: ignore[arg-type]
 
 
 def test_device_files_are_refused() -> None:
-    message = error_of(card({"src": "/dev/zero", "width": 20, "height": 20}))
+    message = error_of(card({"src": "/dev/zero", "width": 20, "height": 20}), EVERY_FILE)
     assert "not a regular file" in message
 
 
 # --- onImageError --------------------------------------------------------------------------------
 
 
-def test_placeholder_draws_and_records_the_error() -> None:
+def test_placeholder_draws_and_records_the_error(tmp_path: Path) -> None:
     spec = card({"src": "missing.png", "width": 60, "height": 40, "onImageError": "placeholder"})
-    im = render(spec)
+    im = render(spec, base_dir=tmp_path)
     assert im.getpixel((12, 12)) == (229, 231, 235)
-    c = parse_card(spec)
+    c = parse_card(spec, base_dir=tmp_path)
     resources = load_resources(c)
     assert list(resources.errors) == ["/components/0/src"]
     assert "cannot read file 'missing.png'" in resources.errors["/components/0/src"]
@@ -652,7 +734,7 @@ def test_fifo_source_is_refused_without_blocking(tmp_path: Path) -> None:
         "components": [{"type": "image", "src": str(fifo), "width": 10, "height": 10}],
     }
     with pytest.raises(renderer.ImageLoadError, match="not a regular file"):
-        renderer.render(spec, "png")
+        renderer.render(spec, "png", base_dir=tmp_path)
 
 
 # --- colour profiles ------------------------------------------------------------------------------

@@ -24,7 +24,8 @@ from typing import Any
 from ..encode import Format
 from ..errors import Issue, SpecError
 from ..limits import DEFAULT_LIMITS, Limits
-from ..resources import classify_source
+from ..policy import DEFAULT_POLICY, ImagePolicy
+from ..resources import classify_source, resolve_path
 from ..spec import load_document
 from ..templates import fill
 from .manifest import file_digest, item_key
@@ -47,6 +48,7 @@ class Options:
     variables: Mapping[str, object] | None = None  # --var; None and no rows: no templating
     rows: list[Row] | None = None  # --data
     limits: Limits = DEFAULT_LIMITS
+    image_policy: ImagePolicy = DEFAULT_POLICY  # --allow-image-dir, -host, -network
 
 
 @dataclass(slots=True)
@@ -118,7 +120,7 @@ def plan(specs: list[tuple[Path, Path]], options: Options) -> list[Item]:
 def _plan_one(
     item: Item,
     doc: Any,
-    base: Path,
+    base: Path | None,
     folder: Path,
     row: Row | None,
     n: int,
@@ -136,7 +138,7 @@ def _plan_one(
         output = filled.pop("output")
     fmt, quality, rel = _output(output, folder, Path(item.source).stem, n, row, variables, options)
     item.output, item.row_values = rel, dict(variables)
-    images = _images(filled, base)
+    images = _images(filled, base, options.image_policy)
     key_options = {"format": fmt.value, "quality": quality, "scale": options.scale, "output": rel}
     item.key = item_key(doc, variables if templating else None, key_options, images)
     item.job = Job(
@@ -146,7 +148,8 @@ def _plan_one(
         scale=options.scale,
         quality=quality,
         limits=options.limits,
-        base_dir=str(base),
+        base_dir=None if base is None else str(base),
+        image_policy=options.image_policy,
     )
 
 
@@ -234,15 +237,18 @@ def _safe_path(name: Any, pointer: str, issues: list[Issue]) -> PurePosixPath:
     return path
 
 
-def _images(doc: Any, base: Path) -> dict[str, str]:
-    """Digests of the image files a spec names: editing a logo must redraw its cards."""
+def _images(doc: Any, base: Path | None, policy: ImagePolicy) -> dict[str, str]:
+    """Digests of the image files a spec names: editing a logo must redraw its cards. Only files
+    the render may read are hashed (a refused or special file is the render's error to report:
+    hashing /dev/zero would never end)."""
     found: dict[str, str] = {}
     components = doc.get("components") if isinstance(doc, dict) else None
     for c in components if isinstance(components, list) else []:
         src = c.get("src") if isinstance(c, dict) and c.get("type") == "image" else None
         if isinstance(src, str) and classify_source(src) == "path":
             try:
-                found[src] = file_digest((base / src).resolve())
-            except OSError:
+                path = resolve_path(src, base, policy)
+                found[src] = file_digest(path) if path.is_file() else "missing"
+            except (OSError, ValueError):
                 found[src] = "missing"
     return found

@@ -22,6 +22,7 @@ from typing import Any
 
 from .. import errors, files
 from ..limits import DEFAULT_LIMITS, Limits
+from ..policy import DEFAULT_POLICY, ImagePolicy
 
 __all__ = [
     "TEMP_SUFFIX",
@@ -51,6 +52,7 @@ class Job:
     quality: int | None = None
     limits: Limits = DEFAULT_LIMITS
     base_dir: str | None = None
+    image_policy: ImagePolicy = DEFAULT_POLICY
     dest: str | None = None
 
 
@@ -113,8 +115,9 @@ def render_job(job: Job) -> Outcome:
             scale=job.scale,
             quality=job.quality,
             limits=job.limits,
-            base_dir=Path(job.base_dir) if job.base_dir else None,
+            base_dir=None if job.base_dir is None else Path(job.base_dir),
             variables=job.variables,
+            image_policy=job.image_policy,
         )
         digest = hashlib.sha256(data).hexdigest()
         if job.dest is not None:
