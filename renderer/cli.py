@@ -1,9 +1,10 @@
 """The `renderer` command: render, validate, and list formats and fonts.
 
 Exit codes: 0 success; 1 a render failed for another reason (an image could not be loaded, an
-output could not be written); 2 an invalid spec or invalid arguments; 3 `--strict` found missing
-glyphs or text that did not fit. Heavy modules are imported
-inside the commands, so `renderer --help` and `renderer validate` start quickly.
+output could not be written; for `validate --resources`, a source could not be read); 2 an
+invalid spec or invalid arguments; 3 `--strict` found missing glyphs or text that did not fit.
+Heavy modules are imported inside the commands, so `renderer --help` and `renderer validate`
+start quickly.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from typing import TYPE_CHECKING, Any
 from .files import write_atomic
 
 if TYPE_CHECKING:
-    from .errors import RenderError
+    from .encode import Format
+    from .errors import Issue, RenderError
+    from .model import Card
+    from .policy import ImagePolicy
 
 __all__ = ["main"]
 
@@ -29,18 +33,40 @@ EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_STRICT = 0, 1, 2, 3
 # `register(subparsers) -> None` and `run(args) -> int`; heavy imports happen inside `run`.
 _PLUGIN_COMMANDS = {"serve": "renderer.server.command", "batch": "renderer.batch.command"}
 
-_EPILOG_RENDER = """examples:
+_EPILOG_RENDER = """Image files are read from the spec file's folder; a spec on standard input reads
+files only from --allow-image-dir folders. Absolute paths and '..' out of the spec's folder need
+an --allow-image-dir that contains them. Missing folders of -o and --report are created.
+
+examples:
   renderer render card.json -o card.png
-  renderer render card.json -o card@2x.webp --scale 2 --quality 85
+  renderer render card.json -o out/card@2x.webp --scale 2 --quality 85
   renderer render card.json -o card.png --report card.report.json --strict
+  renderer render card.json -o card.png --report -        # the report on standard output
   cat card.json | renderer render - --format svg > card.svg
+  renderer render card.json -o card.png --allow-image-host assets.intranet.example
+  renderer render card.json -o card.png --allow-image-dir /srv/shared-logos
+
+exit codes: 0 written, 1 an image could not be loaded or the output written, 2 an invalid spec
+or arguments, 3 --strict found missing glyphs or text that did not fit (the image is written).
 """
-_EPILOG_VALIDATE = """examples:
+_EPILOG_VALIDATE = """Plain validate checks each spec as render would before drawing: JSON syntax,
+the schema (every property, type and range), the Limits (canvas, components, text length) and
+the rules the schema cannot state. It reads no image. --resources also loads every image source
+(file, URL, data URI, base64) under the same policy as render, with the same --allow-image-*
+switches, and reports each one that cannot be used at its /components/N/src (sources that
+onImageError: "placeholder" would replace included). Fonts are bundled: no font source to check.
+
+examples:
   renderer validate cards/*.json
   renderer validate card.json --json
+  renderer validate cards/*.json --resources --allow-image-host cdn.intranet.example
+
+exit codes: 0 every spec valid (with --resources: and every source readable), 1 (--resources)
+some source cannot be read, 2 some spec is invalid or the arguments are (2 wins over 1).
 """
 _EPILOG_MAIN = """exit codes: 0 ok, 1 render failed (e.g. an image could not be loaded),
-2 invalid spec or arguments, 3 --strict found missing glyphs or text that did not fit.
+2 invalid spec or arguments, 3 --strict found missing glyphs or text that did not fit;
+each command's --help lists its own.
 
 examples:
   renderer render examples/blog.json -o blog.png
@@ -77,7 +103,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument("-f", "--format", help="svg, png, jpeg, webp, tiff or avif")
     r.add_argument("--scale", type=float, default=1.0, help="device-pixel ratio (default 1)")
-    r.add_argument("--quality", type=int, help="1-100 for jpeg, webp, avif")
+    r.add_argument(
+        "--quality", type=int, help="1-100 for jpeg, webp, avif (an error for other formats)"
+    )
     r.add_argument(
         "--compression",
         choices=("fast", "small"),
@@ -87,7 +115,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--report",
         metavar="REPORT.json",
-        help="write what was laid out where (lines, font sizes, faces, missing characters) as JSON",
+        help="write what was laid out where (lines, font sizes, faces, missing characters) as "
+        "JSON; - for standard output",
     )
     r.add_argument(
         "--strict",
@@ -95,6 +124,7 @@ def _parser() -> argparse.ArgumentParser:
         help="exit 3 when a character has no font or text was cut or overflows "
         "(the image is still written)",
     )
+    add_image_source_options(r)
 
     v = sub.add_parser(
         "validate",
@@ -106,12 +136,66 @@ def _parser() -> argparse.ArgumentParser:
     )
     v.add_argument("specs", nargs="+", help="spec files (- for standard input)")
     v.add_argument("--json", action="store_true", help="print one JSON object per spec")
+    v.add_argument(
+        "--resources",
+        action="store_true",
+        help="also load every image source, as render would; exit 1 if one cannot be read",
+    )
+    add_image_source_options(v)
 
     sub.add_parser("formats", help="list output formats")
     sub.add_parser("fonts", help="list bundled font families")
     for module in _plugins().values():
         module.register(sub)
     return p
+
+
+# --- image sources: the switches the errors point to (render, validate, batch) -----------------
+
+
+def add_image_source_options(parser: argparse.ArgumentParser) -> None:
+    """`--allow-image-dir`, `--allow-image-host` and `--allow-image-network`, as `serve` names
+    them: `ImagePolicy.allow_paths`, `allow_hosts` and `allow_networks` on the command line."""
+    g = parser.add_argument_group("image sources")
+    g.add_argument(
+        "--allow-image-dir",
+        action="append",
+        metavar="DIR",
+        help="also read image files from inside this folder (repeatable): absolute paths, '..' "
+        "and a spec on standard input need one",
+    )
+    g.add_argument(
+        "--allow-image-host",
+        action="append",
+        metavar="HOST",
+        help="image host to fetch from even on a loopback or private address "
+        "(repeatable; *.example.com for its subdomains)",
+    )
+    g.add_argument(
+        "--allow-image-network",
+        action="append",
+        metavar="CIDR",
+        help="network image URLs may reach, e.g. 10.1.0.0/16 or 127.0.0.1/32 (repeatable)",
+    )
+
+
+def image_policy(args: argparse.Namespace) -> ImagePolicy:
+    """The policy the switches describe; ValueError names the switch that is wrong."""
+    from .policy import ImagePolicy
+
+    folders = args.allow_image_dir or []
+    for folder in folders:
+        if not Path(folder).is_dir():
+            msg = f"--allow-image-dir {folder}: no such folder"
+            raise ValueError(msg)
+    networks = tuple(args.allow_image_network or ())
+    try:
+        ImagePolicy(allow_networks=networks)
+    except ValueError as e:
+        msg = f"--allow-image-network: {e}"
+        raise ValueError(msg) from None
+    hosts = tuple(args.allow_image_host or ())
+    return ImagePolicy(allow_paths=tuple(folders), allow_hosts=hosts, allow_networks=networks)
 
 
 def _plugins() -> dict[str, Any]:
@@ -130,36 +214,31 @@ def _read_spec(arg: str) -> bytes | Path:
 
 
 def _report(name: str, error: RenderError) -> None:
-    lines = [str(i) for i in error.issues] or [str(error)]
+    lines = [str(i) for i in error.issues] or [str(error)]  # Issue: no "/" for the whole spec
     for line in lines:
         print(f"{name}: {line}", file=sys.stderr)
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
     from .api import render
-    from .encode import Format
     from .errors import RenderError, SpecError
 
     try:
-        if args.format:
-            fmt = Format.parse(args.format)
-        elif args.output != "-" and Path(args.output).suffix:
-            fmt = Format.parse(Path(args.output).suffix)
-        else:
-            fmt = Format.PNG
+        fmt = _output_format(args)
+        policy = image_policy(args)
     except ValueError as e:
         print(f"renderer: {e}", file=sys.stderr)
-        return EXIT_INVALID
-    if args.output == "-" and fmt is not Format.SVG and sys.stdout.isatty():
-        print(
-            "renderer: refusing to write binary image data to a terminal; use -o FILE",
-            file=sys.stderr,
-        )
         return EXIT_INVALID
     name = "<stdin>" if args.spec == "-" else args.spec
     try:
         data, report = render(
-            _read_spec(args.spec), fmt, scale=args.scale, quality=args.quality, report=True
+            _read_spec(args.spec),
+            fmt,
+            scale=args.scale,
+            quality=args.quality,
+            compression=args.compression,
+            report=True,
+            image_policy=policy,
         )
     except SpecError as e:
         _report(name, e)
@@ -170,21 +249,9 @@ def _cmd_render(args: argparse.Namespace) -> int:
     except ValueError as e:  # bad --quality
         print(f"renderer: {e}", file=sys.stderr)
         return EXIT_INVALID
-    if args.output == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-    else:
-        try:
-            write_atomic(Path(args.output), data)
-        except OSError as e:
-            print(f"renderer: cannot write {args.output}: {e.strerror}", file=sys.stderr)
-            return EXIT_FAILED
-    if args.report:
-        text = json.dumps(report.to_dict(), ensure_ascii=False, indent=1) + "\n"
-        try:
-            write_atomic(Path(args.report), text.encode("utf-8"))
-        except OSError as e:
-            print(f"renderer: cannot write {args.report}: {e.strerror}", file=sys.stderr)
+    text = json.dumps(report.to_dict(), ensure_ascii=False, indent=1) + "\n"
+    for target, content in ((args.output, data), (args.report, text.encode("utf-8"))):
+        if target is not None and not _write_output(target, content):
             return EXIT_FAILED
     if args.strict and report.problems:
         for problem in report.problems:
@@ -193,31 +260,116 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _output_format(args: argparse.Namespace) -> Format:
+    """The format `render` writes, after the checks on where it goes; ValueError says why not."""
+    from .encode import DEFAULT_QUALITY, Format
+
+    if args.format:
+        fmt, named = Format.parse(args.format), f"--format {args.format}"
+    elif args.output != "-" and Path(args.output).suffix:
+        fmt, named = Format.parse(Path(args.output).suffix), f"-o {args.output}"
+    else:
+        fmt, named = Format.PNG, "the default"
+    if args.quality is not None and fmt not in DEFAULT_QUALITY:
+        lossy = ", ".join(f.value for f in DEFAULT_QUALITY)
+        msg = (
+            f"--quality applies to {lossy} only; the output is {fmt.value} ({named}). "
+            "Drop --quality or choose a lossy --format."
+        )
+        raise ValueError(msg)
+    if args.output == "-" and args.report == "-":
+        msg = (
+            "-o - and --report - would both write to standard output; send the image or the "
+            "report to a file"
+        )
+        raise ValueError(msg)
+    if args.output == "-" and fmt is not Format.SVG and sys.stdout.isatty():
+        msg = "refusing to write binary image data to a terminal; use -o FILE"
+        raise ValueError(msg)
+    return fmt
+
+
+def _write_output(target: str, data: bytes) -> bool:
+    """`target` written whole (missing folders made, temporary name then rename) or standard
+    output for `-`; False after saying why it could not be."""
+    if target == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return True
+    try:
+        write_atomic(Path(target), data, parents=True)
+    except OSError as e:
+        print(f"renderer: cannot write {target}: {e.strerror or e}", file=sys.stderr)
+        return False
+    return True
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from .errors import SpecError
     from .spec import parse_card
 
+    try:
+        policy = image_policy(args)
+    except ValueError as e:
+        print(f"renderer: {e}", file=sys.stderr)
+        return EXIT_INVALID
     status = EXIT_OK
     for arg in args.specs:
         name = "<stdin>" if arg == "-" else arg
+        unreadable: list[Issue] = []
         try:
-            parse_card(_read_spec(arg))
-            issues: list[dict[str, str]] = []
+            card = parse_card(_read_spec(arg))
+            issues: list[Issue] = []
+            if args.resources:
+                unreadable = _unreadable_sources(card, policy)
         except SpecError as e:
-            issues = [i.as_dict() for i in e.issues]
+            issues = list(e.issues)
+        if issues:
             status = EXIT_INVALID
-        if args.json:
-            print(
-                json.dumps(
-                    {"spec": name, "valid": not issues, "issues": issues}, ensure_ascii=False
-                )
-            )
-        elif issues:
-            for i in issues:
-                print(f"{name}: {i['pointer'] or '/'}: {i['message']}")
-        else:
-            print(f"{name}: ok")
+        elif unreadable and status == EXIT_OK:
+            status = EXIT_FAILED
+        _print_validation(name, issues, unreadable if args.resources else None, args.json)
     return status
+
+
+def _unreadable_sources(card: Card, policy: ImagePolicy) -> list[Issue]:
+    """Every source of `card` the resources stage cannot use, as render would load it (the
+    same stage, caches and policy). Each image is loaded as if it had a placeholder, so the
+    stage records every failure, in component order, instead of stopping at the first."""
+    import dataclasses
+
+    from .errors import Issue
+    from .model import ImageComponent
+    from .resources import load_resources
+
+    tolerant = tuple(
+        dataclasses.replace(c, on_error="placeholder") if isinstance(c, ImageComponent) else c
+        for c in card.components
+    )
+    loaded = load_resources(dataclasses.replace(card, components=tolerant), policy=policy)
+    return [Issue(pointer, message) for pointer, message in loaded.errors.items()]
+
+
+def _print_validation(
+    name: str, issues: list[Issue], unreadable: list[Issue] | None, as_json: bool
+) -> None:
+    if as_json:
+        out: dict[str, Any] = {
+            "spec": name,
+            "valid": not issues,
+            "issues": [i.as_dict() for i in issues],
+        }
+        if unreadable is not None:
+            out["resources"] = {
+                "ok": not issues and not unreadable,
+                "issues": [i.as_dict() for i in unreadable],
+            }
+        print(json.dumps(out, ensure_ascii=False))
+        return
+    for issue in issues or unreadable or []:
+        print(f"{name}: {issue}")
+    if not issues and not unreadable:
+        print(f"{name}: ok" + (" (every source readable)" if unreadable is not None else ""))
 
 
 def _cmd_formats() -> int:

@@ -49,7 +49,8 @@ class Issue:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.pointer or '/'}: {self.message}"
+        # "" points at the whole document; "/" would be a key named "" (RFC 6901).
+        return f"{self.pointer}: {self.message}" if self.pointer else self.message
 
     def as_dict(self) -> dict[str, str]:
         return {"pointer": self.pointer, "message": self.message}

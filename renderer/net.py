@@ -216,8 +216,10 @@ def _resolve(t: Target, policy: ImagePolicy) -> list[IPAddress]:
         reason = check_address(ip, policy)
         if reason:
             msg = (
-                f"the host {t.host!r} resolves to {ip}, {reason}; refused (an operator can "
-                "allow hosts or networks in ImagePolicy)"
+                f"the host {t.host!r} resolves to {ip}, {reason}; refused (to allow it: "
+                "ImagePolicy(allow_hosts=(host, ...)) or ImagePolicy(allow_networks=(cidr, "
+                "...)); on the command line, --allow-image-host HOST or --allow-image-network "
+                "CIDR)"
             )
             raise FetchError(msg)
     return addresses

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from renderer import Format
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 GOOD = {
@@ -154,3 +156,64 @@ def test_help_has_examples(command: list[str]) -> None:
     assert result.returncode == 0
     assert "usage: renderer" in result.stdout.decode()
     assert "examples:" in result.stdout.decode()
+
+
+# --- outputs: standard output, missing folders, options that do not apply ---------------------
+
+
+def test_report_dash_goes_to_standard_output(tmp_path: Path) -> None:
+    out = tmp_path / "card.png"
+    result = run("render", str(EXAMPLES / "blog.json"), "-o", str(out), "--report", "-")
+    assert result.returncode == 0, result.stderr.decode()
+    report = json.loads(result.stdout)
+    assert report["components"][0]["lines"] == ["RELEASE NOTES"]
+    assert out.read_bytes().startswith(b"\x89PNG")
+    assert not (ROOT / "-").exists()
+    assert not (tmp_path / "-").exists()
+
+
+def test_image_and_report_both_on_standard_output_is_refused(tmp_path: Path) -> None:
+    for args in (["-o", "-", "--report", "-"], ["--report", "-"]):  # -o defaults to -
+        result = run("render", str(EXAMPLES / "blog.json"), "-f", "svg", *args, cwd=tmp_path)
+        assert result.returncode == 2
+        assert result.stdout == b""
+        assert "both write to standard output" in result.stderr.decode()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_output_folders_are_created_and_nothing_half_written_is_left(tmp_path: Path) -> None:
+    out = tmp_path / "missing" / "dir" / "x.png"
+    report = tmp_path / "reports" / "deep" / "x.json"
+    result = run("render", str(EXAMPLES / "blog.json"), "-o", str(out), "--report", str(report))
+    assert result.returncode == 0, result.stderr.decode()
+    with Image.open(out) as im:
+        assert im.size == (1200, 630)
+    assert json.loads(report.read_text("utf-8"))["components"][0]["type"] == "tag"
+    assert [p.name for p in out.parent.iterdir()] == ["x.png"]  # no temporary file left
+    # A folder that cannot be made (a file is in the way) fails cleanly: exit 1, no file.
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = run("render", str(EXAMPLES / "blog.json"), "-o", str(blocker / "x.png"))
+    assert result.returncode == 1
+    assert f"cannot write {blocker / 'x.png'}" in result.stderr.decode()
+
+
+@pytest.mark.parametrize("target", ["card.png", "card.svg", "card.tif"])
+def test_quality_with_a_lossless_format_is_an_error(tmp_path: Path, target: str) -> None:
+    out = tmp_path / target
+    result = run("render", str(EXAMPLES / "blog.json"), "-o", str(out), "--quality", "80")
+    assert result.returncode == 2
+    err = result.stderr.decode()
+    assert "--quality applies to jpeg, webp, avif only" in err
+    assert f"the output is {Format.parse(out.suffix).value} (-o {out})" in err
+    assert not out.exists()
+
+
+def test_compression_small_is_honoured(tmp_path: Path) -> None:
+    fast, small = tmp_path / "fast.png", tmp_path / "small.png"
+    for out, level in ((fast, "fast"), (small, "small")):
+        result = run("render", str(EXAMPLES / "blog.json"), "-o", str(out), "--compression", level)
+        assert result.returncode == 0, result.stderr.decode()
+    assert small.stat().st_size < fast.stat().st_size
+    with Image.open(fast) as a, Image.open(small) as b:
+        assert a.convert("RGBA").tobytes() == b.convert("RGBA").tobytes()

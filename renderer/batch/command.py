@@ -19,6 +19,10 @@ _EPILOG = """examples:
   renderer batch og.json --data posts/*.md -o public/og --name "{{ slug }}.png"
   renderer batch og.json --var title="Hello" --var author=Ada -o out/
   renderer batch cards/ -o /shared/out --executor dask --scheduler tcp://10.0.0.5:8786
+  renderer batch cards/ -o out/ --allow-image-dir shared-logos/ --allow-image-host cdn.intranet
+
+Each spec reads image files from its own folder (a template: the template's folder); absolute
+paths and '..' out of it need an --allow-image-dir that contains them.
 
 A spec may name its own output: "output": {"format": "webp", "quality": 80, "path": "a/b.webp"}.
 Placeholders {{ name }} in string values are filled from each row (--data) or --var.
@@ -30,6 +34,8 @@ exit codes: 0 all rendered or skipped, 1 some item failed, 2 invalid arguments o
 
 
 def register(subparsers: Any) -> None:
+    from ..cli import add_image_source_options
+
     p = subparsers.add_parser(
         "batch",
         help="render a folder of specs, or a template per data row, to a folder",
@@ -78,9 +84,11 @@ def register(subparsers: Any) -> None:
         metavar="SECONDS",
         help="seconds between progress lines when stderr is not a terminal (default 10)",
     )
+    add_image_source_options(p)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..cli import image_policy
     from ..encode import Format
     from .executors import usable_cores
     from .plan import Options
@@ -96,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
             _fail("--jobs must be at least 1")
         if args.scheduler and args.executor != "dask":
             _fail("--scheduler needs --executor dask")
+        policy = image_policy(args)
         variables = parse_vars(args.var)
         data_paths = [Path(p) for p in args.data or []]
         rows = read_rows(data_paths) if args.data else None
@@ -112,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
         name=args.name,
         variables=variables if (args.var or rows is not None) else None,
         rows=rows,
+        image_policy=policy,
     )
     settings = Settings(
         sources=[Path(s) for s in args.sources],

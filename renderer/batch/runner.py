@@ -22,6 +22,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from ..errors import Issue
 from .executors import DaskExecutor, Executor, InProcessExecutor, PoolExecutor
 from .manifest import MANIFEST_NAME, Entry, Manifest
 from .plan import Item, Options, discover, plan
@@ -247,7 +248,7 @@ def _failed(item: Item, error: ErrorInfo, progress: Progress, summary: Summary) 
                 "message": message,
             }
         )
-        progress.error(f"{where}: {pointer or '/'}: {message}")
+        progress.error(f"{where}: {Issue(pointer, message)}")
     progress.done("failed")
 
 

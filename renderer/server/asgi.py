@@ -380,8 +380,8 @@ class _Service:
                 "Invalid parameters",
                 _issue(
                     pointer,
-                    "File paths are not accepted by this server. Allowed: a data: URI or raw "
-                    "base64 image data.",
+                    "File paths are not accepted by this server (its operator can allow folders "
+                    "with --allow-image-dir). Allowed: an http(s) URL, a data: URI or raw base64.",
                 ),
             )
         try:

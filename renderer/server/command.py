@@ -20,7 +20,8 @@ _EPILOG = """examples:
   renderer serve --jobs-dir /var/lib/renderer/jobs --storage cards=/srv/cards
                                                    # batch jobs kept across restarts
 
-exit codes: 0 stopped normally, 2 invalid arguments or configuration.
+exit codes: 0 stopped normally, 2 invalid arguments or configuration, 3 the server could not
+start (e.g. the port is already in use).
 """
 
 
