@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import importlib.util
+import io
+import json
 import re
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from PIL import Image
 
 from renderer.docs import spec_reference, update_readme
 
@@ -45,3 +53,142 @@ def test_console_script_declared() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
     assert project["scripts"]["renderer"] == "renderer.cli:main"
     assert project["requires-python"] == ">=3.10"
+
+
+# --- the web-app examples, run exactly as written -----------------------------------------------
+
+
+def _example(name: str, tmp_path: Path) -> Any:
+    """The README's fenced block after `<!-- readme-example: NAME -->`, imported as a module."""
+    found = re.search(rf"<!-- readme-example: {name} -->\n```python\n(.*?)\n```", README, re.S)
+    assert found, f"README has no example marked {name}"
+    path = tmp_path / f"readme_{name}_app.py"
+    path.write_text(found.group(1) + "\n", encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _red_png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (230, 20, 30)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _cards(tmp_path: Path) -> dict[str, dict[str, Any]]:
+    """A card with a data-URI image, and cards naming a server file by absolute path, by a path
+    relative to the working folder, and by '..'."""
+    secret = tmp_path / "private" / "photo.png"
+    secret.parent.mkdir()
+    secret.write_bytes(_red_png())
+    (tmp_path / "beside.png").write_bytes(_red_png())
+
+    def card(src: str) -> dict[str, Any]:
+        image = {"type": "image", "src": src, "x": 0, "y": 0, "width": 20, "height": 20}
+        text = {"type": "text", "text": "Hi", "x": 24, "y": 2, "fontSize": 12}
+        return {"width": 60, "height": 20, "components": [image, text]}
+
+    uri = "data:image/png;base64," + base64.b64encode(_red_png()).decode()
+    return {
+        "ok": card(uri),
+        "absolute": card(str(secret)),
+        "etc": card("/etc/hostname"),
+        "relative": card("beside.png"),
+        "dotdot": card("../" * 8 + str(secret).lstrip("/")),
+    }
+
+
+def _check(post: Any, tmp_path: Path) -> None:
+    """`post(body) -> (status, content_type, body bytes)` against a web-app example."""
+    cards = _cards(tmp_path)
+    status, content_type, body = post(json.dumps(cards["ok"]).encode())
+    assert (status, content_type) == (200, "image/png")
+    with Image.open(io.BytesIO(body)) as im:
+        rgb = im.convert("RGB")
+    assert rgb.size == (60, 20)
+    assert rgb.getpixel((10, 10)) == (230, 20, 30)  # the data-URI image is drawn
+    for name in ("absolute", "etc", "relative", "dotdot"):
+        status, content_type, body = post(json.dumps(cards[name]).encode())
+        assert status == 400, (name, status)
+        assert content_type.startswith("application/json")
+        answer = json.loads(body)
+        assert answer["error"] == "Invalid card"
+        (issue,) = answer["details"]["issues"]
+        assert issue["pointer"] == "/components/0/src"
+        assert "Cannot load image" in issue["message"]
+    status, _, body = post(b'{"width": 0}')
+    assert status == 400
+    pointers = {i["pointer"] for i in json.loads(body)["details"]["issues"]}
+    assert pointers == {"/width", "/height", "/components"}
+
+
+def test_flask_example_runs_as_written_and_refuses_server_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # a relative path must not read the working folder either
+    client = _example("flask", tmp_path).app.test_client()
+
+    def post(body: bytes) -> tuple[int, str, bytes]:
+        response = client.post("/card.png", data=body, content_type="application/json")
+        return response.status_code, response.content_type, response.get_data()
+
+    _check(post, tmp_path)
+
+
+def test_fastapi_example_runs_as_written_and_refuses_server_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Served by uvicorn on a loopback port, spoken to over real HTTP."""
+    import httpx
+    import uvicorn
+
+    monkeypatch.chdir(tmp_path)
+    app = _example("fastapi", tmp_path).app
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert thread.is_alive(), "uvicorn did not start"
+            assert time.monotonic() < deadline, "uvicorn did not start in 30 s"
+            time.sleep(0.02)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+
+            def post(body: bytes) -> tuple[int, str, bytes]:
+                headers = {"Content-Type": "application/json"}
+                response = client.post("/card.png", content=body, headers=headers)
+                return response.status_code, response.headers["content-type"], response.content
+
+            _check(post, tmp_path)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def test_intro_states_no_figure_of_its_own() -> None:
+    """Timings and memory are stated once, in Performance (which the benchmarks regenerate):
+    the intro links there instead of repeating numbers that drift apart."""
+    intro = README[: README.index("## Two commands")]
+    assert "](#performance)" in intro
+    figures = re.findall(r"\d[\d.,–-]*\s?(?:ms|MB|GB)\b|\d[\d.–-]*×(?!\d)", intro)
+    assert figures == [], figures
+
+
+def test_first_command_leaves_the_clone_clean() -> None:
+    """`renderer render examples/blog.json -o blog.png` run in a clone writes a file git
+    ignores, so `git status` stays clean."""
+    import shutil
+    import subprocess
+
+    (command,) = re.findall(r"renderer render examples/blog\.json -o (\S+)", README)[:1]
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    ignored = subprocess.run(
+        ["git", "-C", str(ROOT), "check-ignore", "-q", "--no-index", command], check=False
+    )
+    assert ignored.returncode == 0, f"{command} would be left untracked in the clone"
