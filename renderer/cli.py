@@ -188,14 +188,12 @@ def image_policy(args: argparse.Namespace) -> ImagePolicy:
         if not Path(folder).is_dir():
             msg = f"--allow-image-dir {folder}: no such folder"
             raise ValueError(msg)
-    networks = tuple(args.allow_image_network or ())
+    hosts, networks = tuple(args.allow_image_host or ()), tuple(args.allow_image_network or ())
     try:
-        ImagePolicy(allow_networks=networks)
-    except ValueError as e:
+        return ImagePolicy(allow_paths=tuple(folders), allow_hosts=hosts, allow_networks=networks)
+    except ValueError as e:  # the folders exist and hosts are any text: a network is malformed
         msg = f"--allow-image-network: {e}"
         raise ValueError(msg) from None
-    hosts = tuple(args.allow_image_host or ())
-    return ImagePolicy(allow_paths=tuple(folders), allow_hosts=hosts, allow_networks=networks)
 
 
 def _plugins() -> dict[str, Any]:
@@ -214,7 +212,7 @@ def _read_spec(arg: str) -> bytes | Path:
 
 
 def _report(name: str, error: RenderError) -> None:
-    lines = [str(i) for i in error.issues] or [str(error)]  # Issue: no "/" for the whole spec
+    lines = [str(i) for i in error.issues] or [str(error)]
     for line in lines:
         print(f"{name}: {line}", file=sys.stderr)
 

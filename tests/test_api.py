@@ -33,6 +33,7 @@ from renderer import (
     lay_out_spec,
     render,
     render_async,
+    render_many,
     validate,
 )
 from renderer.model import (
@@ -794,3 +795,33 @@ def test_report_names_the_korean_and_thai_faces() -> None:
     assert thai["faces"] == {"Noto Sans Thai 400": "สวัดีชาโลก"}
     assert ethiopic["missing"] == ["ሰ", "ላ", "ም"]
     assert report.problems == ["/components/2: no bundled font has 'ሰ ላ ም'"]
+
+
+def test_render_many_keeps_each_folder_and_takes_the_policy(tmp_path: Path) -> None:
+    """A template read from a path keeps its folder (and so does each spec read from a path) on
+    worker processes; a dict reads no file unless base_dir or the policy names a folder."""
+    cards, shared = tmp_path / "cards", tmp_path / "shared"
+    cards.mkdir()
+    shared.mkdir()
+    _write_logo(cards)
+    _write_logo(shared)
+    template = cards / "template.json"
+    template.write_text(json.dumps(image_card("logo.png")), encoding="utf-8")
+    outside = image_card(str(shared / "logo.png"))
+    results = list(render_many([{}, {}], template=template, jobs=2))
+    for data in results:
+        assert isinstance(data, bytes)
+        assert_image_colour_in_box(data)
+    dict_spec = image_card("logo.png")
+    plain, given, refused = render_many([dict_spec, template, outside], jobs=1)
+    assert isinstance(plain, ImageLoadError)
+    assert "base_dir=" in str(plain)
+    assert isinstance(given, bytes)
+    assert_image_colour_in_box(given)
+    assert isinstance(refused, ImageLoadError)
+    policy = ImagePolicy(allow_paths=(shared,))
+    (allowed,) = render_many([outside], jobs=2, image_policy=policy)
+    assert isinstance(allowed, bytes)
+    assert_image_colour_in_box(allowed)
+    (with_base,) = render_many([dict_spec], jobs=1, base_dir=str(cards))
+    assert isinstance(with_base, bytes)
