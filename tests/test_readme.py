@@ -192,3 +192,32 @@ def test_first_command_leaves_the_clone_clean() -> None:
         ["git", "-C", str(ROOT), "check-ignore", "-q", "--no-index", command], check=False
     )
     assert ignored.returncode == 0, f"{command} would be left untracked in the clone"
+
+
+def test_render_signature_in_readme_is_the_real_one() -> None:
+    """The Python API section spells out `render`'s parameters; they must be the real ones (and
+    so `render_async`'s, which shares them)."""
+    import ast
+    import inspect
+
+    import renderer
+
+    found = re.search(r"^- `(render\(spec.*?\)) -> bytes`$", README, re.M)
+    assert found, "README's Python API section lost render's signature line"
+    shown = ast.parse(f"def {found.group(1)}: ...").body[0]
+    assert isinstance(shown, ast.FunctionDef)
+    real = inspect.signature(renderer.render).parameters
+    args = shown.args
+    names = [a.arg for a in args.args] + [a.arg for a in args.kwonlyargs]
+    assert names == list(real)
+    positional = [a.arg for a in args.args][len(args.args) - len(args.defaults) :]
+    defaults = dict(zip(positional, args.defaults, strict=True))
+    keywords = zip(args.kwonlyargs, args.kw_defaults, strict=True)
+    defaults.update({a.arg: d for a, d in keywords if d is not None})
+    assert set(defaults) == {n for n, p in real.items() if p.default is not p.empty}
+    for name, node in defaults.items():
+        expected = real[name].default
+        if isinstance(node, ast.Name):  # DEFAULT_LIMITS, DEFAULT_POLICY
+            assert getattr(renderer, node.id) is expected, name
+        else:
+            assert ast.literal_eval(node) == expected, name
