@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from renderer import Format
+from renderer.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -172,12 +173,15 @@ def test_report_dash_goes_to_standard_output(tmp_path: Path) -> None:
     assert not (tmp_path / "-").exists()
 
 
-def test_image_and_report_both_on_standard_output_is_refused(tmp_path: Path) -> None:
+def test_image_and_report_both_on_standard_output_is_refused(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     for args in (["-o", "-", "--report", "-"], ["--report", "-"]):  # -o defaults to -
-        result = run("render", str(EXAMPLES / "blog.json"), "-f", "svg", *args, cwd=tmp_path)
-        assert result.returncode == 2
-        assert result.stdout == b""
-        assert "both write to standard output" in result.stderr.decode()
+        assert main(["render", str(EXAMPLES / "blog.json"), "-f", "svg", *args]) == 2
+        out, err = capfd.readouterr()
+        assert out == ""
+        assert "both write to standard output" in err
     assert list(tmp_path.iterdir()) == []
 
 
@@ -199,11 +203,12 @@ def test_output_folders_are_created_and_nothing_half_written_is_left(tmp_path: P
 
 
 @pytest.mark.parametrize("target", ["card.png", "card.svg", "card.tif"])
-def test_quality_with_a_lossless_format_is_an_error(tmp_path: Path, target: str) -> None:
+def test_quality_with_a_lossless_format_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str
+) -> None:
     out = tmp_path / target
-    result = run("render", str(EXAMPLES / "blog.json"), "-o", str(out), "--quality", "80")
-    assert result.returncode == 2
-    err = result.stderr.decode()
+    assert main(["render", str(EXAMPLES / "blog.json"), "-o", str(out), "--quality", "80"]) == 2
+    err = capsys.readouterr().err
     assert "--quality applies to jpeg, webp, avif only" in err
     assert f"the output is {Format.parse(out.suffix).value} (-o {out})" in err
     assert not out.exists()

@@ -141,21 +141,22 @@ def test_batch_takes_the_switches(image_url: str, tmp_path: Path) -> None:
         assert is_red_card(out / switch / "b.png")
 
 
-def test_validate_resources_fetches_under_the_same_policy(image_url: str, tmp_path: Path) -> None:
+def test_validate_resources_fetches_under_the_same_policy(
+    image_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     spec = write(tmp_path / "card.json", card(image_url))
     before = _Images.hits
-    plain = run("validate", spec)
-    assert (plain.returncode, plain.stdout.decode()) == (0, f"{spec}: ok\n")
+    assert main(["validate", str(spec)]) == 0
+    assert capsys.readouterr().out == f"{spec}: ok\n"
     assert _Images.hits == before, "plain validate reads no image"
-    refused = run("validate", spec, "--resources")
-    assert refused.returncode == 1
-    out = refused.stdout.decode()
+    assert main(["validate", str(spec), "--resources"]) == 1
+    out = capsys.readouterr().out
     assert out.startswith(f"{spec}: /components/0/src: Cannot load image:")
     assert "--allow-image-network" in out
     for switch in sorted(SWITCHES):
-        result = run("validate", spec, "--resources", *SWITCHES[switch])
-        assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
-        assert result.stdout.decode() == f"{spec}: ok (every source readable)\n"
+        assert main(["validate", str(spec), "--resources", *SWITCHES[switch]]) == 0
+        assert capsys.readouterr().out == f"{spec}: ok (every source readable)\n"
+    assert _Images.hits > before
 
 
 @pytest.mark.parametrize(
@@ -230,7 +231,9 @@ def test_a_spec_on_standard_input_reads_files_only_with_allow_image_dir(tmp_path
 # --- validate --resources -----------------------------------------------------------------------
 
 
-def test_validate_resources_reports_each_failing_pointer(tmp_path: Path) -> None:
+def test_validate_resources_reports_each_failing_pointer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "logo.png").write_bytes(_png())
     spec = card("logo.png")
     spec["components"] += [
@@ -246,32 +249,23 @@ def test_validate_resources_reports_each_failing_pointer(tmp_path: Path) -> None
     ]
     path = write(tmp_path / "card.json", spec)
     bad = write(tmp_path / "bad.json", {"width": 0, "components": []})
-    result = run("validate", path, "--resources")
-    assert result.returncode == 1
-    lines = result.stdout.decode().splitlines()
-    assert [line.split(": ")[1] for line in lines] == [
-        "/components/1/src",
-        "/components/2/src",
-        "/components/3/src",
-    ]
+    failing = ["/components/1/src", "/components/2/src", "/components/3/src"]
+    assert main(["validate", str(path), "--resources"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(": ")[1] for line in lines] == failing
     assert "cannot read file 'missing.png'" in lines[0]
     assert "cannot read file 'gone.png'" in lines[1]
     assert "not an image" in lines[2]
     # An invalid spec is exit 2 whatever else fails; --json gives both lists.
-    both = run("validate", path, bad, "--resources", "--json")
-    assert both.returncode == 2
-    first, second = (json.loads(line) for line in both.stdout.decode().splitlines())
+    assert main(["validate", str(path), str(bad), "--resources", "--json"]) == 2
+    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
     assert first["valid"] is True
     assert first["resources"]["ok"] is False
-    assert [i["pointer"] for i in first["resources"]["issues"]] == [
-        "/components/1/src",
-        "/components/2/src",
-        "/components/3/src",
-    ]
+    assert [i["pointer"] for i in first["resources"]["issues"]] == failing
     assert second["valid"] is False
     assert second["resources"] == {"ok": False, "issues": []}
     # Without --resources the same spec is valid: nothing was read.
-    assert run("validate", path).returncode == 0
+    assert main(["validate", str(path)]) == 0
 
 
 def test_validate_help_says_what_each_mode_checks(capsys: pytest.CaptureFixture[str]) -> None:
