@@ -31,7 +31,11 @@ EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_STRICT = 0, 1, 2, 3
 
 # Commands that live with their subsystem. Each module is light to import (argparse only) and has
 # `register(subparsers) -> None` and `run(args) -> int`; heavy imports happen inside `run`.
-_PLUGIN_COMMANDS = {"serve": "renderer.server.command", "batch": "renderer.batch.command"}
+_PLUGIN_COMMANDS = {
+    "serve": "renderer.server.command",
+    "batch": "renderer.batch.command",
+    "preview": "renderer.preview.command",
+}
 
 _EPILOG_RENDER = """Image files are read from the spec file's folder; a spec on standard input reads
 files only from --allow-image-dir folders. Absolute paths and '..' out of the spec's folder need

@@ -29,10 +29,18 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """One server subprocess; `url` is its base URL. Use as a context manager."""
+    """One server subprocess; `url` is its base URL. Use as a context manager. It is ready when
+    `ready_path` answers 200 (`renderer preview` has no /healthz: it passes "/")."""
 
-    def __init__(self, argv: list[str], log: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        argv: list[str],
+        log: Path,
+        env: dict[str, str] | None = None,
+        ready_path: str = "/healthz",
+    ) -> None:
         self.port = free_port()
+        self.ready_path = ready_path
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         environ = {k: v for k, v in os.environ.items() if not k.startswith("RENDERER_")}
@@ -55,7 +63,7 @@ class ServerProcess:
                 msg = f"server exited with {self.proc.returncode}:\n{self.log.read_text()}"
                 raise RuntimeError(msg)
             try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                if httpx.get(self.url + self.ready_path, timeout=1).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
