@@ -467,14 +467,22 @@ def test_openapi_is_built_from_the_schema(server: ServerProcess) -> None:
     assert op["security"] == [{"bearer": []}]
 
 
-def test_doc_page_has_live_example(server: ServerProcess) -> None:
+def test_doc_page_is_the_playground(server: ServerProcess, open_server: ServerProcess) -> None:
+    """The playground's browser tests are in test_playground.py; here, what any client sees."""
     r = httpx.get(server.url + "/")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/html")
     assert "/api/v1/image" in r.text
-    assert "Hello World" in r.text
-    assert "fetch(" in r.text
-    assert "connect-src 'self'" in r.headers["content-security-policy"]
+    assert '<textarea id="spec"' in r.text
+    assert '<input id="key"' in r.text  # this server has keys
+    assert "<script>" not in r.text
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self';" in csp
+    assert "connect-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    script = httpx.get(server.url + "/static/app.js").text
+    assert "fetch(" in script
+    assert '<input id="key"' not in httpx.get(open_server.url + "/").text
 
 
 def test_metrics_prometheus_text(server: ServerProcess) -> None:

@@ -58,7 +58,7 @@ from renderer.spec import load_document, schema
 from .auth import AuthFailure, Caller, Keyring
 from .batch import BatchInvalid, PlannedItem, parse_batch
 from .config import Plan, ServerConfig
-from .docpage import DOC_CSP, doc_page
+from .docpage import DOC_CSP, doc_page, static_response
 from .jobs import Job, JobRunner, JobStore, iso_now, new_job_id
 from .metrics import Metrics
 from .negotiate import JSON_TYPE, PRODUCED, NotAcceptable, negotiate
@@ -76,6 +76,7 @@ IMAGE_CACHE = "public, max-age=31536000"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 _ROUTES = {"/", "/api/v1/image", "/api/v1/batch", "/healthz", "/metrics", "/openapi.json"}
 _JOBS = "/api/v1/jobs/"
+_STATIC = "/static/"  # the playground's script and style sheet
 _FORMATS = frozenset(FORMAT_NAMES)
 
 
@@ -126,6 +127,8 @@ class _Hygiene:
         route = path if path in _ROUTES else "other"
         if path.startswith(_JOBS):
             route = _JOBS + "{id}"
+        elif path.startswith(_STATIC):
+            route = _STATIC + "{name}"
 
         async def send_wrapper(message: Message) -> None:
             nonlocal started
@@ -414,7 +417,7 @@ def _rate_limited(
     )
 
 
-_QUERY = frozenset({"format", "scale", "quality"})
+_QUERY = frozenset({"format", "scale", "quality", "report"})
 
 
 def _query(request: Request) -> tuple[str | None, float, int | None]:
@@ -466,6 +469,17 @@ def _query(request: Request) -> tuple[str | None, float, int | None]:
     return fmt, scale, quality
 
 
+def _wants_report(request: Request) -> bool:
+    """`?report=1`: answer JSON with the render report beside the image (the playground's
+    overlay, or any client's check of what fitted); `0` or absent: the image as usual."""
+    raw = request.query_params.get("report")
+    if raw is None or raw == "0":
+        return False
+    if raw == "1":
+        return True
+    raise _Refusal(400, "Invalid parameters", {"parameter": "report", "allowed": ["0", "1"]})
+
+
 def _choose(accept: str | None, fmt: str | None) -> tuple[str, bool]:
     """(image format, wrap in JSON?) from `Accept` and `?format=`."""
     try:
@@ -490,10 +504,14 @@ def _choose(accept: str | None, fmt: str | None) -> tuple[str, bool]:
     return chosen.removeprefix("image/").removesuffix("+xml"), False
 
 
-def _etag(body: bytes, fmt: str, scale: float, quality: int | None, as_json: bool) -> str:
+def _etag(
+    body: bytes, fmt: str, scale: float, quality: int | None, as_json: bool, report: bool = False
+) -> str:
     """Derived from the input: renders are deterministic, so a match skips rendering."""
     h = hashlib.sha256()
     h.update(f"renderer/{__version__}\0{fmt}\0{scale!r}\0{quality}\0{as_json}\0".encode())
+    if report:
+        h.update(b"report\0")
     h.update(body)
     return h.hexdigest()[:32]
 
@@ -633,6 +651,7 @@ def create_app(config: ServerConfig | None = None) -> ASGIApp:
             Route("/openapi.json", openapi, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             Route("/", index, methods=["GET"]),
+            Route(_STATIC + "{name}", static_response, methods=["GET"]),
         ],
         middleware=middleware,
         exception_handlers={HTTPException: http_error},
@@ -646,7 +665,9 @@ async def _render_request(service: _Service, request: Request, headers: dict[str
     plan = caller.plan
     service.check_body_headers(request)
     fmt, scale, quality = _query(request)
+    report = _wants_report(request)
     image_format, as_json = _choose(request.headers.get("accept"), fmt)
+    as_json = as_json or report
     image_format = _canonical(image_format)
     headers["Vary"] = "Accept"
     service.declared_length(request)
@@ -658,7 +679,7 @@ async def _render_request(service: _Service, request: Request, headers: dict[str
             400, "Invalid parameters", {"issues": [i.as_dict() for i in e.issues]}
         ) from None
     base_dir = service.check_document(doc, plan, scale)
-    etag = _etag(body, image_format, scale, quality, as_json)
+    etag = _etag(body, image_format, scale, quality, as_json, report)
     cache = {"ETag": f'"{etag}"', "Cache-Control": IMAGE_CACHE}
     if _matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers={**headers, **cache})
@@ -666,7 +687,7 @@ async def _render_request(service: _Service, request: Request, headers: dict[str
     started = time.perf_counter()
     try:
         result = await pool.render(
-            body, image_format, scale, quality, base_dir, service.image_policy
+            body, image_format, scale, quality, base_dir, service.image_policy, report=report
         )
     except PoolBusy:
         raise _Refusal(
@@ -687,8 +708,13 @@ async def _render_request(service: _Service, request: Request, headers: dict[str
         details = {"issues": result.issues} if result.issues else None
         retry = {"Retry-After": "1"} if result.status == 503 else {}
         raise _Refusal(result.status, result.error, details, headers=retry)
-    service.metrics.observe_render(image_format, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    service.metrics.observe_render(image_format, seconds)
     content_type = "image/svg+xml" if image_format == "svg" else f"image/{image_format}"
+    extra: dict[str, Any] = {}
+    if isinstance(result, tuple):  # ?report=1
+        result, extra["report"] = result
+        headers["Server-Timing"] = f"render;dur={seconds * 1000:.1f}"
     if as_json:
         return JSONResponse(
             {
@@ -698,7 +724,8 @@ async def _render_request(service: _Service, request: Request, headers: dict[str
                     "height": round(int(doc["height"]) * scale),
                     "content_type": content_type,
                     "base64_data": base64.b64encode(result).decode("ascii"),
-                }
+                },
+                **extra,
             },
             headers={**headers, **cache},
         )

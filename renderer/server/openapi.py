@@ -281,7 +281,14 @@ def build_openapi(
                     "content_type": {"type": "string"},
                     "base64_data": {"type": "string", "contentEncoding": "base64"},
                 },
-            }
+            },
+            "report": {
+                "type": "object",
+                "description": "With `?report=1`: the render report, as `renderer render "
+                "--report` writes it (each component's pointer, box, lines, font size, and "
+                "whether it was clamped, overflowed, drew missing glyphs or a placeholder).",
+                "properties": {"components": {"type": "array", "items": {"type": "object"}}},
+            },
         },
     }
     error_content = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
@@ -324,6 +331,16 @@ def build_openapi(
             "required": False,
             "description": "1–100 for jpeg, webp, avif (renderer extension).",
             "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+        },
+        {
+            "name": "report",
+            "in": "query",
+            "required": False,
+            "description": "`1`: answer the JSON shape with `report`, the render report, beside "
+            "the image (in the format `Accept` or `?format=` chose; the playground at `/` uses "
+            "it); a `Server-Timing: render;dur=<ms>` header gives the render time. Renderer "
+            "extension; authenticated and counted like any render.",
+            "schema": {"enum": ["0", "1"]},
         },
     ]
     operation: dict[str, Any] = {

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import Any, Literal, overload
 
 from renderer.errors import TIMEOUT_ERRORS
 from renderer.policy import DEFAULT_POLICY, ImagePolicy
@@ -182,6 +182,32 @@ class RenderPool:
         finally:
             self.waiting -= 1
 
+    @overload
+    async def render(
+        self,
+        spec: bytes | dict[str, Any],
+        fmt: str,
+        scale: float,
+        quality: int | None,
+        base_dir: str | None,
+        policy: ImagePolicy = ...,
+        *,
+        report: Literal[False] = ...,
+    ) -> bytes | RenderFailed: ...
+
+    @overload
+    async def render(
+        self,
+        spec: bytes | dict[str, Any],
+        fmt: str,
+        scale: float,
+        quality: int | None,
+        base_dir: str | None,
+        policy: ImagePolicy = ...,
+        *,
+        report: bool,
+    ) -> bytes | tuple[bytes, dict[str, Any]] | RenderFailed: ...
+
     async def render(
         self,
         spec: bytes | dict[str, Any],
@@ -190,16 +216,18 @@ class RenderPool:
         quality: int | None,
         base_dir: str | None,
         policy: ImagePolicy = DEFAULT_POLICY,
-    ) -> bytes | RenderFailed:
+        *,
+        report: bool = False,
+    ) -> bytes | tuple[bytes, dict[str, Any]] | RenderFailed:
         """Render in a worker; raises PoolBusy, RenderTimeout or WorkerCrashed. `spec` is the
         request body, or a document already read by the strict reader (a batch item): it is
-        pickled whole, so the worker still sees the duplicate keys and bad literals it holds."""
+        pickled whole, so the worker still sees the duplicate keys and bad literals it holds.
+        With `report`, the answer is (image, the render report as `Report.to_dict()`)."""
         worker = await self._acquire()
         loop = asyncio.get_running_loop()
+        job = (spec, fmt, scale, quality, base_dir, policy, *((True,) if report else ()))
         try:
-            await loop.run_in_executor(
-                self._threads, worker.conn.send, (spec, fmt, scale, quality, base_dir, policy)
-            )
+            await loop.run_in_executor(self._threads, worker.conn.send, job)
             answer = await loop.run_in_executor(self._threads, _wait, worker.conn, self.timeout)
         except TIMEOUT_ERRORS:
             self.stats.timeouts += 1
@@ -216,7 +244,7 @@ class RenderPool:
         self._idle.put_nowait(worker)
         if answer[0] == "ok":
             data: bytes = answer[1]
-            return data
+            return (data, answer[2]) if report else data
         return RenderFailed(answer[1], answer[2], answer[3])
 
     async def close(self) -> None:

@@ -8,8 +8,9 @@ a hostile spec fails with `MemoryError` in its worker instead of pushing the mac
 
 Messages (pickled tuples): the worker sends `("ready",)` once its fonts are warm; a job is
 `(spec: bytes | dict, format: str, scale: float, quality: int | None, base_dir: str | None,
-policy: ImagePolicy)` (a dict is a batch item as the strict reader left it); the answer
-is `("ok", image: bytes)` or `("error", status: int, error: str, issues: list[dict])`.
+policy: ImagePolicy[, report: bool])` (a dict is a batch item as the strict reader left it); the
+answer is `("ok", image: bytes)`, `("ok", image, report: dict)` when the job asked for the render
+report, or `("error", status: int, error: str, issues: list[dict])`.
 """
 
 from __future__ import annotations
@@ -43,22 +44,21 @@ def _limit_memory(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
 
 
-def render_job(
-    job: tuple[bytes | dict[str, Any], str, float, int | None, str | None, ImagePolicy],
-) -> tuple[Any, ...]:
+def render_job(job: tuple[Any, ...]) -> tuple[Any, ...]:
     """Run one job; every outcome is a message, so the worker itself never dies of bad input."""
     import renderer
     from renderer import FontError, RenderError, ResourceError, SpecError
 
-    spec, fmt, scale, quality, base_dir, policy = job
+    spec, fmt, scale, quality, base_dir, policy, *rest = job
     try:
-        data = renderer.render(
+        data, report = renderer.render(
             spec,
             fmt,
             scale=scale,
             quality=quality,
             base_dir=Path(base_dir) if base_dir else None,
             image_policy=policy,
+            report=True,
         )
     except SpecError as e:
         return ("error", 400, "Invalid parameters", [i.as_dict() for i in e.issues])
@@ -77,7 +77,7 @@ def render_job(
     except Exception:
         traceback.print_exc(file=sys.stderr)
         return ("error", 500, "Internal server error", [])
-    return ("ok", data)
+    return ("ok", data, report.to_dict()) if rest and rest[0] else ("ok", data)
 
 
 def worker_main(conn: Connection, memory_mb: int) -> None:
