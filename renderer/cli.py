@@ -35,6 +35,7 @@ _PLUGIN_COMMANDS = {
     "serve": "renderer.server.command",
     "batch": "renderer.batch.command",
     "preview": "renderer.preview.command",
+    "diff": "renderer.diff",
 }
 
 _EPILOG_RENDER = """Image files are read from the spec file's folder; a spec on standard input reads
