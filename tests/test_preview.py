@@ -13,12 +13,14 @@ machine.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -353,7 +355,8 @@ def test_the_row_picker_shows_each_row_and_a_failing_rows_error(
     (folder / "rows.csv").write_text(ROWS.replace("Third", "Third edited"), "utf-8")
     shows(page, row_card("Third edited", 20), folder)
     seen = frames_shown(page)
-    page.keyboard.press("Alt+ArrowLeft")
+    page.locator("#row").blur()  # the arrow keys step through rows when no control has focus
+    page.keyboard.press("ArrowLeft")
     wait_frame(page, seen)
     assert page.input_value("#row") == "1"
 
@@ -473,3 +476,46 @@ def test_preview_answers_only_its_own_host(server: ServerProcess) -> None:
     assert httpx.get(server.url + "/static/page.html").status_code == 404
     script = httpx.get(server.url + "/static/app.js")
     assert script.headers["content-type"].startswith("text/javascript")
+
+
+def test_the_watcher_sees_saves_renames_and_folders_made_later(tmp_path: Path) -> None:
+    """The real watcher (inotify here): a rename-save, an unrelated file (ignored), and an image
+    whose folder does not exist yet, then does."""
+    from renderer.preview.watch import Watcher
+
+    spec, image = tmp_path / "card.json", tmp_path / "img" / "logo.png"
+    spec.write_text("{}", "utf-8")
+
+    async def scenario() -> list[str]:
+        seen: list[str] = []
+        changed = asyncio.Event()
+
+        def note() -> None:
+            seen.append("change")
+            changed.set()
+
+        async def step(action: Any, expect: bool) -> None:
+            changed.clear()
+            action()
+            try:
+                await asyncio.wait_for(changed.wait(), 5 if expect else 1)
+            except asyncio.TimeoutError:
+                seen.append("nothing")
+
+        watcher = Watcher(lambda: {spec, image}, note)
+        stop = asyncio.Event()
+        task = asyncio.ensure_future(watcher.run(stop))
+        await asyncio.sleep(0.3)  # the watch is up
+        await step(lambda: save(spec, {"width": 1}), True)
+        await step(lambda: (tmp_path / "notes.txt").write_text("x"), False)
+        await step(lambda: image.parent.mkdir(), True)  # the watch moves into img/
+        await asyncio.sleep(0.3)
+        await step(lambda: logo(image, "#000000"), True)
+        stop.set()
+        await asyncio.wait_for(task, 5)
+        return seen
+
+    # In a thread of its own: Playwright's sync API keeps an event loop in this one.
+    with ThreadPoolExecutor(1) as pool:
+        seen = pool.submit(asyncio.run, scenario()).result()
+    assert seen == ["change", "nothing", "change", "change"]

@@ -278,9 +278,11 @@
     };
     $("prev").addEventListener("click", () => step(-1));
     $("next").addEventListener("click", () => step(1));
-    document.addEventListener("keydown", (e) => {
-      if (e.altKey && e.key === "ArrowLeft") step(-1);
-      if (e.altKey && e.key === "ArrowRight") step(1);
+    document.addEventListener("keydown", (e) => {  // ← and →, unless a control has the focus
+      if (e.altKey || e.ctrlKey || e.metaKey || e.target.closest("input, select, textarea")) return;
+      if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return;
+      e.preventDefault();
+      step(e.key === "ArrowLeft" ? -1 : 1);
     });
     for (const control of [rows, ui.format, ui.scale]) control.addEventListener("change", render);
     const events = new EventSource("/api/events");
