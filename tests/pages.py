@@ -102,6 +102,8 @@ def download(page: Page, folder: Path) -> bytes:
 
 def assert_boxes_where_reported(page: Page, report: Report, card_width: float) -> None:
     """Each overlay box sits on the card image where the render report puts it (±1 px)."""
+    # The boxes are laid over the picture: until it has loaded they have no size.
+    page.wait_for_function("() => document.getElementById('image').naturalWidth > 0")
     image = page.locator("#image").bounding_box()
     assert image is not None
     k = image["width"] / card_width  # screen px per card px

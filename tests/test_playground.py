@@ -82,7 +82,6 @@ def renders(page: Page) -> list[Request]:
 def with_key(page: Page) -> None:
     seen = frames_shown(page)
     page.fill("#key", KEY)
-    page.dispatch_event("#key", "change")
     wait_frame(page, seen)
 
 

@@ -249,11 +249,11 @@ def test_the_overlay_draws_each_box_where_the_report_puts_it(
     page.select_option("#size", size)
     page.check("#overlay")
     _, report = renderer.render(spec, "png", report=True)
+    assert_boxes_where_reported(page, report, 400)
     if size == "0.5":
         image = page.locator("#image").bounding_box()
         assert image is not None
         assert image["width"] == pytest.approx(200, abs=0.5)
-    assert_boxes_where_reported(page, report, 400)
     page.uncheck("#overlay")
     assert not page.is_visible("#boxes")
 

@@ -412,7 +412,7 @@
     });
     for (const control of [ui.format, ui.scale]) control.addEventListener("change", playRender);
     const key = $("key");
-    if (key) key.addEventListener("change", playRender);
+    if (key) key.addEventListener("input", soon);  // not "change": a blur must not render again
     $("share").addEventListener("click", async () => {
       const link = new URL(location.href);
       link.hash = "spec=" + await pack(editor.value);
