@@ -19,7 +19,7 @@ from types import ModuleType
 
 import pytest
 from browser import find_chromium
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, Route, sync_playwright
 
 from renderer.report import Report
 
@@ -29,6 +29,7 @@ __all__ = [
     "download",
     "frames_shown",
     "new_page",
+    "only_from",
     "screenshot_script",
     "wait_frame",
 ]
@@ -77,6 +78,23 @@ def new_page(browser: Browser, width: int, height: int) -> Iterator[tuple[Page, 
         yield page, errors
     finally:
         context.close()
+
+
+def only_from(page: Page, origin: str) -> list[str]:
+    """Refuse every request `page` makes beyond `origin` (and its own blob: and data: URLs);
+    the list of refused URLs, which a page that works offline leaves empty."""
+    elsewhere: list[str] = []
+
+    def route(r: Route) -> None:
+        url = r.request.url
+        if url.startswith((origin + "/", "blob:", "data:")):
+            r.continue_()
+        else:
+            elsewhere.append(url)
+            r.abort()
+
+    page.route("**/*", route)
+    return elsewhere
 
 
 def frames_shown(page: Page) -> int:

@@ -28,6 +28,7 @@ from pages import (
     download,
     frames_shown,
     new_page,
+    only_from,
     wait_frame,
 )
 from playwright.sync_api import Browser, Page, Request
@@ -95,6 +96,7 @@ def edit(page: Page, spec: dict[str, Any] | str) -> None:
 def test_the_page_has_a_strict_csp_and_asks_for_the_key_first(
     page: Page, server: ServerProcess, tmp_path: Path
 ) -> None:
+    elsewhere = only_from(page, server.url)
     sent = renders(page)
     response = page.goto(server.url + "/")
     assert response is not None
@@ -112,6 +114,7 @@ def test_the_page_has_a_strict_csp_and_asks_for_the_key_first(
         middle = entry.box.x + entry.box.width / 2
         assert middle == pytest.approx(600, abs=0.01), entry.pointer
     assert page.errors == []  # type: ignore[attr-defined]
+    assert elsewhere == []  # nothing asked of any origin but the server
 
 
 def test_typing_renders_after_a_pause_byte_for_byte(

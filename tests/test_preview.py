@@ -32,6 +32,7 @@ from pages import (
     download,
     frames_shown,
     new_page,
+    only_from,
     screenshot_script,
     wait_frame,
 )
@@ -159,17 +160,7 @@ def render_file(path: Path, fmt: str = "png") -> bytes:
 def test_page_loads_with_a_strict_csp_and_asks_only_its_server(
     page: Page, server: ServerProcess, folder: Path
 ) -> None:
-    elsewhere: list[str] = []
-
-    def route(r: Any) -> None:
-        url = r.request.url
-        if url.startswith((server.url, "blob:", "data:")):
-            r.continue_()
-        else:
-            elsewhere.append(url)
-            r.abort()
-
-    page.route("**/*", route)
+    elsewhere = only_from(page, server.url)
     response = page.goto(server.url + "/")
     assert response is not None
     assert response.status == 200
