@@ -275,6 +275,7 @@ def test_the_overlay_marks_what_the_report_flags(
             "x": 340,
             "y": 140,
         },
+        {"type": "divider", "length": 50, "x": 900, "y": 10},
     ]
     save(spec, doc)
     open_page(page, server)
@@ -289,9 +290,10 @@ def test_the_overlay_marks_what_the_report_flags(
     assert label("/components/3") == "/components/3 · shrunk"
     assert label("/components/4") == "/components/4 · missing"
     assert label("/components/5") == "/components/5 · placeholder"
-    assert page.locator(".box.flagged").count() == 4
+    assert label("/components/6") == "/components/6 · offCanvas"
+    assert page.locator(".box.flagged").count() == 5
     notes = page.locator("#notes li").all_inner_texts()
-    assert len(notes) == 4
+    assert len(notes) == 5
     assert any(n.startswith("/components/3") and "at most 90" in n for n in notes), notes
     assert any(n.startswith("/components/4") and "ሰ" in n for n in notes), notes
     assert any(n.startswith("/components/5") and "no-such-file.png" in n for n in notes), notes

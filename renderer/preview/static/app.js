@@ -127,6 +127,7 @@
     if (entry.placeholder) {
       out.push(["placeholder", (entry.error && entry.error.message) || "the image failed"]);
     }
+    if (entry.offCanvas) out.push(["offCanvas", "wholly off the canvas, so not drawn"]);
     const component = doc ? resolve(doc, entry.pointer) : undefined;
     if (entry.shrunk || (component && component.fontSize === "auto" &&
         typeof entry.fontSize === "number")) {
