@@ -55,9 +55,12 @@ class _Drawn:
     report: dict[str, Any]
 
 
-def image_files(doc: Any, base: Path) -> set[Path]:
-    """Every image file a document names, at any depth (stacks nest components)."""
+def image_files(doc: Any, base: Path | None) -> set[Path]:
+    """Every image file a document names, at any depth (stacks nest components); none for a
+    document with no folder of its own (it may read no file)."""
     found: set[Path] = set()
+    if base is None:
+        return found
     for node in _objects(doc):
         src = node.get("src")
         if node.get("type") == "image" and isinstance(src, str) and classify_source(src) == "path":
