@@ -26,6 +26,7 @@ from .errors import (
 from .limits import DEFAULT_LIMITS, Limits
 from .policy import DEFAULT_POLICY, ImagePolicy
 from .report import Report
+from .signing import sign_url
 
 __version__ = "0.1.0"
 
@@ -52,5 +53,6 @@ __all__ = [
     "render",
     "render_async",
     "render_many",
+    "sign_url",
     "validate",
 ]

@@ -32,7 +32,7 @@ from .manifest import file_digest, item_key
 from .rows import Row
 from .work import ErrorInfo, Job
 
-__all__ = ["Item", "Options", "discover", "plan"]
+__all__ = ["Item", "Options", "discover", "image_digests", "plan"]
 
 _OUTPUT_KEYS = ("format", "quality", "path")
 
@@ -138,7 +138,7 @@ def _plan_one(
         output = filled.pop("output")
     fmt, quality, rel = _output(output, folder, Path(item.source).stem, n, row, variables, options)
     item.output, item.row_values = rel, dict(variables)
-    images = _images(filled, base, options.image_policy)
+    images = image_digests(filled, base, options.image_policy)
     key_options = {"format": fmt.value, "quality": quality, "scale": options.scale, "output": rel}
     item.key = item_key(doc, variables if templating else None, key_options, images)
     item.job = Job(
@@ -237,7 +237,7 @@ def _safe_path(name: Any, pointer: str, issues: list[Issue]) -> PurePosixPath:
     return path
 
 
-def _images(doc: Any, base: Path | None, policy: ImagePolicy) -> dict[str, str]:
+def image_digests(doc: Any, base: Path | None, policy: ImagePolicy) -> dict[str, str]:
     """Digests of the image files a spec names: editing a logo must redraw its cards. Only files
     the render may read are hashed (a refused or special file is the render's error to report:
     hashing /dev/zero would never end)."""

@@ -62,6 +62,7 @@ from .docpage import DOC_CSP, doc_page, static_response
 from .jobs import Job, JobRunner, JobStore, iso_now, new_job_id
 from .metrics import Metrics
 from .negotiate import JSON_TYPE, PRODUCED, NotAcceptable, negotiate
+from .og import OgRoute
 from .openapi import build_openapi
 from .pool import PoolBusy, RenderFailed, RenderPool, RenderTimeout, WorkerCrashed
 from .ratelimit import Quota, RateLimiter, StoreUnavailable, make_store
@@ -129,6 +130,8 @@ class _Hygiene:
             route = _JOBS + "{id}"
         elif path.startswith(_STATIC):
             route = _STATIC + "{name}"
+        elif path.startswith("/og/"):
+            route = "/og/{file}"
 
         async def send_wrapper(message: Message) -> None:
             nonlocal started
@@ -166,7 +169,10 @@ class _Service:
         self.limiter: RateLimiter | None = None
         self.pool: RenderPool | None = None
         self.openapi = build_openapi(
-            schema(), auth_required=not self.keys.open, max_batch_items=config.max_batch_items
+            schema(),
+            auth_required=not self.keys.open,
+            max_batch_items=config.max_batch_items,
+            templates=bool(config.templates_dir),
         )
         self.allowed_dirs = [Path(d).resolve() for d in config.allow_image_dirs]
         # Images in a service: files only from named folders, SVG only when enabled, URLs
@@ -180,6 +186,11 @@ class _Service:
         self.jobs = JobStore(config.jobs_folder(), config.job_retention_hours * 3600)
         self.runner: JobRunner | None = None
         self._start_lock = asyncio.Lock()
+        self.og = (  # GET /og/{name}.{ext}, with --templates
+            OgRoute(config, self.metrics, self.image_policy, self.ensure_started)
+            if config.templates_dir
+            else None
+        )
 
     async def ensure_started(self) -> tuple[RateLimiter, RenderPool]:
         """Start the store and the pool once (lifespan, or the first request without one)."""
@@ -599,6 +610,7 @@ def create_app(config: ServerConfig | None = None) -> ASGIApp:
                 "Batch jobs queued or running in this process.",
                 service.runner.active if service.runner else 0,
             ),
+            **(service.og.gauges() if service.og else {}),
         }
         return PlainTextResponse(
             service.metrics.render({k: (h, float(v)) for k, (h, v) in gauges.items()}),
@@ -619,6 +631,8 @@ def create_app(config: ServerConfig | None = None) -> ASGIApp:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await service.ensure_started()
+        if service.og is not None:
+            service.og.reload_on_sighup()
         try:
             yield
         finally:
@@ -652,6 +666,7 @@ def create_app(config: ServerConfig | None = None) -> ASGIApp:
             Route("/metrics", metrics, methods=["GET"]),
             Route("/", index, methods=["GET"]),
             Route(_STATIC + "{name}", static_response, methods=["GET"]),
+            *([Route("/og/{file}", service.og.answer, methods=["GET"])] if service.og else []),
         ],
         middleware=middleware,
         exception_handlers={HTTPException: http_error},

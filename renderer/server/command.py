@@ -19,6 +19,8 @@ _EPILOG = """examples:
       --rate-limit-store redis://127.0.0.1:6379/0  # several replicas share quotas
   renderer serve --jobs-dir /var/lib/renderer/jobs --storage cards=/srv/cards
                                                    # batch jobs kept across restarts
+  RENDERER_URL_SECRET=... renderer serve --templates og/ --og-cache /var/cache/og
+                                                   # GET /og/NAME.png?title=...&s=...
 
 exit codes: 0 stopped normally, 2 invalid arguments or configuration, 3 the server could not
 start (e.g. the port is already in use).
@@ -109,6 +111,54 @@ def register(subparsers: Any) -> None:
         help="seconds before the first callback retry, doubling after (default 1)",
     )
     p.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
+    _register_og(p)
+
+
+def _register_og(p: argparse.ArgumentParser) -> None:
+    """Flags of GET /og/{name}.{ext} (renderer.server.og)."""
+    g = p.add_argument_group("signed template URLs (GET /og/NAME.EXT?var=...&s=SIGNATURE)")
+    g.add_argument(
+        "--templates",
+        metavar="DIR",
+        help="serve every DIR/NAME.json as /og/NAME.png (and .jpg, .webp, .svg, ...); "
+        "URLs are signed with RENDERER_URL_SECRET (see renderer sign)",
+    )
+    g.add_argument(
+        "--og-allow-unsigned",
+        action="append",
+        metavar="NAME",
+        help="a template that answers without a signature (repeatable; * for all)",
+    )
+    g.add_argument(
+        "--og-cache",
+        metavar="memory|off|DIR",
+        help="keep rendered cards in memory (default), not at all, or in a folder",
+    )
+    g.add_argument("--og-cache-max-mb", type=float, help="bound of that cache (default 64)")
+    g.add_argument(
+        "--og-cache-control",
+        help='Cache-Control of a card (default "public, max-age=86400"; a URL with v= '
+        "is immutable)",
+    )
+    g.add_argument(
+        "--og-plan", help="plan whose quota GET /og/ counts, per template (default open)"
+    )
+
+
+def _og_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    cache = args.og_cache
+    if cache is not None and cache not in ("memory", "off"):
+        cache = os.path.abspath(cache)
+    return {
+        "templates_dir": os.path.abspath(args.templates) if args.templates else None,
+        "og_unsigned": tuple(args.og_allow_unsigned) if args.og_allow_unsigned else None,
+        "og_cache": "" if cache == "off" else cache,
+        "og_cache_max_bytes": int(args.og_cache_max_mb * 1_000_000)
+        if args.og_cache_max_mb
+        else None,
+        "og_cache_control": args.og_cache_control,
+        "og_plan": args.og_plan,
+    }
 
 
 def _is_loopback(host: str) -> bool:
@@ -157,6 +207,7 @@ def run(args: argparse.Namespace) -> int:
         "job_retention_hours": args.job_retention_hours,
         "callback_retries": args.callback_retries,
         "callback_backoff": args.callback_backoff,
+        **_og_overrides(args),
     }
     try:
         overrides["storage"] = _storage(args.storage)

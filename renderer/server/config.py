@@ -48,6 +48,7 @@ ENV_KEYS = "RENDERER_API_KEYS"  # "key:plan,key:plan"
 ENV_KEYS_FILE = "RENDERER_API_KEYS_FILE"
 ENV_CONFIG_FILE = "RENDERER_CONFIG"
 ENV_CALLBACK_SECRET = "RENDERER_CALLBACK_SECRET"  # signs job callbacks
+ENV_URL_SECRET = "RENDERER_URL_SECRET"  # signs GET /og/ URLs (renderer.signing)
 OPEN_PLAN = "open"  # the plan of every request when no key is configured
 STORAGE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
@@ -117,6 +118,16 @@ class ServerConfig:
     callback_timeout: float = 10.0  # s per callback attempt
     # HMAC-SHA256 key signing each callback (Renderer-Signature); "" = unsigned
     callback_secret: str = field(default="", repr=False)
+    # GET /og/{name}.{ext} (`og`): templates from `templates_dir` ("" = no such route), signed
+    # with `url_secret` (or RENDERER_URL_SECRET), counted per template against `og_plan`.
+    templates_dir: str = ""
+    url_secret: str = field(default="", repr=False)
+    og_unsigned: tuple[str, ...] = ()  # templates that answer without a signature; "*" = all
+    og_plan: str = OPEN_PLAN
+    og_cache: str = "memory"  # rendered cards kept: "memory", a folder, or "" (not at all)
+    og_cache_max_bytes: int = 64_000_000  # bound of that cache, bytes
+    og_cache_control: str = "public, max-age=86400"  # a URL with `v=` gets a year, immutable
+    og_max_query_bytes: int = 4096  # longer query strings are refused with 414
 
     def __post_init__(self) -> None:
         for key, plan in self.api_keys.items():
@@ -143,6 +154,7 @@ class ServerConfig:
         if self.callback_retries < 0 or not self.callback_backoff >= 0:
             msg = "callback_retries and callback_backoff must be ≥ 0"
             raise ConfigError(msg)
+        _check_og(self)
         for name, folder in self.storage.items():
             if not isinstance(name, str) or not STORAGE_NAME.fullmatch(name):
                 msg = (
@@ -184,7 +196,7 @@ class ServerConfig:
                 raise ConfigError(msg)
             plans[name] = Plan.from_dict(name, {k: v for k, v in p.items() if k != "name"})
         values["plans"] = plans
-        for tuple_field in ("cors_origins", "allow_image_dirs", "allow_image_hosts"):
+        for tuple_field in ("cors_origins", "allow_image_dirs", "allow_image_hosts", "og_unsigned"):
             if tuple_field in values:
                 values[tuple_field] = tuple(values[tuple_field])
         if not isinstance(values.get("storage", {}), Mapping):
@@ -195,6 +207,22 @@ class ServerConfig:
             return cls(**values)
         except TypeError as e:
             raise ConfigError(str(e)) from None
+
+
+def _check_og(config: ServerConfig) -> None:
+    """The template route's settings: a plan that exists, positive bounds, and a way to serve."""
+    if config.og_plan not in config.plans:
+        msg = f"og_plan: unknown plan {config.og_plan!r}; known: {sorted(config.plans)}"
+        raise ConfigError(msg)
+    if not (config.og_cache_max_bytes > 0 and config.og_max_query_bytes > 0):
+        msg = "og_cache_max_bytes and og_max_query_bytes must be positive"
+        raise ConfigError(msg)
+    if config.templates_dir and not (config.url_secret or config.og_unsigned):
+        msg = (
+            f"--templates needs a secret to check URL signatures ({ENV_URL_SECRET}, or "
+            '"url_secret" in --config), or templates named unsigned (--og-allow-unsigned)'
+        )
+        raise ConfigError(msg)
 
 
 def parse_keys(text: str, source: str) -> dict[str, str]:
@@ -252,6 +280,8 @@ def load_config(
         overrides["storage"] = {**base, **overrides["storage"]}
     if environ.get(ENV_CALLBACK_SECRET):
         raw["callback_secret"] = environ[ENV_CALLBACK_SECRET]
+    if environ.get(ENV_URL_SECRET):
+        raw["url_secret"] = environ[ENV_URL_SECRET]
     raw.update({k: v for k, v in overrides.items() if v is not None})
     raw["api_keys"] = keys
     return ServerConfig.from_dict(raw)

@@ -258,8 +258,89 @@ def _batch_paths(auth_required: bool) -> dict[str, Any]:
     return {"/api/v1/batch": {"post": submit}, "/api/v1/jobs/{id}": {"get": read}}
 
 
+def _og_paths() -> dict[str, Any]:
+    """`GET /og/{file}` (renderer.server.og), documented only where `--templates` serves it."""
+    from renderer.signing import EXTENSIONS
+
+    error_content = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    images = {"image/png", "image/jpeg", "image/webp", "image/avif", "image/tiff", "image/svg+xml"}
+    statuses = {
+        "400": "A parameter given twice, a variable the template does not use or one it uses "
+        "missing (named in `details`), a value the card refuses, or over the plan's limits.",
+        "403": "Missing, wrong or expired signature (the template is not served unsigned).",
+        "404": "No such template, or an extension that is not an image format.",
+        "414": "The query string is longer than the server's limit.",
+        "429": "The template's quota is used up, or too many refused signatures from this address.",
+        "500": "The template file on the server is not valid JSON.",
+        "503": ERROR_STATUSES["503"],
+    }
+    parameters = [
+        {
+            "name": "file",
+            "in": "path",
+            "required": True,
+            "description": "`NAME.EXT`: a template of the folder and the image format.",
+            "schema": {
+                "type": "string",
+                "pattern": rf"^[A-Za-z0-9][A-Za-z0-9_-]{{0,63}}\.({'|'.join(EXTENSIONS)})$",
+            },
+        },
+        {
+            "name": "s",
+            "in": "query",
+            "required": False,
+            "description": "The signature (`renderer sign`, `renderer.sign_url`).",
+            "schema": {"type": "string"},
+        },
+        {
+            "name": "exp",
+            "in": "query",
+            "required": False,
+            "description": "Unix time after which the URL is refused (signed).",
+            "schema": {"type": "integer", "minimum": 0},
+        },
+        {
+            "name": "v",
+            "in": "query",
+            "required": False,
+            "description": "A version of the card's inputs: the answer is `immutable`.",
+            "schema": {"type": "string"},
+        },
+        {
+            "name": "variables",
+            "in": "query",
+            "required": False,
+            "style": "form",
+            "explode": True,
+            "description": "The template's variables, one parameter each (`title=Hello`).",
+            "schema": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+    ]
+    operation = {
+        "operationId": "renderTemplate",
+        "summary": "Render a template of the server's folder with the query as its variables",
+        "parameters": parameters,
+        "responses": {
+            "200": {
+                "description": "The card; `ETag` and `Cache-Control` for CDNs.",
+                "headers": {
+                    "ETag": {"description": "Strong validator.", "schema": {"type": "string"}},
+                    "Cache-Control": {"schema": {"type": "string"}},
+                },
+                "content": {t: {"schema": {"type": "string"}} for t in sorted(images)},
+            },
+            "304": {"description": "`If-None-Match` matched the card's `ETag`."},
+            **{k: {"description": v, "content": error_content} for k, v in statuses.items()},
+        },
+    }
+    return {"/og/{file}": {"get": operation}}
+
+
 def build_openapi(
-    card_schema: dict[str, Any], auth_required: bool, max_batch_items: int = 100
+    card_schema: dict[str, Any],
+    auth_required: bool,
+    max_batch_items: int = 100,
+    templates: bool = False,
 ) -> dict[str, Any]:
     card = _rewrite(json.loads(json.dumps(card_schema)))
     defs = card.pop("$defs", {})
@@ -378,6 +459,8 @@ def build_openapi(
         },
         "components": {"schemas": schemas},
     }
+    if templates:
+        doc["paths"].update(_og_paths())
     if auth_required:
         doc["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
         operation["security"] = [{"bearer": []}]
