@@ -26,13 +26,14 @@ import base64
 import enum
 import hashlib
 import hmac
-import json
 import os
 import re
 import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
+
+from .templates import as_text
 
 __all__ = [
     "ENV_SECRET",
@@ -158,16 +159,13 @@ def _query(
 
 
 def _text(name: str, value: object) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return json.dumps(value)
-    msg = (
-        f"Variable {name!r} must be a string, number or boolean. Received: {type(value).__name__}."
-    )
-    raise ValueError(msg)
+    if not isinstance(value, str | int | float):  # bool is an int
+        msg = (
+            f"Variable {name!r} must be a string, number or boolean. "
+            f"Received: {type(value).__name__}."
+        )
+        raise ValueError(msg)
+    return as_text(value)
 
 
 def _unix(expires: datetime | timedelta | float) -> int:

@@ -48,7 +48,7 @@ from typing import Any
 from .errors import Issue, SpecError
 from .spec import schema
 
-__all__ = ["PLACEHOLDER", "fill", "numeric_properties", "placeholders"]
+__all__ = ["PLACEHOLDER", "as_text", "fill", "numeric_properties", "placeholders"]
 
 PLACEHOLDER = re.compile(r"\{\{ *([A-Za-z_][A-Za-z0-9_.\-]*) *\}\}")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
@@ -155,7 +155,7 @@ def _fill_string(
         if problem:
             out.append(Issue(_pointer(path), problem))
             return m.group(0)
-        return _as_text(value)
+        return as_text(value)
 
     return PLACEHOLDER.sub(replace, text)
 
@@ -183,7 +183,8 @@ def _as_number(value: object) -> int | float | None:
     return None
 
 
-def _as_text(value: object) -> str:
+def as_text(value: object) -> str:
+    """A variable as the text a placeholder becomes: `true`/`false`, numbers as JSON writes them."""
     if isinstance(value, str):
         return value
     if isinstance(value, bool):

@@ -3,6 +3,7 @@ and pixels as the built-in template lays them out (`renderer/integrations/card.j
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlparse
@@ -49,6 +50,18 @@ def local(site: Path, url: str, page: Path) -> Path:
     if parsed.scheme:
         return site / parsed.path.lstrip("/")
     return (page.parent / url).resolve()
+
+
+def drawn(log: str) -> tuple[int, int]:
+    """(cards drawn, cards kept) from the summary line both integrations log."""
+    m = re.search(r"renderer: (\d+) social cards drawn, (\d+) unchanged", log)
+    assert m, log
+    return int(m[1]), int(m[2])
+
+
+def cards(site: Path) -> dict[str, int]:
+    """Every card in a built site, with its modification time (ns)."""
+    return {p.relative_to(site).as_posix(): p.stat().st_mtime_ns for p in site.rglob("*.og.png")}
 
 
 def _near(pixels: np.ndarray, colour: tuple[int, int, int], tolerance: int = 24) -> np.ndarray:

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from server_process import free_port
-from site_cards import BACKGROUND, card_tags, check_default_card, local
+from site_cards import BACKGROUND, card_tags, cards, check_default_card, drawn, local
 
 pytest.importorskip("mkdocs", reason="the mkdocs extra is not installed")
 
@@ -53,16 +53,6 @@ def build(root: Path, *args: str) -> str:
     )
     assert r.returncode == 0, r.stderr
     return r.stderr
-
-
-def drawn(log: str) -> tuple[int, int]:
-    m = re.search(r"renderer: (\d+) social cards drawn, (\d+) unchanged", log)
-    assert m, log
-    return int(m[1]), int(m[2])
-
-
-def cards(site: Path) -> dict[str, int]:
-    return {p.relative_to(site).as_posix(): p.stat().st_mtime_ns for p in site.rglob("*.og.png")}
 
 
 def test_a_build_adds_cards_and_tags_and_a_rebuild_draws_nothing(tmp_path: Path) -> None:

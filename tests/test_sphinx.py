@@ -6,7 +6,6 @@ the title), and that later builds draw nothing and keep each card's modification
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from site_cards import card_tags, check_default_card, local, meta
+from site_cards import card_tags, cards, check_default_card, drawn, local, meta
 
 pytest.importorskip("sphinx", reason="the sphinx extra is not installed")
 
@@ -49,16 +48,6 @@ def build(src: Path, out: Path, doctrees: Path) -> str:
     )
     assert r.returncode == 0, r.stdout + r.stderr
     return r.stdout + r.stderr
-
-
-def drawn(log: str) -> tuple[int, int]:
-    m = re.search(r"renderer: (\d+) social cards drawn, (\d+) unchanged", log)
-    assert m, log
-    return int(m[1]), int(m[2])
-
-
-def cards(out: Path) -> dict[str, int]:
-    return {p.relative_to(out).as_posix(): p.stat().st_mtime_ns for p in out.rglob("*.og.png")}
 
 
 def test_a_build_adds_cards_and_tags_and_later_builds_draw_nothing(tmp_path: Path) -> None:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import html
-import json
 import os
 import posixpath
 import re
@@ -43,8 +42,9 @@ from ..batch.plan import image_digests
 from ..batch.work import write_atomic
 from ..encode import Format
 from ..limits import DEFAULT_LIMITS
+from ..policy import DEFAULT_POLICY
 from ..spec import load_document
-from ..templates import fill, placeholders
+from ..templates import as_text, fill, placeholders
 
 __all__ = [
     "DEFAULT_STYLE",
@@ -98,14 +98,12 @@ def plain_text(text: str, limit: int | None = None) -> str:
 
 def _value(value: object) -> str | None:
     """A front-matter value as template text, or None for values a card cannot show."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str | int | float):
-        return value if isinstance(value, str) else json.dumps(value)
+    if isinstance(value, str | int | float):  # bool is an int
+        return as_text(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, list | tuple) and all(isinstance(v, str | int | float) for v in value):
-        return ", ".join(str(v) for v in value)
+        return ", ".join(as_text(v) for v in value)
     return None
 
 
@@ -138,7 +136,7 @@ class CardMaker:
             k: text for k in self.uses if (text := _value(given.get(k))) is not None
         }
         filled = fill(self.doc, variables, row=source)
-        images = image_digests(filled, self.base)
+        images = image_digests(filled, self.base, DEFAULT_POLICY)
         options = {"format": self.format.value, "output": rel}
         key = item_key(self.doc, variables, options, images)
         drawn = not self.manifest.is_fresh(rel, key, self.cache_dir)

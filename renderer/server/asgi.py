@@ -64,8 +64,11 @@ from .metrics import Metrics
 from .negotiate import JSON_TYPE, PRODUCED, NotAcceptable, negotiate
 from .og import OgRoute
 from .openapi import build_openapi
-from .pool import PoolBusy, RenderFailed, RenderPool, RenderTimeout, WorkerCrashed
+from .pool import RenderPool
 from .ratelimit import Quota, RateLimiter, StoreUnavailable, make_store
+from .refusal import Refusal as _Refusal
+from .refusal import rate_limited as _rate_limited
+from .refusal import render_on_pool
 from .storage import Storage
 
 __all__ = ["STRICT_CSP", "create_app"]
@@ -79,29 +82,6 @@ _ROUTES = {"/", "/api/v1/image", "/api/v1/batch", "/healthz", "/metrics", "/open
 _JOBS = "/api/v1/jobs/"
 _STATIC = "/static/"  # the playground's script and style sheet
 _FORMATS = frozenset(FORMAT_NAMES)
-
-
-class _Refusal(Exception):
-    """A request refused with a Craftr error; caught once in the endpoint."""
-
-    def __init__(
-        self,
-        status: int,
-        error: str,
-        details: dict[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        extra: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(error)
-        self.status, self.error, self.details = status, error, details
-        self.headers = dict(headers or {})
-        self.extra = dict(extra or {})
-
-    def response(self, headers: Mapping[str, str]) -> JSONResponse:
-        body: dict[str, Any] = {"error": self.error, **self.extra}
-        if self.details is not None:
-            body["details"] = self.details
-        return JSONResponse(body, self.status, headers={**headers, **self.headers})
 
 
 def _issue(pointer: str, message: str) -> dict[str, Any]:
@@ -416,18 +396,6 @@ def _too_large(limit: int) -> _Refusal:
     )
 
 
-def _rate_limited(
-    quota: Quota, plan: Plan, now: float, extra: Mapping[str, int] | None = None
-) -> _Refusal:
-    return _Refusal(
-        429,
-        "Rate limit exceeded",
-        {"plan": plan.name, "limit": quota.limit, **(extra or {})},
-        headers={"Retry-After": str(max(1, math.ceil(quota.reset_at - now)))},
-        extra={"retryAfter": quota.retry_after_iso()},
-    )
-
-
 _QUERY = frozenset({"format", "scale", "quality", "report"})
 
 
@@ -700,29 +668,9 @@ async def _render_request(service: _Service, request: Request, headers: dict[str
         return Response(status_code=304, headers={**headers, **cache})
     _, pool = await service.ensure_started()
     started = time.perf_counter()
-    try:
-        result = await pool.render(
-            body, image_format, scale, quality, base_dir, service.image_policy, report=report
-        )
-    except PoolBusy:
-        raise _Refusal(
-            503, "Server busy: every render worker is in use", headers={"Retry-After": "1"}
-        ) from None
-    except RenderTimeout:
-        raise _Refusal(
-            503,
-            "Render timed out",
-            {"deadlineSeconds": service.config.render_timeout},
-            headers={"Retry-After": "1"},
-        ) from None
-    except WorkerCrashed:
-        raise _Refusal(
-            503, "Render worker failed; it has been replaced", headers={"Retry-After": "1"}
-        ) from None
-    if isinstance(result, RenderFailed):
-        details = {"issues": result.issues} if result.issues else None
-        retry = {"Retry-After": "1"} if result.status == 503 else {}
-        raise _Refusal(result.status, result.error, details, headers=retry)
+    result = await render_on_pool(
+        pool, body, image_format, scale, quality, base_dir, service.image_policy, report=report
+    )
     seconds = time.perf_counter() - started
     service.metrics.observe_render(image_format, seconds)
     content_type = "image/svg+xml" if image_format == "svg" else f"image/{image_format}"

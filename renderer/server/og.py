@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from renderer import __version__
 from renderer.batch.manifest import fonts_fingerprint
@@ -62,8 +62,9 @@ from renderer.templates import fill, placeholders
 
 from .config import Plan, ServerConfig
 from .metrics import Metrics
-from .pool import PoolBusy, RenderFailed, RenderPool, RenderTimeout, WorkerCrashed
+from .pool import RenderPool
 from .ratelimit import RateLimiter, StoreUnavailable
+from .refusal import Refusal, rate_limited, render_on_pool
 from .rendercache import make_cache
 
 __all__ = ["OgRoute", "Template", "TemplateFolder", "etag"]
@@ -73,29 +74,6 @@ _FILE = re.compile(r"(?P<name>[A-Za-z0-9][A-Za-z0-9_-]{0,63})\.(?P<ext>[a-z]{3,4
 _MAX_AGE = re.compile(r"max-age=\d+")
 
 Started = Callable[[], Awaitable[tuple[RateLimiter, RenderPool]]]
-
-
-class OgRefusal(Exception):
-    """A refused request, in Craftr's error shape; caught once in `OgRoute.answer`."""
-
-    def __init__(
-        self,
-        status: int,
-        error: str,
-        details: dict[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        extra: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(error)
-        self.status, self.error, self.details = status, error, details
-        self.headers = dict(headers or {})
-        self.extra = dict(extra or {})
-
-    def response(self, headers: Mapping[str, str]) -> JSONResponse:
-        body: dict[str, Any] = {"error": self.error, **self.extra}
-        if self.details is not None:
-            body["details"] = self.details
-        return JSONResponse(body, self.status, headers={**headers, **self.headers})
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,13 +213,13 @@ class OgRoute:
         headers: dict[str, str] = {}
         try:
             return await self._answer(request, headers)
-        except OgRefusal as refusal:
+        except Refusal as refusal:
             return refusal.response(headers)
 
     async def _answer(self, request: Request, headers: dict[str, str]) -> Response:
         name, ext, fmt = _target(str(request.path_params["file"]))
         if len(request.scope.get("query_string", b"")) > self.config.og_max_query_bytes:
-            raise OgRefusal(414, "URI Too Long", {"limitBytes": self.config.og_max_query_bytes})
+            raise Refusal(414, "URI Too Long", {"limitBytes": self.config.og_max_query_bytes})
         pairs = _pairs(request.query_params.multi_items())
         await self._authorise(request, f"/og/{name}.{ext}", name, pairs, headers)
         template = self._template(name)
@@ -274,7 +252,7 @@ class OgRoute:
         if verdict is Verdict.VALID:
             return
         if verdict is Verdict.BAD_EXPIRY:
-            raise OgRefusal(
+            raise Refusal(
                 400,
                 "Invalid parameters",
                 {"parameter": "exp", "message": "a Unix time in whole seconds"},
@@ -289,7 +267,7 @@ class OgRoute:
             Verdict.EXPIRED: ("URL expired", "The URL's exp time has passed."),
         }
         error, message = reasons[verdict]
-        raise OgRefusal(403, error, {"message": message})
+        raise Refusal(403, error, {"message": message})
 
     def _unsigned(self, name: str) -> bool:
         allowed = self.config.og_unsigned
@@ -305,7 +283,7 @@ class OgRoute:
         bucket = "ip:" + hashlib.sha256(client.encode()).hexdigest()
         try:
             await self._charge(Plan("auth-failures", per_minute, 60), bucket, headers)
-        except OgRefusal as refusal:
+        except Refusal as refusal:
             if refusal.status == 429:
                 raise
             # the store is down: the 403 stands on its own
@@ -320,7 +298,7 @@ class OgRoute:
         try:
             quota = await limiter.check(plan, bucket)
         except StoreUnavailable:
-            raise OgRefusal(
+            raise Refusal(
                 503, "Rate-limit store unavailable", headers={"Retry-After": "5"}
             ) from None
         if quota is None:
@@ -328,20 +306,14 @@ class OgRoute:
         now = time.time()
         headers.update(quota.headers(now))
         if quota.exceeded:
-            raise OgRefusal(
-                429,
-                "Rate limit exceeded",
-                {"plan": plan.name, "limit": quota.limit},
-                headers={"Retry-After": str(max(1, int(quota.reset_at - now + 0.999)))},
-                extra={"retryAfter": quota.retry_after_iso()},
-            )
+            raise rate_limited(quota, plan, now)
 
     def _template(self, name: str) -> Template:
         template = self.folder.get(name)
         if template is None:
-            raise OgRefusal(404, "Template not found", {"template": name})
+            raise Refusal(404, "Template not found", {"template": name})
         if template.doc is None:
-            raise OgRefusal(
+            raise Refusal(
                 500, "Template is invalid", {"template": name, "issues": list(template.issues)}
             )
         return template
@@ -351,7 +323,7 @@ class OgRoute:
         components = doc.get("components") if isinstance(doc, dict) else None
         if limit is not None and isinstance(components, list) and len(components) > limit:
             message = f"At most {limit} components on the {self.plan.name} plan."
-            raise OgRefusal(
+            raise Refusal(
                 400,
                 f"The {self.plan.name} plan allows at most {limit} components per image",
                 {"issues": [{"pointer": "/components", "message": message}], "limit": limit},
@@ -384,29 +356,8 @@ class OgRoute:
     async def _render(self, key: str, doc: Any, fmt: Format) -> bytes:
         _, pool = await self._started()
         started = time.perf_counter()
-        try:
-            result = await pool.render(
-                doc, fmt.value, 1.0, None, str(self.folder.folder), self.policy
-            )
-        except PoolBusy:
-            raise OgRefusal(
-                503, "Server busy: every render worker is in use", headers={"Retry-After": "1"}
-            ) from None
-        except RenderTimeout:
-            raise OgRefusal(
-                503,
-                "Render timed out",
-                {"deadlineSeconds": self.config.render_timeout},
-                headers={"Retry-After": "1"},
-            ) from None
-        except WorkerCrashed:
-            raise OgRefusal(
-                503, "Render worker failed; it has been replaced", headers={"Retry-After": "1"}
-            ) from None
-        if isinstance(result, RenderFailed):
-            details = {"issues": result.issues} if result.issues else None
-            retry = {"Retry-After": "1"} if result.status == 503 else {}
-            raise OgRefusal(result.status, result.error, details, headers=retry)
+        base = str(self.folder.folder)
+        result = await render_on_pool(pool, doc, fmt.value, 1.0, None, base, self.policy)
         self.stats.renders += 1
         self.metrics.observe_render(fmt.value, time.perf_counter() - started)
         if self.cache is not None:
@@ -424,7 +375,7 @@ def _target(file: str) -> tuple[str, str, Format]:
         except ValueError:
             fmt = None
     if m is None or fmt is None:
-        raise OgRefusal(404, "Template not found", {"path": f"/og/{file[:100]}"})
+        raise Refusal(404, "Template not found", {"path": f"/og/{file[:100]}"})
     return m["name"], m["ext"], fmt
 
 
@@ -434,7 +385,7 @@ def _pairs(items: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     seen: set[str] = set()
     for key, _ in items:
         if key in seen:
-            raise OgRefusal(
+            raise Refusal(
                 400,
                 "Invalid parameters",
                 {"parameter": key[:100], "message": "given more than once"},
@@ -448,7 +399,7 @@ def _variables(template: Template, pairs: Sequence[tuple[str, str]]) -> dict[str
     given = {k: v for k, v in pairs if k not in RESERVED}
     unknown = sorted(set(given) - template.variables)
     if unknown:
-        raise OgRefusal(
+        raise Refusal(
             400,
             "Invalid parameters",
             {
@@ -459,7 +410,7 @@ def _variables(template: Template, pairs: Sequence[tuple[str, str]]) -> dict[str
         )
     missing = sorted(template.variables - set(given))
     if missing:
-        raise OgRefusal(
+        raise Refusal(
             400,
             f"Missing template variable {missing[0]!r}",
             {
@@ -477,7 +428,7 @@ def _filled(template: Template, variables: Mapping[str, str]) -> Any:
     try:
         return fill(template.doc, variables)
     except SpecError as e:  # not reached with string values, but a refusal is the right answer
-        raise OgRefusal(
+        raise Refusal(
             400, "Invalid parameters", {"issues": [i.as_dict() for i in e.issues]}
         ) from None
 
