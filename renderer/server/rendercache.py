@@ -67,6 +67,8 @@ class FolderCache:
         self.folder = folder
         self.max_bytes = max_bytes
         folder.mkdir(parents=True, exist_ok=True)
+        for leftover in folder.glob(".*.tmp"):  # a write cut short by a kill
+            leftover.unlink(missing_ok=True)
         self.size = sum(size for _, _, size in self._entries())
 
     def _path(self, key: str) -> Path:
