@@ -484,7 +484,7 @@ def test_folder_cache_quota_and_failure_budget(tmp_path: Path) -> None:
         assert metric(s, "renderer_og_cache_hits_total") == 1
 
 
-def test_templates_without_a_secret_or_unsigned_names_refuse_to_start(tmp_path: Path) -> None:
+def test_templates_without_a_folder_or_a_way_to_sign_refuse_to_start(tmp_path: Path) -> None:
     import subprocess
     import sys
 
@@ -497,6 +497,15 @@ def test_templates_without_a_secret_or_unsigned_names_refuse_to_start(tmp_path: 
     )
     assert r.returncode == 2
     assert "RENDERER_URL_SECRET" in r.stderr
+    missing = subprocess.run(
+        [sys.executable, "-m", "renderer", "serve", "--templates", str(tmp_path / "typo")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "RENDERER_URL_SECRET": "x"},
+        timeout=60,
+    )
+    assert missing.returncode == 2
+    assert "no such folder" in missing.stderr
 
 
 def test_renderer_sign_prints_a_url_the_server_accepts(og: ServerProcess) -> None:

@@ -217,6 +217,9 @@ def _check_og(config: ServerConfig) -> None:
     if not (config.og_cache_max_bytes > 0 and config.og_max_query_bytes > 0):
         msg = "og_cache_max_bytes and og_max_query_bytes must be positive"
         raise ConfigError(msg)
+    if config.templates_dir and not Path(config.templates_dir).is_dir():
+        msg = f"--templates: no such folder: {config.templates_dir}"
+        raise ConfigError(msg)
     if config.templates_dir and not (config.url_secret or config.og_unsigned):
         msg = (
             f"--templates needs a secret to check URL signatures ({ENV_URL_SECRET}, or "
