@@ -38,12 +38,20 @@ def _free_port() -> int:
 
 
 def _start(workers: int, image_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    return start_server(["--workers", str(workers), "--allow-image-dir", str(image_dir)])
+
+
+def start_server(
+    args: list[str], env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`renderer serve ARGS` on a free loopback port (also used by og.py): (process, base URL),
+    once `/healthz` answers. The environment's RENDERER_* variables are left out."""
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RENDERER_")}
-    argv = [sys.executable, "-m", "renderer", "serve", "--port", str(port)]
-    argv += ["--workers", str(workers), "--allow-image-dir", str(image_dir)]
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("RENDERER_")}
+    environ.update(env or {})
+    argv = [sys.executable, "-m", "renderer", "serve", "--port", str(port), *args]
     argv += ["--log-level", "warning"]
-    proc = subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True)
+    proc = subprocess.Popen(argv, cwd=ROOT, env=environ, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -57,7 +65,7 @@ def _start(workers: int, image_dir: Path) -> tuple[subprocess.Popen[bytes], str]
     raise RuntimeError(msg)
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
     os.killpg(proc.pid, signal.SIGTERM)
     try:
         proc.wait(15)
@@ -129,7 +137,7 @@ def main() -> int:
             _run(url, body, args.concurrency * 2, args.concurrency, 60)  # warm every worker
             result = _run(url, body, args.requests, args.concurrency, args.max_seconds)
         finally:
-            _stop(proc)
+            stop_server(proc)
         line = {"card": card.stem, "format": "png", "workers": workers, "cpus": os.cpu_count()}
         line |= {"concurrency": args.concurrency} | result
         print(json.dumps(line), flush=True)

@@ -15,12 +15,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,48 +27,23 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from load import start_server, stop_server  # noqa: E402  (benchmarks/ is on sys.path)
+
 from renderer.signing import sign_url  # noqa: E402
 
 SECRET = "benchmark-secret"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _template(folder: Path) -> None:
-    """examples/blog.json with its title and author as variables, its image beside it."""
+    """examples/blog.json with its title as a variable, its avatar beside it."""
     blog = json.loads((ROOT / "examples" / "blog.json").read_text("utf-8"))
+    title = next(c for c in blog["components"] if c["type"] == "text")
+    title["text"] = "{{ title }}"
     for c in blog["components"]:
-        if c.get("type") == "text" and len(c["text"]) > 20:
-            c["text"] = "{{ title }}"
-        elif c.get("type") == "image":
+        if c["type"] == "image":
             (folder / "avatar.png").write_bytes((ROOT / "examples" / c["src"]).read_bytes())
             c["src"] = "avatar.png"
     (folder / "blog.json").write_text(json.dumps(blog))
-
-
-def _start(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RENDERER_")}
-    env["RENDERER_URL_SECRET"] = SECRET
-    argv = [sys.executable, "-m", "renderer", "serve", "--port", str(port)]
-    argv += ["--templates", str(folder), "--log-level", "warning"]
-    proc = subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    os.killpg(proc.pid, signal.SIGKILL)
-    msg = "server did not start"
-    raise RuntimeError(msg)
 
 
 def _metric(base: str, name: str) -> float:
@@ -114,7 +85,7 @@ def main() -> None:
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         _template(Path(tmp))
-        proc, base = _start(Path(tmp))
+        proc, base = start_server(["--templates", tmp], {"RENDERER_URL_SECRET": SECRET})
         try:
             for n in range(args.rounds):
                 target = sign_url(
@@ -142,8 +113,7 @@ def main() -> None:
                     flush=True,
                 )
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(30)
+            stop_server(proc)
 
 
 if __name__ == "__main__":
