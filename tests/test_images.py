@@ -737,6 +737,38 @@ def test_fifo_source_is_refused_without_blocking(tmp_path: Path) -> None:
         renderer.render(spec, "png", base_dir=tmp_path)
 
 
+# --- the fitted-image cache ----------------------------------------------------------------------
+
+
+def test_a_fitted_image_is_converted_for_cairo_once() -> None:
+    """A card drawn again with an image already fitted for its box and scale reuses the painter's
+    premultiplied copy (a photo's conversion is ~1-10 ms): the second render converts nothing and
+    draws the same bytes."""
+    half = Image.new("RGBA", (100, 50), (0, 0, 255, 128))
+    half.paste(stripes().convert("RGBA").crop((0, 0, 50, 50)))
+    spec = card({"src": data_uri(encode(half)), "width": 60, "height": 40, "radius": 8})
+    first = renderer.render(spec, "png")
+    (loaded,) = load_resources(parse_card(spec)).images.values()
+
+    def again(_: Image.Image) -> bytearray:
+        pytest.fail("the painter's copy was made again")
+
+    converted = loaded.for_painter(again)
+    assert isinstance(converted, bytearray)
+    assert len(converted) == loaded.width * loaded.height * 4
+    assert renderer.render(spec, "png") == first
+    (cached,) = load_resources(parse_card(spec)).images.values()
+    assert cached is loaded
+    assert cached.for_painter(again) is converted
+
+
+def test_svg_output_leaves_the_cairo_copy_unmade() -> None:
+    spec = card({"src": data_uri(encode(stripes())), "width": 60, "height": 40})
+    renderer.render(spec, "svg")
+    (loaded,) = load_resources(parse_card(spec), for_svg=True).images.values()
+    assert loaded.for_painter(lambda _: "made now") == "made now"
+
+
 # --- colour profiles ------------------------------------------------------------------------------
 
 
