@@ -181,6 +181,11 @@ def test_transparent_background_keeps_alpha(fmt: str) -> None:
 def test_opaque_card_has_no_alpha_channel() -> None:
     for fmt in ("png", "tiff"):
         assert decode(render(SPEC, fmt)).mode == "RGB"
+    divider = {"type": "divider", "x": 0, "y": 10, "length": 40, "color": "#ff0000"}
+    card = {"width": 40, "height": 20, "background": "#102030", "components": [divider]}
+    few = decode(render(card, "png"))
+    assert few.mode == "P"  # two colours: a palette, with no transparency entry
+    assert "transparency" not in few.info
 
 
 def test_jpeg_composites_transparency_on_white() -> None:
@@ -320,3 +325,39 @@ def test_pillow_keeps_freed_blocks_unless_the_program_says(env: str | None) -> N
         [sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True
     )
     assert int(out.stdout) == (4 if env is None else int(env))
+
+
+# --- WEBP: lossless from a palette for flat cards, lossy for photographs --------------------------
+
+
+def _webp_kind(data: bytes) -> bytes:
+    """The first chunk after the RIFF header: b"VP8L" lossless, b"VP8 " lossy (b"VP8X" leads
+    both when there is alpha or metadata)."""
+    return data[12:16]
+
+
+def _noise_card() -> dict[str, Any]:
+    rng = np.random.default_rng(3)
+    noise = Image.fromarray(rng.integers(0, 256, (90, 80, 3), dtype=np.uint8), "RGB")
+    buf = io.BytesIO()
+    noise.save(buf, "PNG")
+    src = base64.b64encode(buf.getvalue()).decode("ascii")
+    photo = {"type": "image", "src": src, "x": 0, "y": 0, "width": 80, "height": 90}
+    return {"width": 160, "height": 90, "background": "#ffffff", "components": [photo]}
+
+
+def test_webp_of_a_flat_card_is_lossless_and_within_ten_levels(
+    reference: NDArray[np.int64],
+) -> None:
+    data = render(SPEC, "webp")
+    assert _webp_kind(data) == b"VP8L"
+    moved = np.abs(pixels(data) - reference)
+    assert moved.max() <= 10
+
+
+def test_webp_of_a_photograph_is_lossy_unless_quality_is_100() -> None:
+    card = _noise_card()
+    assert _webp_kind(render(card, "webp")) == b"VP8 "
+    exact = render(card, "webp", quality=100)
+    assert _webp_kind(exact) == b"VP8L"
+    assert (pixels(exact) == pixels(render(card, "png"))).all()

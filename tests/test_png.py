@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import zlib
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from PIL import Image
 
 import renderer
 from renderer import parallel
-from renderer.encode import adler32_combine, write_png
+from renderer.encode import adler32_combine, quantize, write_png
 from renderer.raster import Raster
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,15 +29,110 @@ def _pixels(data: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)).convert("RGBA"))
 
 
-@pytest.mark.parametrize("compression", ["fast", "small"])
-def test_png_decodes_to_the_raster(compression: str) -> None:
-    png = renderer.render(CARD, "png", compression=compression)  # type: ignore[arg-type]
+def test_png_decodes_to_the_raster() -> None:
+    png = renderer.render(CARD, "png")
     tiff = renderer.render(CARD, "tiff")  # lossless, written by Pillow
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert np.array_equal(_pixels(png), _pixels(tiff))
-    again = renderer.render(CARD, "png", compression=compression)  # type: ignore[arg-type]
+    again = renderer.render(CARD, "png")
     same_pixels = np.array_equal(_pixels(again), _pixels(png))
     assert again == png, f"same card, other bytes ({'same' if same_pixels else 'other'} pixels)"
+
+
+def test_small_moves_no_channel_of_a_flat_card_by_more_than_ten() -> None:
+    """The blog card has 1,225 colours, nearly all of them edge shades: `small` draws it as a
+    palette that keeps every channel of every pixel within 10 levels of the exact raster."""
+    small = renderer.render(CARD, "png", compression="small")
+    exact = _pixels(renderer.render(CARD, "tiff")).astype(int)
+    moved = np.abs(_pixels(small).astype(int) - exact)
+    assert Image.open(io.BytesIO(small)).mode == "P"
+    assert 0 < moved.max() <= 10
+    assert moved.mean() < 0.1
+    assert renderer.render(CARD, "png", compression="small") == small
+
+
+def _two_tone(width: int = 60, height: int = 40, background: str = "#ffffff") -> dict[str, object]:
+    """A card of few colours: a divider and a rectangle-ish tag on a plain background."""
+    return {
+        "width": width,
+        "height": height,
+        "background": background,
+        "components": [
+            {"type": "divider", "x": 0, "y": 5, "length": width, "color": "#0070f3"},
+            {"type": "divider", "x": 3.5, "y": 20.25, "length": 40.3, "color": "#ff000080"},
+        ],
+    }
+
+
+@pytest.mark.parametrize("compression", ["fast", "small"])
+@pytest.mark.parametrize("background", ["#ffffff", "transparent"])
+def test_a_card_of_few_colours_is_an_exact_palette_png(compression: str, background: str) -> None:
+    spec = _two_tone(background=background)
+    png = renderer.render(spec, "png", compression=compression)  # type: ignore[arg-type]
+    assert Image.open(io.BytesIO(png)).mode == "P"
+    assert np.array_equal(_pixels(png), _pixels(renderer.render(spec, "tiff")))
+
+
+def _rows_filters(png: bytes) -> list[int]:
+    """The filter type byte of every row of an 8-bit RGB PNG."""
+    image = Image.open(io.BytesIO(png))
+    width, height = image.size
+    data, pos = b"", 8
+    while pos < len(png):
+        (length,) = struct.unpack(">I", png[pos : pos + 4])
+        if png[pos + 4 : pos + 8] == b"IDAT":
+            data += png[pos + 8 : pos + 8 + length]
+        pos += 12 + length
+    raw = zlib.decompress(data)
+    stride = width * 3 + 1
+    return [raw[row * stride] for row in range(height)]
+
+
+def _photo_card() -> Raster:
+    """A flat card whose left 60 % is noise: photographic rows next to flat ones."""
+    rng = np.random.default_rng(7)
+    rgb = np.full((64, 100, 3), 240, dtype=np.uint8)
+    rgb[8:56, :60] = rng.integers(0, 256, (48, 60, 3), dtype=np.uint8)
+    return Raster.from_image(Image.fromarray(rgb, "RGB"))
+
+
+@pytest.mark.parametrize(("compression", "photo_filter"), [("fast", 2), ("small", 4)])
+def test_photographic_rows_are_written_as_differences(compression: str, photo_filter: int) -> None:
+    """Rows of a photograph compress far better as differences from the row above (Up when
+    fast, Paeth when small); rows of flat colour stay as they are. Both decode exactly."""
+    raster = _photo_card()
+    png = write_png(raster, compression)  # type: ignore[arg-type]
+    assert np.array_equal(_pixels(png), np.asarray(raster.to_image().convert("RGBA")))
+    filters = _rows_filters(png)
+    assert set(filters[9:56]) == {photo_filter}
+    assert set(filters[:8] + filters[57:]) == {0}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 40),
+    st.integers(1, 40),
+    st.integers(1, 300),
+    st.booleans(),
+    st.integers(0, 2**32 - 1),
+)
+def test_any_raster_round_trips(
+    width: int, height: int, colours: int, opaque: bool, seed: int
+) -> None:
+    """fast is exact on any raster; small is exact up to 256 colours, and otherwise moves no
+    channel by more than 10 levels."""
+    rng = np.random.default_rng(seed)
+    table = rng.integers(0, 256, (colours, 4), dtype=np.uint8)
+    if opaque:
+        table[:, 3] = 255
+    rgba = table[rng.integers(0, colours, (height, width))]
+    rgba[rgba[..., 3] == 0] = 0  # an invisible pixel has no colour (as the painter leaves it)
+    raster = Raster.from_image(Image.fromarray(rgba, "RGBA"))
+    assert np.array_equal(_pixels(write_png(raster)), rgba)
+    small = _pixels(write_png(raster, "small")).astype(int)
+    distinct = len({tuple(p) for p in rgba.reshape(-1, 4)})
+    moved = np.abs(small - rgba)[..., : 3 if raster.opaque else 4].max()
+    assert moved == 0 if distinct <= 256 else moved <= 10
 
 
 def test_same_bytes_while_other_threads_render() -> None:
@@ -144,3 +240,27 @@ def test_threads_default_from_cores_and_environment(
     monkeypatch.setenv("RENDERER_THREADS", env)
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cpus)))
     assert parallel._default_threads() == expected
+
+
+def test_quantize_keeps_fills_exact_and_every_pixel_within_the_error() -> None:
+    """A card of two fills and a smooth band of 1,000 shades: the fills keep their exact
+    colours, and every shade is drawn within the error asked for, with fewer colours for a
+    larger error."""
+    x = np.arange(1000)
+    band = np.stack([x % 256, (x // 4) % 256, np.full(1000, 128)], axis=-1).astype(np.uint8)
+    rgb = np.zeros((60, 1000, 3), dtype=np.uint8)
+    rgb[:20] = (250, 240, 230)
+    rgb[20:40] = band
+    rgb[40:] = (10, 20, 30)
+    raster = Raster.from_image(Image.fromarray(rgb, "RGB"))
+    sizes = []
+    for error in (10, 20):
+        palette = quantize(raster, error)
+        assert palette is not None
+        drawn = palette.bgra()[..., 2::-1].astype(int)
+        assert np.abs(drawn - rgb).max() <= error
+        assert (drawn[:20] == (250, 240, 230)).all()
+        assert (drawn[40:] == (10, 20, 30)).all()
+        sizes.append(palette.colours.size)
+    assert sizes[1] < sizes[0] <= 256
+    assert quantize(raster, 1) is None  # 1,000 shades within 1 level need more than 256

@@ -199,6 +199,8 @@ def test_an_opaque_card_covers_every_pixel_at_any_scale(scale: float, text: str)
     image = Image.open(io.BytesIO(renderer.render(spec, "png", scale=scale)))
     w, h = image.size
     assert (w, h) == (round(121 * scale), round(121 * scale))
-    assert image.mode == "RGB"
+    assert image.mode in ("RGB", "P")  # few colours make a palette PNG
+    assert "transparency" not in image.info
+    rgb = image.convert("RGB")
     for x, y in ((w // 2, h - 1), (w - 1, h // 2), (w - 1, h - 1)):
-        assert image.getpixel((x, y)) == (255, 255, 255)
+        assert rgb.getpixel((x, y)) == (255, 255, 255)
