@@ -5,7 +5,7 @@ with `--force` so nothing is skipped) over COUNT copies of one reference card, t
 call to its return: finding and planning the specs, worker start-up, rendering, writing and the
 manifest are all in the time. The Dask LocalCluster (2 worker
 processes, 1 thread each) is started once before its runs and not timed, as a standing cluster
-would be. Cards: ../shared/cards when present, else examples/.
+would be. Cards: see cards.py.
 Output: one JSON line per run, then one line of speed-ups (jobs 2 over jobs 1, per card).
 Usage: python benchmarks/batch.py [--count 100] [--cards hello,blog,cjk] [--no-dask]
 """
@@ -21,22 +21,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+from cards import cards_dir
+
 from renderer.batch.plan import Options
 from renderer.batch.runner import Settings, Summary, run_batch
-
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "cards"
-
-
-def _cards_dir() -> Path:
-    return SHARED if SHARED.is_dir() else ROOT / "examples"
 
 
 def _folder(work: Path, card: str, count: int) -> Path:
     """COUNT copies of one card (and the images beside it) in a fresh folder."""
     src = work / f"src-{card}"
     src.mkdir()
-    cards = _cards_dir()
+    cards = cards_dir()
     for other in cards.iterdir():
         if other.suffix != ".json":
             shutil.copy(other, src / other.name)

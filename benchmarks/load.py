@@ -1,12 +1,16 @@
-"""Load benchmark for `renderer serve`: PNG cards over real HTTP on loopback.
+"""Load benchmark: `renderer serve` against a Takumi server, PNG cards over real HTTP on loopback.
 
-Starts the server (uvicorn, `--workers 1` then `--workers 2`, render workers = CPUs ÷ workers) in
-a subprocess on a free 127.0.0.1 port, and drives it from this process with a fixed number of
-concurrent clients. Bounded in count (`--requests` per run) and time (`--max-seconds` per run);
-prints one JSON line per run: throughput, p50/p99 latency and the number of failed requests.
+Each server runs in a subprocess on a free 127.0.0.1 port and is driven from this process by the
+same load generator: a fixed number of concurrent clients on keep-alive connections, bounded in
+count (`--requests` per run) and time (`--max-seconds`). Servers:
+- renderer: `renderer serve --workers N` (render workers = CPUs ÷ N);
+- takumi: `takumi_server.js`, a small Node HTTP server around Takumi, as a web app would run it.
+  It needs the peer harness: RENDERER_PEERS names a copy of ../shared/peers after its setup.sh
+  (node_modules with @takumi-rs/core); it is skipped, with a note, when that is not set.
+Prints one JSON line per (server, card, concurrency): throughput, p50/p99 latency, failures.
 
-Usage: python benchmarks/load.py [--requests 200] [--concurrency 8] [--workers 1,2]
-       [--card examples/blog.json] [--max-seconds 120]
+Usage: python benchmarks/load.py [--servers renderer,takumi] [--cards blog,photo]
+       [--concurrency 1,8] [--requests 400] [--workers 1] [--max-seconds 120]
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from cards import card_path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,8 +42,17 @@ def _free_port() -> int:
         return port
 
 
-def _start(workers: int, image_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    return start_server(["--workers", str(workers), "--allow-image-dir", str(image_dir)])
+def _wait_healthy(proc: subprocess.Popen[bytes], url: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)
+    msg = "server did not start"
+    raise RuntimeError(msg)
 
 
 def start_server(
@@ -53,16 +67,22 @@ def start_server(
     argv += ["--log-level", "warning"]
     proc = subprocess.Popen(argv, cwd=ROOT, env=environ, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    os.killpg(proc.pid, signal.SIGKILL)
-    msg = "server did not start"
-    raise RuntimeError(msg)
+    _wait_healthy(proc, url)
+    return proc, url
+
+
+def _start_renderer(workers: int, image_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    return start_server(["--workers", str(workers), "--allow-image-dir", str(image_dir)])
+
+
+def _start_takumi(peers: str, image_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    env = {**os.environ, "RENDERER_PEERS": peers, "CARDS_DIR": str(image_dir)}
+    script = Path(__file__).resolve().parent / "takumi_server.js"
+    proc = subprocess.Popen(["node", str(script), str(port)], env=env, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    _wait_healthy(proc, url)
+    return proc, url
 
 
 def stop_server(proc: subprocess.Popen[bytes]) -> None:
@@ -122,26 +142,40 @@ def _run(
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--requests", type=int, default=200)
-    p.add_argument("--concurrency", type=int, default=8)
-    p.add_argument("--workers", default="1,2")
-    p.add_argument("--card", default=str(ROOT / "examples" / "blog.json"))
+    p.add_argument("--servers", default="renderer,takumi")
+    p.add_argument("--cards", default="blog,photo", help="card names (cards.py) or JSON paths")
+    p.add_argument("--concurrency", default="1,8")
+    p.add_argument("--requests", type=int, default=400)
+    p.add_argument("--workers", type=int, default=1, help="uvicorn processes for renderer")
     p.add_argument("--max-seconds", type=float, default=120.0)
     args = p.parse_args()
-    card = Path(args.card)
-    body = card.read_bytes()
     failed = False
-    for workers in (int(w) for w in args.workers.split(",")):
-        proc, url = _start(workers, card.resolve().parent)
-        try:
-            _run(url, body, args.concurrency * 2, args.concurrency, 60)  # warm every worker
-            result = _run(url, body, args.requests, args.concurrency, args.max_seconds)
-        finally:
-            stop_server(proc)
-        line = {"card": card.stem, "format": "png", "workers": workers, "cpus": os.cpu_count()}
-        line |= {"concurrency": args.concurrency} | result
-        print(json.dumps(line), flush=True)
-        failed |= result["failures"] > 0
+    peers = os.environ.get("RENDERER_PEERS", "")
+    for name in args.cards.split(","):
+        card = Path(name) if name.endswith(".json") else card_path(name)
+        body = card.read_bytes()
+        for server in args.servers.split(","):
+            if server == "takumi" and not peers:
+                print(json.dumps({"server": "takumi", "skipped": "RENDERER_PEERS is not set"}))
+                continue
+            folder = card.resolve().parent
+            proc, url = (
+                _start_takumi(peers, folder)
+                if server == "takumi"
+                else _start_renderer(args.workers, folder)
+            )
+            try:
+                for clients in (int(c) for c in args.concurrency.split(",")):
+                    _run(url, body, clients * 4, clients, 60)  # warm every worker
+                    result = _run(url, body, args.requests, clients, args.max_seconds)
+                    line = {"bench": "load", "server": server, "card": card.stem, "format": "png"}
+                    line |= {"concurrency": clients, "cpus": os.cpu_count()} | result
+                    if server == "renderer":
+                        line["workers"] = args.workers
+                    print(json.dumps(line), flush=True)
+                    failed |= result["failures"] > 0
+            finally:
+                stop_server(proc)
     return 1 if failed else 0
 
 

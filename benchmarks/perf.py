@@ -2,12 +2,12 @@
 
 - cold: `renderer render CARD -o out.png` in a fresh process, wall time, median of 5 runs; and
   what `import renderer` pulls in (no server, HTTP client, Dask or CJK font may load).
-- memory: peak RSS of one process rendering the three reference cards, then RSS sampled over
+- memory: peak RSS of one process rendering the four reference cards, then RSS sampled over
   2,000 consecutive renders (flat = no leak).
 - scaling: time for cards of 1, 10 and 100 text components (10x the work should cost <= 10x).
 
 Usage: python benchmarks/perf.py [cold|memory|scaling ...]   (all three by default)
-Cards: ../shared/cards when present, else examples/.
+Cards: see cards.py (hello, blog, cjk and photo).
 """
 
 from __future__ import annotations
@@ -22,9 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "cards"
-CARDS = SHARED if SHARED.is_dir() else ROOT / "examples"
+from cards import NAMES, card_path
 
 
 def _emit(**fields: Any) -> None:
@@ -32,7 +30,7 @@ def _emit(**fields: Any) -> None:
 
 
 def cold() -> None:
-    card = CARDS / "blog.json"
+    card = card_path("blog")
     with tempfile.TemporaryDirectory() as tmp:
         times = []
         for _ in range(5):
@@ -79,14 +77,14 @@ def _rss_mb() -> float:
 def memory() -> None:
     import renderer
 
-    specs = [CARDS / f"{name}.json" for name in ("hello", "blog", "cjk")]
+    specs = [card_path(name) for name in NAMES]
     for spec in specs:
         renderer.render(spec, "png")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    _emit(bench="rss-three-cards", peak_rss_mb=round(peak, 1))
+    _emit(bench="rss-reference-cards", cards=list(NAMES), peak_rss_mb=round(peak, 1))
     samples = []
     for i in range(2000):
-        renderer.render(specs[i % 3], "png")
+        renderer.render(specs[i % len(specs)], "png")
         if i % 200 == 199:
             samples.append(round(_rss_mb(), 1))
     _emit(

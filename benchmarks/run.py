@@ -2,8 +2,9 @@
 
 Output lines have the peer harness's shape (`{"peer", "card", "median_ms", "p90_ms", "png_bytes",
 "rss_mb"}`, see ../shared/peers) so both can be tabled together, plus one line per stage.
-Cards: ../shared/cards when present (the peers' cards), else examples/.
-Usage: python benchmarks/run.py [--iter 30] [--cards hello,blog,cjk] [--stages]
+Cards: see cards.py (the peers' cards when ../shared/cards is there).
+Usage: python benchmarks/run.py [--iter 30] [--cards hello,blog,cjk,photo] [--formats png,svg]
+       [--stages]   (a format may be png-small: PNG with compression="small")
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cards import NAMES, card_path
+
 import renderer
 from renderer.encode import Format, encode
 from renderer.layout import lay_out
@@ -25,13 +28,6 @@ from renderer.resources import load_resources
 from renderer.scene import build_scene
 from renderer.spec import parse_card
 from renderer.svg import build_svg
-
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "cards"
-
-
-def _cards_dir() -> Path:
-    return SHARED if SHARED.is_dir() else ROOT / "examples"
 
 
 def _time(fn: Callable[[], Any], iterations: int) -> tuple[dict[str, float], Any]:
@@ -78,23 +74,23 @@ def _stages(path: Path, card_name: str, iterations: int) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--iter", type=int, default=30)
-    p.add_argument("--cards", default="hello,blog,cjk")
+    p.add_argument("--cards", default=",".join(NAMES))
     p.add_argument("--stages", action="store_true", help="also time each pipeline stage")
     p.add_argument("--formats", default="png,svg")
     args = p.parse_args()
-    folder = _cards_dir()
     for name in args.cards.split(","):
-        path = folder / f"{name}.json"
+        path = card_path(name)
         for fmt in args.formats.split(","):
-            stats, data = _time(lambda p=path, f=fmt: renderer.render(p, f), args.iter)
+            stats, data = _time(lambda p=path, f=fmt: _render(p, f), args.iter)
+            raster = fmt not in ("svg",)
             print(
                 json.dumps(
                     {
                         "peer": f"renderer-{fmt}",
                         "card": name,
                         **stats,
-                        "png_bytes": len(data) if fmt == "png" else 0,
-                        "svg_bytes": len(data) if fmt == "svg" else 0,
+                        "png_bytes": len(data) if raster else 0,
+                        "svg_bytes": 0 if raster else len(data),
                         "rss_mb": _rss_mb(),
                     }
                 ),
@@ -102,6 +98,13 @@ def main() -> None:
             )
         if args.stages:
             _stages(path, name, args.iter)
+
+
+def _render(path: Path, fmt: str) -> bytes:
+    """`fmt` is a format name, or png-small (PNG with compression="small")."""
+    if fmt == "png-small":
+        return renderer.render(path, "png", compression="small")
+    return renderer.render(path, fmt)
 
 
 if __name__ == "__main__":

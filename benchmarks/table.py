@@ -1,0 +1,161 @@
+"""The README's Performance tables, written from one `peers.py` run (JSON lines).
+
+Usage: python benchmarks/table.py run.jsonl [--readme README.md]
+Without --readme the Markdown goes to stdout; with it, it replaces what stands between the
+README's `<!-- perf-table:begin -->` and `<!-- perf-table:end -->` lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from cards import NAMES
+
+BEGIN, END = "<!-- perf-table:begin -->", "<!-- perf-table:end -->"
+Lines = list[dict[str, Any]]
+
+# (label, peer) rows of the times table, and the ratio rows: label, ours, theirs, field, target
+TIMES = [
+    ("renderer PNG", "renderer-png"),
+    ('renderer PNG, `compression="small"`', "renderer-png-small"),
+    ("Takumi PNG", "takumi"),
+    ("Satori + resvg PNG", "satori-resvg"),
+    ("renderer WEBP", "renderer-webp"),
+    ("Takumi WEBP", "takumi-webp"),
+    ("renderer JPEG", "renderer-jpeg"),
+    ("Takumi JPEG", "takumi-jpeg"),
+    ("renderer SVG", "renderer-svg"),
+    ("Satori SVG", "satori-svg"),
+]
+RATIOS = [
+    ("PNG time ÷ Takumi", "renderer-png", "takumi", "median_ms", 0.7),
+    ("PNG bytes ÷ Satori + resvg", "renderer-png", "satori-resvg", "png_bytes", 1.0),
+    ('PNG bytes, `"small"`, ÷ Takumi', "renderer-png-small", "takumi", "png_bytes", 1.0),
+    ("WEBP time ÷ Takumi WEBP", "renderer-webp", "takumi-webp", "median_ms", 1.0),
+    ("WEBP bytes ÷ Takumi WEBP", "renderer-webp", "takumi-webp", "png_bytes", 1.0),
+    ("JPEG time ÷ Takumi JPEG", "renderer-jpeg", "takumi-jpeg", "median_ms", 1.0),
+    ("SVG time ÷ Satori SVG", "renderer-svg", "satori-svg", "median_ms", 1.0),
+]
+
+
+def _find(lines: Lines, peer: str, card: str) -> dict[str, Any] | None:
+    return next((x for x in lines if x.get("peer") == peer and x.get("card") == card), None)
+
+
+def _size(line: dict[str, Any]) -> str:
+    size = line.get("png_bytes") or line.get("svg_bytes") or 0
+    return f"{size / 1000:.1f} KB"
+
+
+def _cell(line: dict[str, Any] | None) -> str:
+    return "—" if line is None else f"{line['median_ms']:.2f} ms, {_size(line)}"
+
+
+def _row(label: str, cells: list[str]) -> str:
+    return "| " + " | ".join([label, *cells]) + " |"
+
+
+def times_table(lines: Lines, cards: list[str]) -> list[str]:
+    out = [_row("spec → bytes, warm (median)", cards), _row("---", ["---"] * len(cards))]
+    for label, peer in TIMES:
+        out.append(_row(label, [_cell(_find(lines, peer, card)) for card in cards]))
+    return out
+
+
+def ratios_table(lines: Lines, cards: list[str]) -> list[str]:
+    out = [_row("ratio (✗: target missed)", [*cards, "target"])]
+    out.append(_row("---", ["---"] * (len(cards) + 1)))
+    for label, ours, theirs, field, target in RATIOS:
+        cells = []
+        for card in cards:
+            a, b = _find(lines, ours, card), _find(lines, theirs, card)
+            if a is None or b is None or not b[field]:
+                cells.append("—")
+                continue
+            ratio = a[field] / b[field]
+            cells.append(f"{ratio:.2f}" + ("" if ratio <= target else " ✗"))
+        out.append(_row(label, [*cells, f"≤ {target}"]))
+    return out
+
+
+def load_table(lines: Lines) -> list[str]:
+    runs = [x for x in lines if x.get("bench") == "load" and "throughput_rps" in x]
+    if not runs:
+        return []
+    out = [_row("server, PNG over loopback", ["card", "clients", "req/s", "p50", "p99"])]
+    out.append(_row("---", ["---"] * 5))
+    for run in sorted(runs, key=lambda x: (x["card"], x["concurrency"], x["server"])):
+        name = "`renderer serve`" if run["server"] == "renderer" else "Takumi in a Node server"
+        cells = [run["card"], str(run["concurrency"]), f"{run['throughput_rps']:.0f}"]
+        cells += [f"{run['p50_ms']:.1f} ms", f"{run['p99_ms']:.1f} ms"]
+        out.append(_row(name, cells))
+    ratios = []
+    for run in runs:
+        other = next(
+            (
+                x
+                for x in runs
+                if x["server"] == "takumi"
+                and (x["card"], x["concurrency"]) == (run["card"], run["concurrency"])
+            ),
+            None,
+        )
+        if run["server"] == "renderer" and other:
+            rps = run["throughput_rps"] / other["throughput_rps"]
+            p99 = run["p99_ms"] / other["p99_ms"]
+            ratios.append(f"{run['card']} × {run['concurrency']}: req/s {rps:.2f}×, p99 {p99:.2f}×")
+    if ratios:
+        out += [
+            "",
+            "renderer ÷ Takumi server (target: req/s ≥ 1, p99 ≤ 1): " + "; ".join(ratios) + ".",
+        ]
+    return out
+
+
+def other_lines(lines: Lines) -> list[str]:
+    out = []
+    cold = next((x for x in lines if x.get("bench") == "cold-start"), None)
+    if cold:
+        seconds = cold["median_ms"] / 1000
+        out.append(
+            f"Cold start (`renderer render blog.json -o out.png`, new process): {seconds:.2f} s."
+        )
+    rss = next((x for x in lines if x.get("bench") == "rss-reference-cards"), None)
+    flat = next((x for x in lines if x.get("bench") == "rss-2000-renders"), None)
+    if rss and flat:
+        out.append(
+            f"Peak RSS rendering the {len(rss['cards'])} cards: {rss['peak_rss_mb']:.0f} MB; "
+            f"over 2,000 more renders it grows by {flat['growth_mb']:+.1f} MB "
+            f"(peak {flat['peak_rss_mb']:.0f} MB)."
+        )
+    return out
+
+
+def markdown(lines: Lines) -> str:
+    cards = [c for c in NAMES if any(x.get("card") == c for x in lines)]
+    parts = [times_table(lines, cards), ratios_table(lines, cards), load_table(lines)]
+    parts.append(other_lines(lines))
+    return "\n\n".join("\n".join(p) for p in parts if p) + "\n"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("run", type=Path)
+    p.add_argument("--readme", type=Path)
+    args = p.parse_args()
+    lines = [json.loads(x) for x in args.run.read_text().splitlines() if x.startswith("{")]
+    text = markdown(lines)
+    if args.readme is None:
+        print(text, end="")
+        return
+    readme = args.readme.read_text()
+    head, rest = readme.split(BEGIN + "\n", 1)
+    _, tail = rest.split(END, 1)
+    args.readme.write_text(head + BEGIN + "\n" + text + END + tail)
+
+
+if __name__ == "__main__":
+    main()
