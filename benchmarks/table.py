@@ -2,7 +2,8 @@
 
 Usage: python benchmarks/table.py run.jsonl [--readme README.md]
 Without --readme the Markdown goes to stdout; with it, it replaces what stands between the
-README's `<!-- perf-table:begin -->` and `<!-- perf-table:end -->` lines.
+README's `<!-- perf-table:begin -->` and `<!-- perf-table:end -->` lines (and the palette curve,
+when the run has `curve.py`'s lines, between `<!-- perf-curve:begin -->` and `...:end -->`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from typing import Any
 
 from cards import NAMES
 
-BEGIN, END = "<!-- perf-table:begin -->", "<!-- perf-table:end -->"
+MARKERS = {
+    "table": ("<!-- perf-table:begin -->", "<!-- perf-table:end -->"),
+    "curve": ("<!-- perf-curve:begin -->", "<!-- perf-curve:end -->"),
+}
 Lines = list[dict[str, Any]]
 
 # (label, peer) rows of the times table, and the ratio rows: label, ours, theirs, field, target
@@ -134,11 +138,32 @@ def other_lines(lines: Lines) -> list[str]:
     return out
 
 
+def curve_table(lines: Lines) -> list[str]:
+    points = [x for x in lines if x.get("bench") == "palette-curve"]
+    if not points:
+        return []
+    out = [_row("card", ["max error", "colours", "mean distance", "PNG", "WEBP (lossless)"])]
+    out.append(_row("---", ["---"] * 5))
+    for x in points:
+        colours = str(x["colours"]) if x["max_error"] else "exact"
+        cells = [str(x["max_error"]), colours, f"{x['mean_distance']:.3f}"]
+        cells += [f"{x['png_bytes'] / 1000:.1f} KB", f"{x['webp_bytes'] / 1000:.1f} KB"]
+        out.append(_row(x["card"], cells))
+    return out
+
+
 def markdown(lines: Lines) -> str:
-    cards = [c for c in NAMES if any(x.get("card") == c for x in lines)]
+    cards = [c for c in NAMES if any(x.get("card") == c and "peer" in x for x in lines)]
     parts = [times_table(lines, cards), ratios_table(lines, cards), load_table(lines)]
     parts.append(other_lines(lines))
     return "\n\n".join("\n".join(p) for p in parts if p) + "\n"
+
+
+def _replace(readme: str, which: str, text: str) -> str:
+    begin, end = MARKERS[which]
+    head, rest = readme.split(begin + "\n", 1)
+    _, tail = rest.split(end, 1)
+    return head + begin + "\n" + text + end + tail
 
 
 def main() -> None:
@@ -147,14 +172,14 @@ def main() -> None:
     p.add_argument("--readme", type=Path)
     args = p.parse_args()
     lines = [json.loads(x) for x in args.run.read_text().splitlines() if x.startswith("{")]
-    text = markdown(lines)
+    text, curve = markdown(lines), "\n".join(curve_table(lines))
     if args.readme is None:
-        print(text, end="")
+        print(text + ("\n" + curve + "\n" if curve else ""), end="")
         return
-    readme = args.readme.read_text()
-    head, rest = readme.split(BEGIN + "\n", 1)
-    _, tail = rest.split(END, 1)
-    args.readme.write_text(head + BEGIN + "\n" + text + END + tail)
+    readme = _replace(args.readme.read_text(), "table", text)
+    if curve:
+        readme = _replace(readme, "curve", curve + "\n")
+    args.readme.write_text(readme)
 
 
 if __name__ == "__main__":

@@ -129,8 +129,13 @@ class Palette:
     ones with every other colour drawn as its nearest (`quantize`)."""
 
     colours: np.ndarray  # (n,) uint32: B, G, R, straight A bytes, as the raster holds them
-    indices: np.ndarray  # (height, width) uint8 into `colours`
+    scanlines: np.ndarray  # (height, width + 1) uint8: PNG rows, a 0 (filter None), indices
     distance: float  # mean |difference| per channel (0-255) to the raster; 0.0 when exact
+
+    @property
+    def indices(self) -> np.ndarray:
+        """(height, width) uint8 into `colours`."""
+        return self.scanlines[:, 1:]
 
     def bgra(self) -> np.ndarray:
         """The pixels these indices draw, as a raster's (height, width, 4) B, G, R, A."""
@@ -146,6 +151,7 @@ class _Colours:
     values: np.ndarray  # (k,) uint32, ascending
     run_colour: np.ndarray  # (runs,) index into `values` of each run, in raster order
     run_length: np.ndarray  # (runs,) pixels
+    row_runs: np.ndarray  # (height,) the index of each row's first run
     counts: np.ndarray  # (k,) pixels of each colour
     shape: tuple[int, int]  # height, width
 
@@ -177,8 +183,11 @@ def _colours(words: np.ndarray, limit: int) -> _Colours | None:
     run_colour = np.searchsorted(values, runs)
     run_length = np.diff(np.append(starts, flat.size))
     counts = np.bincount(run_colour, weights=run_length, minlength=values.size)
-    shape = (words.shape[0], words.shape[1])
-    return _Colours(values, run_colour, run_length, counts.astype(np.int64), shape)
+    height, width = words.shape
+    row_runs = np.searchsorted(starts, np.arange(height) * width)  # every row starts a run
+    return _Colours(
+        values, run_colour, run_length, row_runs, counts.astype(np.int64), (height, width)
+    )
 
 
 def _changes(words: np.ndarray) -> np.ndarray:
@@ -202,9 +211,13 @@ def _palette_of(
     colours: _Colours, chosen: np.ndarray, nearest: np.ndarray, distance: float
 ) -> Palette:
     """`chosen`: indices into `colours.values`, in palette order; `nearest`: the palette entry
-    that draws each of `colours.values`."""
-    indices = np.repeat(nearest[colours.run_colour].astype(np.uint8), colours.run_length)
-    return Palette(colours.values[chosen], indices.reshape(colours.shape), distance)
+    that draws each of `colours.values`. The PNG rows are expanded from the runs in one pass,
+    each row's filter byte a run of its own."""
+    entries = np.insert(nearest[colours.run_colour].astype(np.uint8), colours.row_runs, 0)
+    lengths = np.insert(colours.run_length, colours.row_runs, 1)
+    height, width = colours.shape
+    lines = np.repeat(entries, lengths).reshape(height, width + 1)
+    return Palette(colours.values[chosen], lines, distance)
 
 
 def _exact(colours: _Colours) -> Palette:
@@ -224,10 +237,11 @@ def exact_palette(raster: Raster) -> Palette | None:
 _QUANTIZE_LIMIT = 16_384  # distinct colours; past this a card is photographic
 
 
-def quantize(raster: Raster, max_error: int) -> Palette | None:
+def quantize(raster: Raster, max_error: int, *, exact_first: bool = True) -> Palette | None:
     """A palette that draws every pixel within `max_error` levels (of 255) in each channel, or
     None when that takes more than 256 colours (a photograph; a card with more than 16,384
-    distinct colours is taken for one at once). The raster's own colours when it has <= 256.
+    distinct colours is taken for one at once). `exact_first`: the raster's own colours when it
+    has <= 256 (else the palette of fewest colours within `max_error`, exact or not).
 
     Greedy, most frequent colour first: a colour joins the palette unless one already there
     is within `max_error` of it, so a card's fills and commonest shades stay exact and its
@@ -238,14 +252,15 @@ def quantize(raster: Raster, max_error: int) -> Palette | None:
     colours = _colours(words, _QUANTIZE_LIMIT)
     if colours is None:
         return None
-    if colours.values.size <= 256:
+    few = colours.values.size <= 256
+    if few and exact_first:
         return _exact(colours)
     channels = 3 if raster.opaque else 4
     order = _by_frequency(colours)
     points = colours.values.view(np.uint8).reshape(-1, 4)[order, :channels].astype(np.int16)
     leaders = _leaders(points, max_error)
     if leaders is None:
-        return None
+        return _exact(colours) if few else None
     far = _chebyshev(points, points[leaders])
     nearest_in_order = np.argmin(far, axis=1)
     nearest = np.empty_like(nearest_in_order)
@@ -268,7 +283,8 @@ def _leaders(points: np.ndarray, max_error: int) -> np.ndarray | None:
         chosen.append(start)
         if len(chosen) > 256:
             return None
-        np.minimum(reach, np.abs(points - points[start]).max(axis=1), out=reach)
+        ahead = reach[start:]  # the points before `start` are within reach already
+        np.minimum(ahead, np.abs(points[start:] - points[start]).max(axis=1), out=ahead)
 
 
 def _chebyshev(points: np.ndarray, palette: np.ndarray) -> np.ndarray:
@@ -298,55 +314,49 @@ def _photo_rows(words: np.ndarray) -> np.ndarray:
 def _scanlines(
     raster: Raster, filters: np.ndarray, top: int = 0, bottom: int | None = None
 ) -> np.ndarray:
-    """PNG scanlines of rows [top, bottom) straight from the raster's BGRA (one strided copy):
-    RGB when opaque, else RGBA, each row prefixed by its filter: None, Up (minus the row
-    above) or Paeth, as `filters` (one per raster row) says."""
+    """PNG scanlines of rows [top, bottom) straight from the raster's BGRA: RGB when opaque,
+    else RGBA, each row prefixed by its filter (`filters`, one per raster row; row 0's must be
+    None). A filter works byte by byte within a channel, so it is applied to the BGRA rows
+    and the result reordered into RGB(A) in the same strided copy as unfiltered rows."""
     bottom = raster.height if bottom is None else bottom
-    first = max(0, top - 1)  # Up and Paeth read the row above
-    bgra = raster.bgra[first:bottom]
-    height = bgra.shape[0]
     channels = 3 if raster.opaque else 4
-    out = np.empty((height, raster.width * channels + 1), dtype=np.uint8)
-    out[:, 0] = filters[first:bottom]
-    pixels = out[:, 1:].reshape(height, raster.width, channels)
-    # One channel at a time: NumPy copies these 3x faster than a reversed slice of all three.
-    pixels[..., 0], pixels[..., 1], pixels[..., 2] = bgra[..., 2], bgra[..., 1], bgra[..., 0]
-    if channels == 4:
-        pixels[..., 3] = bgra[..., 3]
-    rows = np.flatnonzero(filters[first:bottom] != _NONE)
-    rows = rows[rows > 0]  # row 0 here is the row above `top` (dropped), or the image's first
-    if rows.size:
-        plain = out[:, 1:].copy()
-        for kind in (_UP, _PAETH):
-            chosen = rows[filters[first:bottom][rows] == kind]
-            if chosen.size:
-                out[chosen, 1:] = _filtered(plain, chosen, kind, channels)
-    return out[top - first :]  # zlib reads it through the buffer protocol: no copy to bytes
+    out = np.empty((bottom - top, raster.width * channels + 1), dtype=np.uint8)
+    out[:, 0] = filters[top:bottom]
+    kinds = filters[top:bottom]
+    edges = np.flatnonzero(np.diff(kinds)) + 1
+    for a, b in zip([0, *edges.tolist()], [*edges.tolist(), bottom - top], strict=True):
+        source = _filtered(raster.bgra, top + a, top + b, int(kinds[a]))
+        pixels = out[a:b, 1:].reshape(b - a, raster.width, channels)
+        # One channel at a time: NumPy copies these 3x faster than a reversed slice of all three.
+        pixels[..., 0], pixels[..., 1], pixels[..., 2] = (
+            source[..., 2],
+            source[..., 1],
+            source[..., 0],
+        )
+        if channels == 4:
+            pixels[..., 3] = source[..., 3]
+    return out  # zlib reads it through the buffer protocol: no copy to bytes
 
 
-def _filtered(plain: np.ndarray, rows: np.ndarray, kind: int, bpp: int) -> np.ndarray:
-    """Rows `rows` (each > 0) of `plain` filtered by Up or Paeth, modulo 256 as PNG defines."""
-    x, b = plain[rows], plain[rows - 1]
+def _filtered(bgra: np.ndarray, top: int, bottom: int, kind: int) -> np.ndarray:
+    """Rows [top, bottom) of `bgra` filtered by `kind` (None, Up or Paeth; top > 0 unless None),
+    modulo 256 as PNG defines."""
+    x = bgra[top:bottom]
+    if kind == _NONE:
+        return x
+    b = bgra[top - 1 : bottom - 1]  # the row above
     if kind == _UP:
         up: np.ndarray = x - b
         return up
-    a = np.zeros_like(x, dtype=np.int16)
-    a[:, bpp:] = x[:, :-bpp]
-    c = np.zeros_like(a)
-    c[:, bpp:] = b[:, :-bpp]
+    a = np.zeros(x.shape, dtype=np.int16)  # left
+    a[:, 1:] = x[:, :-1]
+    c = np.zeros_like(a)  # upper left
+    c[:, 1:] = b[:, :-1]
     b16 = b.astype(np.int16)
     pa, pb, pc = np.abs(b16 - c), np.abs(a - c), np.abs(a + b16 - 2 * c)
     predictor = np.where((pa <= pb) & (pa <= pc), a, np.where(pb <= pc, b16, c))
     paeth: np.ndarray = x - predictor.astype(np.uint8)
     return paeth
-
-
-def _indexed_lines(palette: Palette) -> np.ndarray:
-    height, width = palette.indices.shape
-    out = np.empty((height, width + 1), dtype=np.uint8)
-    out[:, 0] = _NONE  # an index is a name, not a quantity: differences mean nothing
-    out[:, 1:] = palette.indices
-    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,6 +436,11 @@ def write_png(raster: Raster, compression: Compression = "fast") -> bytes:
         palette = quantize(raster, _SMALL_ERROR)
     if palette is not None:
         return _indexed_png(raster, palette, compression)
+    return _rgb_png(raster, compression)
+
+
+def _rgb_png(raster: Raster, compression: Compression) -> bytes:
+    words = _as_words(raster)
     filters = np.where(_photo_rows(words), _UP if compression == "fast" else _PAETH, _NONE)
     filters[0] = _NONE  # the first row has none above it to differ from
     if compression == "fast":  # ISA-L deflate: ~7x zlib level 3's speed, ~15 % larger
@@ -437,7 +452,7 @@ def write_png(raster: Raster, compression: Compression = "fast") -> bytes:
 
 
 def _indexed_png(raster: Raster, palette: Palette, compression: Compression) -> bytes:
-    lines = _indexed_lines(palette)
+    lines = palette.scanlines
     if compression == "fast":
         idat = _fast_idat(raster.height, lambda top, bottom: lines[top:bottom])
     else:
@@ -484,7 +499,7 @@ def _webp(raster: Raster, quality: int) -> tuple[Image.Image, str, dict[str, Any
     encoder's output on cards, faster, and far nearer the exact raster (lossy WEBP rings
     around text). A photographic card (no such palette) is written lossy at `quality`
     (method 2: half of method 4's time for ~3 % more bytes), or lossless at quality 100."""
-    palette = quantize(raster, webp_error(quality))
+    palette = quantize(raster, webp_error(quality), exact_first=False)
     if palette is not None:
         drawn = Raster(raster.width, raster.height, palette.bgra(), raster.opaque)
         return drawn.to_image(), "WEBP", dict(_WEBP_LOSSLESS)
