@@ -174,8 +174,18 @@ def _as_words(raster: Raster) -> np.ndarray:
 
 
 def _sampled(words: np.ndarray) -> int:
-    """How many distinct colours every 257th pixel shows (a photograph shows hundreds)."""
-    return int(np.unique(words.reshape(-1)[::_SAMPLE_STEP]).size)
+    """About how many distinct colours every 257th pixel shows (a photograph shows hundreds);
+    never more than there are (`_distinct_floor`)."""
+    return _distinct_floor(words.reshape(-1)[::_SAMPLE_STEP])
+
+
+def _distinct_floor(values: np.ndarray) -> int:
+    """A lower bound of the number of distinct `values`, cheaper than np.unique's sort: the
+    occupied buckets of a hash into 4,099 (colliding colours share one)."""
+    return int(np.count_nonzero(np.bincount(values % _BUCKETS, minlength=_BUCKETS)))
+
+
+_BUCKETS = 4099  # prime: colours that differ in one channel land apart
 
 
 def _colours(words: np.ndarray, limit: int, sampled: int | None = None) -> _Colours | None:
@@ -187,7 +197,7 @@ def _colours(words: np.ndarray, limit: int, sampled: int | None = None) -> _Colo
     if (_sampled(words) if sampled is None else sampled) > limit:
         return None
     some = words[::_ROW_SAMPLE_STEP]
-    if np.unique(some.reshape(-1)[np.flatnonzero(_changes(some))]).size > limit:
+    if _distinct_floor(some.reshape(-1)[np.flatnonzero(_changes(some))]) > limit:
         return None
     starts = np.flatnonzero(_changes(words))
     runs = flat[starts]
@@ -242,12 +252,14 @@ def _exact(colours: _Colours) -> Palette:
 
 
 _QUANTIZE_LIMIT = 16_384  # distinct colours; past this a card is photographic
+_PHOTO_CARD = 4  # ... and so is one where over 1/4 of the pixel sample are distinct colours
 
 
 def quantize(raster: Raster, max_error: int, *, exact_first: bool = True) -> Palette | None:
     """A palette that draws every pixel within `max_error` levels (of 255) in each channel, or
     None when that takes more than 256 colours (a photograph; a card with more than 16,384
-    distinct colours is taken for one at once). `exact_first`: the raster's own colours when it
+    distinct colours, or whose pixel sample is over a quarter distinct, is taken for one at
+    once). `exact_first`: the raster's own colours when it
     has <= 256 (else the palette of fewest colours within `max_error`, exact or not).
 
     Greedy, most frequent colour first: a colour joins the palette unless one already there
@@ -256,7 +268,10 @@ def quantize(raster: Raster, max_error: int, *, exact_first: bool = True) -> Pal
     colour is then drawn as its nearest entry (largest channel difference; the more frequent
     entry on a tie). Integer arithmetic: the same raster gives the same palette everywhere."""
     words = _as_words(raster)
-    colours = _colours(words, _QUANTIZE_LIMIT)
+    sampled = _sampled(words)
+    if sampled * _PHOTO_CARD > -(-words.size // _SAMPLE_STEP):  # no palette will do
+        return None
+    colours = _colours(words, _QUANTIZE_LIMIT, sampled)
     if colours is None:
         return None
     few = colours.values.size <= 256
