@@ -137,13 +137,28 @@ class Palette:
     each pixel drawn as one of them."""
 
     colours: np.ndarray  # (n,) uint32: B, G, R, straight A bytes, as the raster holds them
-    scanlines: np.ndarray  # (height, width + 1) uint8: PNG rows, a 0 (filter None), indices
     distance: float  # mean |difference| per channel (0-255) to the raster; 0.0 when exact
+    runs: _Colours  # the raster's runs of equal pixels
+    entry: np.ndarray  # (runs,) uint8: the palette entry that draws each run
+
+    def scanlines(self, top: int = 0, bottom: int | None = None) -> np.ndarray:
+        """(rows, width + 1) uint8: PNG rows [top, bottom), each a 0 (filter None) and the
+        indices, expanded from the runs in one pass (each row's filter byte a run of its own),
+        so the two halves of a PNG can be built on two threads."""
+        runs = self.runs
+        height, width = runs.shape
+        bottom = height if bottom is None else bottom
+        first = runs.row_runs[top]
+        last = runs.row_runs[bottom] if bottom < height else runs.run_length.size
+        row_starts = runs.row_runs[top:bottom] - first
+        entries = np.insert(self.entry[first:last], row_starts, 0)
+        lengths = np.insert(runs.run_length[first:last], row_starts, 1)
+        return np.repeat(entries, lengths).reshape(bottom - top, width + 1)
 
     @property
     def indices(self) -> np.ndarray:
         """(height, width) uint8 into `colours`."""
-        return self.scanlines[:, 1:]
+        return self.scanlines()[:, 1:]
 
     def bgra(self) -> np.ndarray:
         """The pixels these indices draw, as a raster's (height, width, 4) B, G, R, A."""
@@ -235,13 +250,9 @@ def _palette_of(
     colours: _Colours, chosen: np.ndarray, nearest: np.ndarray, distance: float
 ) -> Palette:
     """`chosen`: indices into `colours.values`, in palette order; `nearest`: the palette entry
-    that draws each of `colours.values`. The PNG rows are expanded from the runs in one pass,
-    each row's filter byte a run of its own."""
-    entries = np.insert(nearest[colours.run_colour].astype(np.uint8), colours.row_runs, 0)
-    lengths = np.insert(colours.run_length, colours.row_runs, 1)
-    height, width = colours.shape
-    lines = np.repeat(entries, lengths).reshape(height, width + 1)
-    return Palette(colours.values[chosen], lines, distance)
+    that draws each of `colours.values`."""
+    entry = nearest[colours.run_colour].astype(np.uint8)
+    return Palette(colours.values[chosen], distance, colours, entry)
 
 
 def _exact(colours: _Colours) -> Palette:
@@ -486,11 +497,10 @@ def _rgb_png(raster: Raster, compression: Compression, sampled: int | None = Non
 
 
 def _indexed_png(raster: Raster, palette: Palette, compression: Compression) -> bytes:
-    lines = palette.scanlines
     if compression == "fast":
-        idat = _fast_idat(raster.height, lambda top, bottom: lines[top:bottom])
+        idat = _fast_idat(raster.height, palette.scanlines)
     else:
-        idat = bytes(deflate.zlib_compress(lines.tobytes(), _SMALL_LEVEL))
+        idat = bytes(deflate.zlib_compress(palette.scanlines().tobytes(), _SMALL_LEVEL))
     bgra = palette.colours.view(np.uint8).reshape(-1, 4)
     chunks = [(b"PLTE", bgra[:, 2::-1].tobytes())]
     if not raster.opaque:
