@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -220,5 +221,7 @@ def test_compression_small_is_honoured(tmp_path: Path) -> None:
         result = run("render", str(EXAMPLES / "blog.json"), "-o", str(out), "--compression", level)
         assert result.returncode == 0, result.stderr.decode()
     assert small.stat().st_size < fast.stat().st_size
-    with Image.open(fast) as a, Image.open(small) as b:
-        assert a.convert("RGBA").tobytes() == b.convert("RGBA").tobytes()
+    with Image.open(fast) as a, Image.open(small) as b:  # small: every channel within 10 levels
+        exact = np.asarray(a.convert("RGBA"), dtype=np.int16)
+        moved = np.abs(np.asarray(b.convert("RGBA"), dtype=np.int16) - exact)
+    assert moved.max() <= 10
