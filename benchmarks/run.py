@@ -22,6 +22,7 @@ from cards import NAMES, card_path
 
 import renderer
 from renderer.encode import Format, encode
+from renderer.imagefit import fit_images
 from renderer.layout import lay_out
 from renderer.raster import paint_scene, rasterize
 from renderer.resources import load_resources
@@ -51,15 +52,17 @@ def _rss_mb() -> float:
 def _stages(path: Path, card_name: str, iterations: int) -> None:
     card = parse_card(path)
     res = load_resources(card)
-    layout = lay_out(card, res)
-    scene = build_scene(layout)
+    layout = lay_out(card)
+    images = fit_images(layout, res)
+    scene = build_scene(layout, images)
     svg = build_svg(scene)
     image = paint_scene(scene)
     steps: dict[str, Callable[[], Any]] = {
         "validate": lambda: parse_card(path),
         "resources": lambda: load_resources(card),
-        "layout": lambda: lay_out(card, res),
-        "scene": lambda: build_scene(layout),
+        "layout": lambda: lay_out(card),
+        "fit": lambda: fit_images(layout, res),
+        "scene": lambda: build_scene(layout, images),
         "svg": lambda: build_svg(scene),
         "paint": lambda: paint_scene(scene),
         "raster-cairosvg": lambda: rasterize(svg),

@@ -3,7 +3,8 @@
     import renderer
     png = renderer.render({"width": 1200, "height": 630, "components": [...]}, format="png")
 
-Pipeline (one module per stage): spec → resources → layout → scene → svg → raster → encode.
+Pipeline (one module per stage): spec → resources → layout → imagefit → scene → svg / raster
+→ encode.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .errors import (
 )
 from .limits import DEFAULT_LIMITS, Limits
 from .policy import DEFAULT_POLICY, ImagePolicy
+from .preflight import preflight
 from .report import Report
 from .signing import sign_url
 
@@ -50,6 +52,7 @@ __all__ = [
     "SpecError",
     "__version__",
     "lay_out_spec",
+    "preflight",
     "render",
     "render_async",
     "render_many",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, ParamSpec, TypeVar, overload
 
@@ -19,14 +20,15 @@ from .deadline import check as check_deadline
 from .deadline import check_timeout, deadline
 from .encode import Compression, Format, encode
 from .errors import TIMEOUT_ERRORS, OutOfMemory, RenderTimeout
+from .imagefit import FittedImage, fit_images
 from .layout import CardLayout, lay_out
 from .limits import DEFAULT_LIMITS, Limits
 from .model import Card
 from .policy import DEFAULT_POLICY, ImagePolicy, StrPath
 from .raster import needs_svg, paint_scene
 from .report import Report, build_report
-from .resources import load_resources
-from .scene import build_scene
+from .resources import Resources, load_resources
+from .scene import Scene, build_scene
 from .spec import SpecInput, load_document, parse_card
 from .svg import build_svg
 
@@ -48,17 +50,47 @@ def lay_out_spec(
     limits: Limits = DEFAULT_LIMITS,
     base_dir: StrPath | None = None,
     image_policy: ImagePolicy = DEFAULT_POLICY,
-    for_svg: bool = False,
 ) -> CardLayout:
     """Where every component and every line lands, without drawing (for tests and reports).
-    `for_svg`: lay out for SVG output (images embedded at no more than their own resolution)."""
-    card = parse_card(spec, limits, scale, _folder(base_dir))
+    The same for every output format."""
+    return _prepared(spec, scale, limits, base_dir, image_policy).layout
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A card through every stage that may refuse it: ready to be drawn in any format."""
+
+    layout: CardLayout
+    resources: Resources
+    images: dict[str, FittedImage]  # by pointer
+
+    def scene(self) -> Scene:
+        return build_scene(self.layout, self.images)
+
+
+def prepare(
+    card: Card,
+    *,
+    scale: float = 1.0,
+    limits: Limits = DEFAULT_LIMITS,
+    image_policy: ImagePolicy = DEFAULT_POLICY,
+) -> Prepared:
+    """A parsed card → resources → layout → fitted images, each bound of the cost model
+    checked before the work it bounds. Raises `LimitError` or `ResourceError`."""
     check_card(card, limits, scale)
-    resources = load_resources(card, scale, limits, image_policy, for_svg)
+    resources = load_resources(card, scale, limits, image_policy)
     check_deadline()
-    layout = lay_out(card, resources)
+    layout = lay_out(card)
     check_layout(layout, limits, scale)
-    return layout
+    images = fit_images(layout, resources, scale, limits, image_policy)
+    return Prepared(layout, resources, images)
+
+
+def _prepared(
+    spec: SpecInput, scale: float, limits: Limits, base_dir: StrPath | None, policy: ImagePolicy
+) -> Prepared:
+    card = parse_card(spec, limits, scale, _folder(base_dir))
+    return prepare(card, scale=scale, limits=limits, image_policy=policy)
 
 
 @overload
@@ -168,23 +200,17 @@ def _render(
 
         doc, folder = load_document(spec, limits)
         spec, base_dir = fill(doc, variables), folder if base_dir is None else base_dir
-    layout = lay_out_spec(
-        spec,
-        scale=scale,
-        limits=limits,
-        base_dir=base_dir,
-        image_policy=image_policy,
-        for_svg=fmt is Format.SVG,
-    )
-    scene = build_scene(layout)
+    prepared = _prepared(spec, scale, limits, base_dir, image_policy)
+    layout = prepared.layout
+    scene = build_scene(layout, prepared.images)
     if fmt is Format.SVG:
-        data = build_svg(scene)
+        data = build_svg(scene, scale)
     else:  # drawn straight onto cairo; CairoSVG only for scenes holding emoji (raster.py)
-        svg = build_svg(scene) if needs_svg(scene) else None
+        svg = build_svg(scene, scale, raster=True) if needs_svg(scene) else None
         raster = paint_scene(scene, scale, svg)
         check_deadline()
         data = encode(raster, fmt, quality, compression)
-    return (data, build_report(layout)) if report else data
+    return (data, build_report(layout, prepared.resources.errors)) if report else data
 
 
 def _folder(path: StrPath | None) -> Path | None:

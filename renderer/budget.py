@@ -7,8 +7,8 @@ that would exceed any bound with a `LimitError` naming the component where the t
 
 - `Limits.max_shaped_chars`: characters shaped (text and tags; a `fontSize: "auto"` text counts
   once for every size the fitting tries), checked on the card before layout;
-- `Limits.max_image_area`: device pixels of images resampled for drawing, checked before any
-  image is fetched or decoded;
+- `Limits.max_image_area`: device pixels of images resampled for drawing, checked on the layout
+  (a stack may size an image) before any is resampled;
 - `Limits.max_glyphs`: glyphs drawn, `Limits.max_emoji`: colour emoji drawn (each is an SVG
   drawing, a hundred times a glyph's cost), and `Limits.max_painted_area`: device pixels
   painted (each drawn glyph, emoji, image and rectangle counted by its box on the canvas),
@@ -27,6 +27,8 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from typing_extensions import assert_never
+
 from .errors import Issue, LimitError
 from .layout import (
     CardLayout,
@@ -35,8 +37,10 @@ from .layout import (
     LayoutBox,
     PlacedEmoji,
     PlacedRun,
+    StackBox,
     TagBox,
     TextBox,
+    boxes,
 )
 from .limits import Limits
 from .model import (
@@ -44,9 +48,11 @@ from .model import (
     Component,
     DividerComponent,
     ImageComponent,
+    StackComponent,
     TagComponent,
     TextComponent,
     on_canvas,
+    shown,
 )
 
 __all__ = ["auto_size_probes", "check_card", "check_layout"]
@@ -59,51 +65,38 @@ def auto_size_probes(low: float, high: float) -> int:
     return 2 + max(0, math.ceil(math.log2(steps + 1)))
 
 
-def _shaped(c: Component) -> int:
+def _shaped(c: Component, in_stack: bool) -> int:
     match c:
         case TextComponent():
             probes = auto_size_probes(*c.auto_size) if c.auto_size else 1
+            if in_stack and c.auto_size:
+                probes += 2  # its min- and max-content widths, at the smallest and largest size
             return (len(c.text) + len(c.ellipsis)) * probes
         case TagComponent():
             return 2 * (len(c.text) + len(c.ellipsis))  # measured, then laid out in its box
-        case ImageComponent() | DividerComponent():
+        case ImageComponent() | DividerComponent() | StackComponent():
             return 0
-
-
-def _image_area(c: ImageComponent, scale: float, limits: Limits) -> int:
-    w, h = max(1, round(c.width * scale)), max(1, round(c.height * scale))
-    return min(w * h, limits.max_pixels)
+        case _:
+            assert_never(c)
 
 
 def check_card(card: Card, limits: Limits, scale: float) -> None:
-    """Refuse a card whose visible components would shape too many characters or resample too
-    many image pixels; raises `LimitError` naming the component where the total crossed."""
-    shaped = area = 0
-    for c in card.components:
-        if not on_canvas(c, card.width, card.height):
+    """Refuse a card whose shown components on the canvas would shape too many characters;
+    raises `LimitError` naming the component where the total crossed."""
+    shaped = 0
+    for top in card.components:
+        if not on_canvas(top, card.width, card.height):
             continue
-        shaped += _shaped(c)
-        if shaped > limits.max_shaped_chars:
-            raise LimitError(
-                [
-                    Issue(
-                        c.pointer + "/text",
-                        f"The card's visible text and tags shape {shaped} characters up to "
-                        f'here (each size a fontSize "auto" text tries counts); the limit '
-                        f"is {limits.max_shaped_chars} (Limits.max_shaped_chars).",
-                    )
-                ]
-            )
-        if isinstance(c, ImageComponent):
-            area += _image_area(c, scale, limits)
-            if area > limits.max_image_area:
+        for c in shown((top,)):
+            shaped += _shaped(c, c is not top)
+            if shaped > limits.max_shaped_chars:
                 raise LimitError(
                     [
                         Issue(
-                            c.pointer,
-                            f"The card's visible images cover {area / 1e6:.1f} megapixels at "
-                            f"scale {scale:g} up to here; the limit is "
-                            f"{limits.max_image_area / 1e6:.1f} (Limits.max_image_area).",
+                            c.pointer + "/text",
+                            f"The card's visible text and tags shape {shaped} characters up to "
+                            f'here (each size a fontSize "auto" text tries counts); the limit '
+                            f"is {limits.max_shaped_chars} (Limits.max_shaped_chars).",
                         )
                     ]
                 )
@@ -122,13 +115,14 @@ def _area_on_canvas(x: float, y: float, w: float, h: float, width: int, height: 
 
 @dataclass(slots=True)
 class _Tally:
-    """What the layout has asked for so far (glyphs, emoji, px² at scale 1)."""
+    """What the layout has asked for so far (glyphs, emoji, px² at scale 1, image device px)."""
 
     glyphs: int = 0
     emoji: int = 0
     area: float = 0.0
+    images: int = 0
 
-    def add(self, b: LayoutBox, card: Card) -> None:
+    def add(self, b: LayoutBox, card: Card, scale: float, limits: Limits) -> None:
         canvas = float(card.width * card.height)
         for run in _runs(b):
             if isinstance(run, PlacedRun):
@@ -138,13 +132,18 @@ class _Tally:
                 self.emoji += 1
                 self.area += min(run.size * run.size, canvas)
         match b:
-            case TagBox() | ImageBox() | DividerBox():
+            case TagBox() | ImageBox() | DividerBox() | StackBox():
                 box = b.box
                 self.area += _area_on_canvas(
                     box.x, box.y, box.width, box.height, card.width, card.height
                 )
             case TextBox():
                 pass
+            case _:
+                assert_never(b)
+        if isinstance(b, ImageBox):
+            w, h = max(1, round(b.box.width * scale)), max(1, round(b.box.height * scale))
+            self.images += min(w * h, limits.max_pixels)
 
 
 def _over(tally: _Tally, limits: Limits, scale: float) -> str | None:
@@ -158,6 +157,12 @@ def _over(tally: _Tally, limits: Limits, scale: float) -> str | None:
         return (
             f"The card draws {tally.emoji} colour emoji up to here; the limit is "
             f"{limits.max_emoji} (Limits.max_emoji)."
+        )
+    if tally.images > limits.max_image_area:
+        return (
+            f"The card's images cover {tally.images / 1e6:.1f} megapixels at scale {scale:g} "
+            f"up to here; the limit is {limits.max_image_area / 1e6:.1f} "
+            "(Limits.max_image_area)."
         )
     area = tally.area * scale * scale
     if area > limits.max_painted_area:
@@ -174,8 +179,8 @@ def check_layout(layout: CardLayout, limits: Limits, scale: float) -> None:
     before any is drawn; raises `LimitError` naming the component where a total crossed."""
     card = layout.card
     tally = _Tally(area=float(card.width * card.height) if card.background else 0.0)
-    for b in layout.boxes:
-        tally.add(b, card)
+    for b in boxes(layout):
+        tally.add(b, card, scale, limits)
         reason = _over(tally, limits, scale)
         if reason is not None:
             raise LimitError([Issue(b.component.pointer, reason)])

@@ -408,16 +408,20 @@ def _unreadable_sources(card: Card, policy: ImagePolicy) -> list[Issue]:
     stage records every failure, in component order, instead of stopping at the first."""
     import dataclasses
 
+    from .api import prepare
     from .errors import Issue
-    from .model import ImageComponent
-    from .resources import load_resources
+    from .model import Component, ImageComponent, StackComponent
 
-    tolerant = tuple(
-        dataclasses.replace(c, on_error="placeholder") if isinstance(c, ImageComponent) else c
-        for c in card.components
-    )
-    loaded = load_resources(dataclasses.replace(card, components=tolerant), policy=policy)
-    return [Issue(pointer, message) for pointer, message in loaded.errors.items()]
+    def tolerant(c: Component) -> Component:
+        if isinstance(c, ImageComponent):
+            return dataclasses.replace(c, on_error="placeholder")
+        if isinstance(c, StackComponent):
+            return dataclasses.replace(c, children=tuple(map(tolerant, c.children)))
+        return c
+
+    components = tuple(map(tolerant, card.components))
+    loaded = prepare(dataclasses.replace(card, components=components), image_policy=policy)
+    return [Issue(pointer, message) for pointer, message in loaded.resources.errors.items()]
 
 
 def _print_validation(

@@ -38,6 +38,15 @@ def _type(prop: dict[str, Any]) -> str:
         return " \\| ".join(_type(_resolve(p)) for p in prop["anyOf"])
     if prop.get("pattern", "").startswith("^#"):
         return "hex colour"
+    if prop.get("pattern", "").endswith("%$"):
+        return 'percentage (`"50%"`)'
+    if prop.get("type") == "array" and prop.get("items") == {"$ref": "#/$defs/component"}:
+        return "array of components"
+    if prop.get("type") == "array" and "items" in prop:
+        items = _resolve(prop["items"])
+        count = prop.get("minItems")
+        size = f"{count} × " if count is not None and count == prop.get("maxItems") else ""
+        return f"array of {size}{_type(items)}"
     kind = str(prop.get("type", "any"))
     bounds = []
     for key, sign in (("exclusiveMinimum", ">"), ("minimum", "≥"), ("maximum", "≤")):
@@ -69,7 +78,7 @@ def spec_reference() -> str:
     """The Markdown spec reference: the card, then one table per component type."""
     s = schema()
     lines = [START, "", "#### Card", "", s["description"], "", *_table(s)]
-    for kind in ("text", "image", "tag", "divider"):
+    for kind in s["$defs"]["component"]["properties"]["type"]["enum"]:
         d = s["$defs"][kind]
         lines += ["", f"#### `{kind}`", "", d["description"], "", *_table(d)]
     lines += ["", END]

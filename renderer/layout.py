@@ -1,35 +1,64 @@
-"""Layout stage: a `Card` and its `Resources` in, every component measured and placed out.
+"""Layout stage: a `Card` in, where every component lands out, as a tree of boxes.
 
-Total on a validated card: it never raises for user input. Text is shaped, broken into lines and
-placed like a browser places a block: each line box is `lineHeight × fontSize` tall, the baseline
-sits half the leading below the line top plus the primary face's ascent. `anchor` moves each box so
-that its anchor point lands on (x, y).
+Total on a validated card: it never raises for user input (text that does not fit is an outcome
+in the report). It does not depend on the output format: SVG and raster draw the same layout.
+
+Two ways of placing a component, one measure-then-arrange step for each type:
+
+- **On the card, or `absolute` in a stack**: the component's own `x`, `y` (px, or a percentage
+  of the containing box) and `anchor` place its box in the canvas or the stack's padding box.
+- **In a stack's flow**: `flex` (Taffy, CSS flexbox) sizes and positions the stack's children.
+  Each leaf tells Taffy its size through a measure function: text its width for a given room
+  (min-content, max-content, or a definite width, as CSS fit-content) and its height at that
+  width; tags, images and dividers their own size. Then every leaf is laid out at the size it
+  was given, so a title that wraps to three lines pushes what follows it.
+
+Text fits in one documented order: `fontSize: "auto"` shrinks it (to `minFontSize`) until it
+fits the frame, then `maxLines`/`frameHeight` clamp what still does not with the ellipsis, then
+what remains takes its height in the stack and pushes the following children. The report says
+which of the three happened (`shrunk`, `clamped`, `pushed`).
+
+A component wholly off the canvas (`model.on_canvas`) and a hidden one are not laid out; the
+layout lists them for the report.
 """
 
 from __future__ import annotations
 
-import bisect
-import math
-import operator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import TypeAlias
+
+from typing_extensions import assert_never
 
 from .deadline import check as check_deadline
-from .fonts import OBLIQUE_SLANT, FontFace, library
+from .flex import FlexTree, Measure, NodeStyle, Space
+from .geometry import Box, anchored
 from .model import (
     Anchor,
     Card,
     Component,
     DividerComponent,
     ImageComponent,
+    Length,
+    Percent,
+    StackComponent,
     TagComponent,
     TextComponent,
     TextStyle,
     on_canvas,
+    resolve,
 )
-from .resources import LoadedImage, Resources
-from .text.bidi import visual_order
-from .text.linebreak import LineSpan, break_lines, span
-from .text.shaping import ShapedGlyph, ShapedItem, ShapedText, shape
+from .text.block import (
+    PlacedEmoji,
+    PlacedRun,
+    TextFrame,
+    TextLayout,
+    TextLine,
+    TextMeasure,
+    intrinsic_widths,
+    lay_out_text,
+    measure_text,
+)
 
 __all__ = [
     "Box",
@@ -39,88 +68,16 @@ __all__ = [
     "LayoutBox",
     "PlacedEmoji",
     "PlacedRun",
+    "StackBox",
     "TagBox",
     "TextBox",
     "TextFrame",
     "TextLayout",
     "TextLine",
+    "boxes",
     "lay_out",
     "lay_out_text",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Box:
-    x: float  # px, left
-    y: float  # px, top
-    width: float  # px
-    height: float  # px
-
-
-@dataclass(frozen=True, slots=True)
-class PlacedRun:
-    """Consecutive glyphs of one face on one line."""
-
-    face: FontFace
-    size: float  # px
-    oblique: bool  # synthesize a slant: the family has no italic
-    x: float  # px, pen position of the first glyph
-    y: float  # px, baseline
-    glyphs: tuple[tuple[int, float, float], ...]  # (glyph id, x from run origin px, y up px)
-
-
-@dataclass(frozen=True, slots=True)
-class PlacedEmoji:
-    """One colour emoji: a Twemoji drawing in a square."""
-
-    key: str  # Twemoji file name without `.svg`
-    x: float  # px, left of the square
-    y: float  # px, top of the square
-    size: float  # px, side of the square
-
-
-@dataclass(frozen=True, slots=True)
-class TextLine:
-    text: str  # in logical order, as typed (an ellipsis included)
-    x: float  # px, left of the first glyph
-    baseline: float  # px
-    width: float  # px, advance width of the visible characters
-    runs: tuple[PlacedRun | PlacedEmoji, ...]  # visual order, left to right
-
-
-@dataclass(frozen=True, slots=True)
-class TextLayout:
-    box: Box
-    lines: tuple[TextLine, ...]
-    font_size: float  # px, after fontSize "auto" fitting
-    clamped: bool  # text was cut by maxLines, frameHeight or maxWidth
-    overflow: bool  # a line is wider than the frame (one cluster wider than it)
-    words_cut: bool  # a word wider than the frame was broken between characters
-    missing: tuple[str, ...]  # characters no bundled font has (drawn as .notdef)
-    broken: tuple[_Line, ...] = field(repr=False, compare=False)  # what `faces` comes from
-
-    @property
-    def faces(self) -> dict[str, str]:
-        """Face name -> the characters it drew, in order of appearance. Worked out when asked
-        for: only the render report wants it, and it costs a pass over every character."""
-        return {
-            name: drawn
-            for name, chars in _faces_used(self.broken).items()
-            if (drawn := "".join(c for c in chars if c not in self.missing))
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class TextFrame:
-    """How a block of text is fitted: what text and tag components ask of `lay_out_text`."""
-
-    width: float | None = None  # px; None = one line per paragraph
-    height: float | None = None  # px; None = as tall as the lines
-    align: str | None = None  # None = by paragraph direction
-    max_lines: int | None = None
-    ellipsis: str = "…"
-    auto_size: tuple[float, float] | None = None  # (min, max) px for fontSize "auto"
-    wrap: bool = True  # False: never break; a line wider than `width` is cut with the ellipsis
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +85,7 @@ class TextBox:
     component: TextComponent
     box: Box
     text: TextLayout
+    pushed: bool = False  # in a column stack, its lines moved the children after it down
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,9 +98,7 @@ class TagBox:
 @dataclass(frozen=True, slots=True)
 class ImageBox:
     component: ImageComponent
-    box: Box  # the component's box: clip outline and border
-    image: LoadedImage
-    content: Box  # where the image's pixels land (px); inside `box` (contain, none) or equal
+    box: Box  # the clip outline and border; where the pixels land inside it is the fit's
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,402 +107,314 @@ class DividerBox:
     box: Box
 
 
-LayoutBox = TextBox | TagBox | ImageBox | DividerBox
+@dataclass(frozen=True, slots=True)
+class StackBox:
+    component: StackComponent
+    box: Box  # the panel: border box
+    children: tuple[LayoutBox, ...]  # in paint order (array order; absolute ones included)
+
+
+LayoutBox: TypeAlias = TextBox | TagBox | ImageBox | DividerBox | StackBox
 
 
 @dataclass(frozen=True, slots=True)
 class CardLayout:
     card: Card
-    boxes: tuple[LayoutBox, ...]  # in paint order; components on the canvas only
+    boxes: tuple[LayoutBox, ...]  # the top level, in paint order; stacks hold the rest
     off_canvas: tuple[Component, ...] = ()  # not laid out: wholly off the canvas (on_canvas)
+    hidden: tuple[Component, ...] = ()  # not laid out: `hidden`, or empty with `hideIfEmpty`
 
 
-def _anchored(x: float, y: float, width: float, height: float, anchor: Anchor) -> Box:
-    fx, fy = anchor.fractions
-    return Box(x - fx * width, y - fy * height, width, height)
+def boxes(layout: CardLayout) -> Iterator[LayoutBox]:
+    """Every box of the layout, parents before children, in paint order."""
+    yield from _walk(layout.boxes)
 
 
-_EPSILON = 1e-6  # px
-_MAX_LINES = 1_000_000  # more lines than any text can have (Limits.max_text_length)
-_EMOJI_TOP = 0.88  # em above the baseline where an emoji's square starts (it dips 0.12 em below)
+def _walk(items: tuple[LayoutBox, ...]) -> Iterator[LayoutBox]:
+    for b in items:
+        yield b
+        if isinstance(b, StackBox):
+            yield from _walk(b.children)
 
 
-@dataclass(frozen=True, slots=True)
-class _Piece:
-    """Part of one shaped item that falls on a line."""
-
-    level: int
-    face: FontFace | None
-    emoji: tuple[str, ...]
-    glyphs: tuple[ShapedGlyph, ...]
+# --- placing a component by its own x, y and anchor ------------------------------------------
 
 
-def _glyph_range(item: ShapedItem, start: int, end: int) -> tuple[int, int]:
-    """The slice of `item.glyphs` whose clusters lie in [start, end): one bisection each way,
-    so laying out a paragraph of many lines stays linear in its length."""
-    if item.level % 2 == 0:  # clusters ascend
-        return bisect.bisect_left(item.clusters, start), bisect.bisect_left(item.clusters, end)
-    return (  # clusters descend
-        bisect.bisect_right(item.clusters, -end, key=operator.neg),
-        bisect.bisect_right(item.clusters, -start, key=operator.neg),
+def _at(c: Component, room: Box) -> tuple[float, float]:
+    return room.x + resolve(c.x, room.width), room.y + resolve(c.y, room.height)
+
+
+def _width(length: Length | None, room: Box) -> float | None:
+    return None if length is None else resolve(length, room.width)
+
+
+def text_frame(c: TextComponent, width: float | None) -> TextFrame:
+    return TextFrame(width, c.frame_height, c.align, c.max_lines, c.ellipsis, c.auto_size)
+
+
+def place_text(c: TextComponent, room: Box, clip: Box) -> TextBox:
+    x, y = _at(c, room)
+    text = lay_out_text(
+        c.text, c.style, text_frame(c, _width(c.frame_width, room)), x, y, c.anchor, clip
     )
-
-
-def _pieces(shaped: ShapedText, start: int, end: int) -> list[_Piece]:
-    out = []
-    for item in shaped.items:
-        if item.end <= start or item.start >= end:
-            continue
-        if start <= item.start and item.end <= end:  # wholly on this line: every glyph
-            out.append(
-                _Piece(item.level, item.face, item.emoji if item.face is None else (), item.glyphs)
-            )
-            continue
-        lo, hi = _glyph_range(item, start, end)
-        if lo < hi:
-            out.append(
-                _Piece(
-                    item.level,
-                    item.face,
-                    item.emoji[lo:hi] if item.face is None else (),
-                    item.glyphs[lo:hi],
-                )
-            )
-    return out
-
-
-def _visible(x0: float, y0: float, x1: float, y1: float, clip: Box | None) -> bool:
-    """Whether ink in the box (x0, y0)–(x1, y1) can touch a pixel of `clip` (None: always).
-    A pixel of margin: anti-aliasing reaches no further."""
-    if clip is None:
-        return True
-    return (
-        x1 > clip.x - 1
-        and x0 < clip.x + clip.width + 1
-        and y1 > clip.y - 1
-        and y0 < clip.y + clip.height + 1
-    )
-
-
-def _place(
-    pieces: list[_Piece],
-    x: float,
-    baseline: float,
-    size: float,
-    oblique: bool,
-    clip: Box | None = None,
-) -> tuple[PlacedRun | PlacedEmoji, ...]:
-    """Glyphs at their pen positions, left to right. Glyphs and emoji whose ink lies wholly
-    outside `clip` (the canvas) are left out: they cannot be seen, and drawing them would cost
-    as much as drawing those that can."""
-    placed: list[PlacedRun | PlacedEmoji] = []
-    pen = x
-    for piece in visual_order(pieces, [p.level for p in pieces]):
-        if piece.face is None:
-            for key, g in zip(piece.emoji, piece.glyphs, strict=True):
-                inset = (g.advance - size) / 2
-                left, top = pen + inset, baseline - _EMOJI_TOP * size
-                if _visible(left, top, left + size, top + size, clip):
-                    placed.append(PlacedEmoji(key, left, top, size))
-                pen += g.advance
-            continue
-        origin, positions = pen, []
-        for g in piece.glyphs:
-            positions.append((g.gid, pen - origin + g.dx, g.dy))
-            pen += g.advance
-        if clip is not None:
-            positions = _visible_glyphs(
-                positions, origin, baseline, _ink(piece.face, size, oblique), clip
-            )
-        if positions:
-            placed.append(PlacedRun(piece.face, size, oblique, origin, baseline, tuple(positions)))
-    return tuple(placed)
-
-
-def _visible_glyphs(
-    positions: list[tuple[int, float, float]], origin: float, baseline: float, ink: _Ink, clip: Box
-) -> list[tuple[int, float, float]]:
-    """The glyphs of a run (id, x from `origin`, y up) that can put ink inside `clip`. The run
-    is judged first from the face's bounding box: wholly inside or wholly outside (the common
-    cases) needs no glyph's own extents."""
-    xs = [x for _, x, _ in positions]
-    dys = [dy for _, _, dy in positions]
-    x0, y0, x1, y1 = ink.reach(
-        origin + min(xs), origin + max(xs), baseline - max(dys), baseline - min(dys)
-    )
-    if not _visible(x0, y0, x1, y1, clip):
-        return []
-    right, bottom = clip.x + clip.width, clip.y + clip.height
-    if x0 >= clip.x and y0 >= clip.y and x1 <= right and y1 <= bottom:
-        return positions
-    return [p for p in positions if ink.visible(p[0], origin + p[1], baseline - p[2], clip)]
-
-
-@dataclass(frozen=True, slots=True)
-class _Ink:
-    """Where a face's glyphs put ink at one size: HarfBuzz's glyph extents, scaled."""
-
-    face: FontFace
-    k: float  # px per font unit
-    slant: float  # the synthesized oblique's shear (0 when upright)
-
-    def reach(
-        self, left: float, right: float, top: float, bottom: float
-    ) -> tuple[float, float, float, float]:
-        """A box holding the ink of any glyph of the face whose origin lies in the box
-        (left, top)–(right, bottom): the face's bounding box around it."""
-        x0, y0, x1, y1 = (v * self.k for v in self.face.bbox)
-        shear = self.slant * max(abs(y0), abs(y1))
-        return left + x0 - shear, top - y1, right + x1 + shear, bottom - y0
-
-    def visible(self, gid: int, x: float, baseline: float, clip: Box) -> bool:
-        e = self.face.font.get_glyph_extents(gid)
-        if e is None:
-            return False  # no outline: nothing to draw
-        top, bottom = baseline - e.y_bearing * self.k, baseline - (e.y_bearing + e.height) * self.k
-        reach = self.slant * max(abs(baseline - top), abs(baseline - bottom))
-        left = x + e.x_bearing * self.k - reach
-        right = x + (e.x_bearing + e.width) * self.k + reach
-        return _visible(left, top, right, bottom, clip)
-
-
-def _ink(face: FontFace, size: float, oblique: bool) -> _Ink:
-    return _Ink(face, size / face.upem, OBLIQUE_SLANT if oblique else 0.0)
-
-
-@dataclass(frozen=True, slots=True)
-class _Line:
-    """A line before placement: where its text comes from and what ends it."""
-
-    shaped: ShapedText
-    span: LineSpan
-    suffix: ShapedText | None = None  # the ellipsis of a clamped line
-
-    @property
-    def width(self) -> float:
-        return self.span.width + (sum(self.suffix.char_advance) if self.suffix else 0.0)
-
-
-def _shape_all(text: str, style: TextStyle, size: float) -> list[ShapedText]:
-    return [
-        shape(p, style.family, style.weight, style.italic, size, style.letter_spacing, style.lang)
-        for p in text.split("\n")
-    ]
-
-
-def _break_all(paragraphs: list[ShapedText], width: float | None) -> list[_Line]:
-    return [_Line(p, s) for p in paragraphs for s in break_lines(p, width)]
-
-
-def _line_limit(frame: TextFrame, line_height: float) -> int | None:
-    limit = frame.max_lines
-    if frame.height is not None:
-        # min(): a vanishing line height (lineHeight 1e-311) must not overflow int()
-        lines = (frame.height + _EPSILON) // line_height if line_height > 0 else _MAX_LINES
-        fit = max(1, int(min(lines, _MAX_LINES)))
-        limit = fit if limit is None else min(limit, fit)
-    return limit
-
-
-def _fits(text: str, style: TextStyle, frame: TextFrame, size: float) -> bool:
-    """Whole words only, within maxLines, and every line box inside frameHeight."""
-    lines = _break_all(_shape_all(text, style, size), frame.width)
-    if any(line.span.cut for line in lines):
-        return False
-    if frame.max_lines is not None and len(lines) > frame.max_lines:
-        return False
-    return frame.height is None or len(lines) * style.line_height * size <= frame.height + _EPSILON
-
-
-def _auto_size(text: str, style: TextStyle, frame: TextFrame) -> float:
-    """The largest size, on a 0.5 px grid within the range, at which the text fits."""
-    assert frame.auto_size is not None
-    low, high = frame.auto_size
-    steps = int((high - low) / 0.5 + _EPSILON)
-    lo, hi = 0, steps  # invariant: the answer is at lo or above, if anything fits
-    if not _fits(text, style, frame, low):
-        return low
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if _fits(text, style, frame, low + mid * 0.5):
-            lo = mid
-        else:
-            hi = mid - 1
-    return low + lo * 0.5
-
-
-def _with_ellipsis(line: _Line, frame: TextFrame, style: TextStyle, size: float) -> _Line:
-    """Shorten a clamped last line so that it and the ellipsis fit the frame."""
-    suffix = (
-        shape(
-            frame.ellipsis,
-            style.family,
-            style.weight,
-            style.italic,
-            size,
-            style.letter_spacing,
-            style.lang,
-        )
-        if frame.ellipsis
-        else None
-    )
-    room = (
-        None if frame.width is None else frame.width - (sum(suffix.char_advance) if suffix else 0.0)
-    )
-    shaped, start = line.shaped, line.span.start
-    end = line.span.end
-    while room is not None and end > start and span(shaped, start, end).width > room + _EPSILON:
-        end -= 1
-        while end > start and not shaped.cluster_start[end]:
-            end -= 1
-    return _Line(shaped, span(shaped, start, end), suffix)
-
-
-def _clamp(
-    lines: list[_Line], frame: TextFrame, style: TextStyle, size: float
-) -> tuple[list[_Line], bool]:
-    cut = False
-    if not frame.wrap and frame.width is not None:
-        width = frame.width
-        cut = any(line.width > width + _EPSILON for line in lines)
-        lines = [
-            _with_ellipsis(ln, frame, style, size) if ln.width > width + _EPSILON else ln
-            for ln in lines
-        ]
-    limit = _line_limit(frame, style.line_height * size)
-    if limit is None or len(lines) <= limit:
-        return lines, cut
-    kept = lines[:limit]
-    kept[-1] = _with_ellipsis(kept[-1], frame, style, size)
-    return kept, True
-
-
-def _faces_used(lines: tuple[_Line, ...]) -> dict[str, str]:
-    used: dict[str, dict[str, None]] = {}
-    for line in lines:
-        for text in (line.shaped, line.suffix):
-            if text is None:
-                continue
-            end = line.span.end if text is line.shaped else len(text.text)
-            start = line.span.start if text is line.shaped else 0
-            for item in text.items:
-                name = item.face.name if item.face else "Twemoji"
-                chars = text.text[max(start, item.start) : min(end, item.end)]
-                used.setdefault(name, {}).update(dict.fromkeys(c for c in chars if not c.isspace()))
-    return {name: "".join(chars) for name, chars in used.items() if chars}
-
-
-def lay_out_text(
-    text: str,
-    style: TextStyle,
-    frame: TextFrame,
-    x: float,
-    y: float,
-    anchor: Anchor,
-    clip: Box | None = None,
-) -> TextLayout:
-    """Shape, break, clamp and place `text`; the box is `frame.width` wide (or the widest
-    line's width) and `frame.height` tall (or as tall as the lines). Glyphs whose ink lies
-    wholly outside `clip` (the canvas) are not placed; every line is still listed."""
-    primary, oblique = library().primary(style.family, style.weight, style.italic)
-    size = _auto_size(text, style, frame) if frame.auto_size else style.size
-    paragraphs = _shape_all(text, style, size)
-    wrap_width = frame.width if frame.wrap else None
-    lines, clamped = _clamp(_break_all(paragraphs, wrap_width), frame, style, size)
-    line_height = style.line_height * size
-    width = frame.width if frame.width is not None else max(line.width for line in lines)
-    height = frame.height if frame.height is not None else line_height * len(lines)
-    box = _anchored(x, y, width, height, anchor)
-    k = size / primary.upem
-    # As Chromium places it: ascent and descent rounded to whole px, the half-leading above
-    # the ascent floored (Blink's font metrics, LayoutNG's leading split).
-    ascent, descent = round(primary.ascender * k), round(primary.descender * k)
-    half_leading = math.floor((line_height - ascent - descent) / 2)
-    placed = []
-    for i, line in enumerate(lines):
-        align = frame.align or ("right" if line.shaped.rtl else "left")
-        offset = {"left": 0.0, "center": (width - line.width) / 2, "right": width - line.width}[
-            align
-        ]
-        baseline = box.y + i * line_height + half_leading + ascent
-        pieces = _pieces(line.shaped, line.span.start, line.span.end)
-        if line.suffix is not None:
-            base = 1 if line.shaped.rtl else 0
-            pieces += [
-                _Piece(base, p.face, p.emoji, p.glyphs)
-                for p in _pieces(line.suffix, 0, len(line.suffix.text))
-            ]
-        content = line.shaped.text[line.span.start : line.span.end]
-        placed.append(
-            TextLine(
-                content + (line.suffix.text if line.suffix else ""),
-                box.x + offset,
-                baseline,
-                line.width,
-                _place(pieces, box.x + offset, baseline, size, oblique, clip),
-            )
-        )
-    missing = tuple(dict.fromkeys(ch for p in paragraphs for ch in p.missing))
-    overflow = frame.width is not None and any(ln.width > frame.width + _EPSILON for ln in lines)
-    words_cut = any(line.span.cut for line in lines)
-    return TextLayout(box, tuple(placed), size, clamped, overflow, words_cut, missing, tuple(lines))
-
-
-def layout_text(c: TextComponent, clip: Box | None = None) -> TextBox:
-    frame = TextFrame(c.frame_width, c.frame_height, c.align, c.max_lines, c.ellipsis, c.auto_size)
-    text = lay_out_text(c.text, c.style, frame, c.x, c.y, c.anchor, clip)
     return TextBox(c, text.box, text)
 
 
-def layout_tag(c: TagComponent, clip: Box | None = None) -> TagBox:
-    # A label never wraps. Lay it out (cut between characters at maxWidth), then place it in its
-    # padded, anchored box, which is exactly as wide as the text that remains.
-    origin = Anchor.TOP_LEFT
+def _tag_size(c: TagComponent) -> tuple[float, float, float]:
+    """(width, height, text width) of a tag's background: a label never wraps; it is cut
+    between characters at `maxWidth`."""
     frame = TextFrame(width=c.max_width, wrap=False, ellipsis=c.ellipsis)
-    measured = lay_out_text(c.text, c.style, frame, 0, 0, origin)
-    text_width = max(line.width for line in measured.lines)
+    measured = measure_text(c.text, c.style, frame)
+    text_width = measured.width if c.max_width is None else _tag_text_width(c, frame)
+    return text_width + 2 * c.padding_x, measured.height + 2 * c.padding_y, text_width
+
+
+def _tag_text_width(c: TagComponent, frame: TextFrame) -> float:
+    laid = lay_out_text(c.text, c.style, frame, 0, 0, Anchor.TOP_LEFT)
+    return max(line.width for line in laid.lines)
+
+
+def _tag_in(c: TagComponent, box: Box, text_width: float, clip: Box) -> TagBox:
     frame = TextFrame(width=text_width, align="center", wrap=False, ellipsis=c.ellipsis)
-    w = text_width + 2 * c.padding_x
-    h = measured.box.height + 2 * c.padding_y
-    box = _anchored(c.x, c.y, w, h, c.anchor)
-    text = lay_out_text(
-        c.text, c.style, frame, box.x + c.padding_x, box.y + c.padding_y, origin, clip
-    )
+    x, y = box.x + c.padding_x, box.y + c.padding_y
+    text = lay_out_text(c.text, c.style, frame, x, y, Anchor.TOP_LEFT, clip)
     return TagBox(c, box, text)
 
 
-def layout_image(c: ImageComponent, image: LoadedImage) -> ImageBox:
-    box = _anchored(c.x, c.y, c.width, c.height, c.anchor)
-    content = Box(
-        box.x + image.left,
-        box.y + image.top,
-        box.width if image.draw_width is None else image.draw_width,
-        box.height if image.draw_height is None else image.draw_height,
+def place_tag(c: TagComponent, room: Box, clip: Box) -> TagBox:
+    w, h, text_width = _tag_size(c)
+    x, y = _at(c, room)
+    return _tag_in(c, anchored(x, y, w, h, c.anchor), text_width, clip)
+
+
+def place_image(c: ImageComponent, room: Box) -> ImageBox:
+    x, y = _at(c, room)
+    w, h = resolve(c.width, room.width), resolve(c.height, room.height)
+    return ImageBox(c, anchored(x, y, w, h, c.anchor))
+
+
+def _divider_size(c: DividerComponent, room: Box) -> tuple[float, float]:
+    if c.vertical:
+        return c.thickness, resolve(c.length, room.height)
+    return resolve(c.length, room.width), c.thickness
+
+
+def place_divider(c: DividerComponent, room: Box) -> DividerBox:
+    x, y = _at(c, room)
+    w, h = _divider_size(c, room)
+    return DividerBox(c, anchored(x, y, w, h, c.anchor))
+
+
+def place(c: Component, room: Box, clip: Box) -> LayoutBox:
+    """`c` placed by its own x, y and anchor in `room` (the canvas, or a stack's padding box)."""
+    match c:
+        case TextComponent():
+            return place_text(c, room, clip)
+        case TagComponent():
+            return place_tag(c, room, clip)
+        case ImageComponent():
+            return place_image(c, room)
+        case DividerComponent():
+            return place_divider(c, room)
+        case StackComponent():
+            return place_stack(c, room, clip)
+        case _:
+            assert_never(c)
+
+
+# --- stacks: measure every leaf, let Taffy size and position, arrange -------------------------
+
+
+def _text_measure(c: TextComponent) -> Measure:
+    """Taffy's question about a text, answered as CSS sizes a block of text: at a definite
+    room, fit-content (max-content, but no less than min-content and no more than the room);
+    its height is that of its lines at that width. An auto-sized text is measured at
+    `minFontSize` for min-content and `maxFontSize` for max-content."""
+    low, high = c.auto_size or (c.style.size, c.style.size)
+    intrinsic: list[tuple[float, float]] = []
+    measured: dict[float, TextMeasure] = {}
+
+    def widths() -> tuple[float, float]:
+        if not intrinsic:
+            small, _ = intrinsic_widths(c.text, _sized(c, low), low)
+            _, large = intrinsic_widths(c.text, _sized(c, high), high)
+            intrinsic.append((small, large))
+        return intrinsic[0]
+
+    def at(width: float) -> TextMeasure:
+        found = measured.get(width)
+        if found is None:
+            found = measured[width] = measure_text(c.text, c.style, text_frame(c, width))
+        return found
+
+    def measure(
+        known_w: float | None, known_h: float | None, room_w: Space, room_h: Space
+    ) -> tuple[float, float]:
+        if known_w is not None:
+            width = known_w
+        elif room_w.kind == "definite":
+            low_w, high_w = widths()
+            width = min(high_w, max(low_w, room_w.px))
+        else:
+            width = widths()[0 if room_w.kind == "min-content" else 1]
+        return width, known_h if known_h is not None else at(width).height
+
+    return measure
+
+
+def _sized(c: TextComponent, size: float) -> TextStyle:
+    return replace(c.style, size=size)
+
+
+def _style(c: Component, **box: Length | None) -> NodeStyle:
+    """A leaf's node: its size (px, a percentage, or None to fit) and how it behaves as a flex
+    item."""
+    item = c.item
+    align_self = None if item.align_self == "auto" else item.align_self
+    return NodeStyle(grow=item.grow, shrink=item.shrink, align_self=align_self, **box)  # type: ignore[arg-type]
+
+
+def _gap(c: StackComponent) -> Length:
+    """A percentage gap is of the stack's content box along its main axis; where the stack fits
+    its content along that axis the box is not known yet, and the gap is 0, as in CSS."""
+    fitted = c.height is None if c.direction == "column" else c.width is None
+    return 0.0 if isinstance(c.gap, Percent) and fitted else c.gap
+
+
+def _stack_style(c: StackComponent) -> NodeStyle:
+    return NodeStyle(
+        direction=c.direction,
+        wrap=c.wrap,
+        gap=_gap(c),
+        padding=c.padding,
+        border=c.border_width,
+        align_items=c.align,
+        justify=c.justify,
+        width=c.width,
+        height=c.height,
+        grow=c.item.grow,
+        shrink=c.item.shrink,
+        align_self=None if c.item.align_self == "auto" else c.item.align_self,
     )
-    return ImageBox(c, box, image, content)
 
 
-def layout_divider(c: DividerComponent) -> DividerBox:
-    w, h = (c.thickness, c.length) if c.vertical else (c.length, c.thickness)
-    return DividerBox(c, _anchored(c.x, c.y, w, h, c.anchor))
+@dataclass(slots=True)
+class _Flow:
+    """One stack's Taffy tree: the node of each component, and what the leaves measured."""
+
+    tree: FlexTree
+    nodes: dict[str, int] = field(default_factory=dict)  # pointer → node
+    tags: dict[str, float] = field(default_factory=dict)  # pointer → text width
+
+    def node(self, c: Component) -> int:
+        style, measure = self._leaf(c)
+        node = self.tree.node(style, measure)
+        self.nodes[c.pointer] = node
+        if isinstance(c, StackComponent):
+            for child in c.children:
+                if not child.hidden and not child.item.absolute:
+                    self.tree.add(node, self.node(child))
+        return node
+
+    def _leaf(self, c: Component) -> tuple[NodeStyle, Measure | None]:
+        match c:
+            case TextComponent():
+                return _style(c, width=c.frame_width, height=c.frame_height), _text_measure(c)
+            case TagComponent():
+                # A label keeps its own size: not stretched by `align`, not squeezed by an
+                # overflowing row (as a CSS box of `width: max-content` and that height).
+                w, h, text_width = _tag_size(c)
+                self.tags[c.pointer] = text_width
+                return _style(c, width=w, height=h, min_width=w, min_height=h), None
+            case ImageComponent():
+                return _style(c, width=c.width, height=c.height), None
+            case DividerComponent():
+                if c.vertical:
+                    return _style(c, width=c.thickness, height=c.length), None
+                return _style(c, width=c.length, height=c.thickness), None
+            case StackComponent():
+                return _stack_style(c), None
+            case _:
+                assert_never(c)
 
 
-def lay_out(card: Card, resources: Resources) -> CardLayout:
-    boxes: list[LayoutBox] = []
-    off: list[Component] = []
+def _arrange(
+    flow: _Flow, c: Component, origin: tuple[float, float], clip: Box, pushed: bool
+) -> LayoutBox:
+    """`c` laid out at the box Taffy gave it, offset by its parent's `origin` (px)."""
+    got = flow.tree.box(flow.nodes[c.pointer])
+    box = Box(origin[0] + got.x, origin[1] + got.y, got.width, got.height)
+    match c:
+        case TextComponent():
+            text = lay_out_text(
+                c.text, c.style, text_frame(c, box.width), box.x, box.y, Anchor.TOP_LEFT, clip
+            )
+            return TextBox(c, box, text, pushed and len(text.lines) > 1)
+        case TagComponent():
+            return _tag_in(c, box, flow.tags[c.pointer], clip)
+        case ImageComponent():
+            return ImageBox(c, box)
+        case DividerComponent():
+            return DividerBox(c, box)
+        case StackComponent():
+            return _arrange_stack(flow, c, box, clip)
+        case _:
+            assert_never(c)
+
+
+def _padding_box(c: StackComponent, box: Box) -> Box:
+    b = c.border_width
+    return Box(box.x + b, box.y + b, max(0.0, box.width - 2 * b), max(0.0, box.height - 2 * b))
+
+
+def _arrange_stack(flow: _Flow, c: StackComponent, box: Box, clip: Box) -> StackBox:
+    in_flow = [child for child in c.children if not child.hidden and not child.item.absolute]
+    last = in_flow[-1].pointer if in_flow else None
+    column = c.direction == "column"
+    children: list[LayoutBox] = []
+    for child in c.children:
+        if child.hidden:
+            continue
+        if child.item.absolute:
+            children.append(place(child, _padding_box(c, box), clip))
+        else:
+            pushes = column and child.pointer != last
+            children.append(_arrange(flow, child, (box.x, box.y), clip, pushes))
+    return StackBox(c, box, tuple(children))
+
+
+def place_stack(c: StackComponent, room: Box, clip: Box) -> StackBox:
+    """The stack and everything in it: Taffy sizes it within `room` (as fit-content when it
+    has no width or height), then its anchor places it."""
+    with FlexTree() as tree:
+        flow = _Flow(tree)
+        root = flow.node(c)
+        tree.compute(root, room.width, room.height)
+        size = tree.box(root)
+        x, y = _at(c, room)
+        box = anchored(x, y, size.width, size.height, c.anchor)
+        return _arrange_stack(flow, c, box, clip)
+
+
+def _hidden(components: tuple[Component, ...]) -> Iterator[Component]:
+    for c in components:
+        if c.hidden:
+            yield c
+        elif isinstance(c, StackComponent):
+            yield from _hidden(c.children)
+
+
+def lay_out(card: Card) -> CardLayout:
     canvas = Box(0.0, 0.0, float(card.width), float(card.height))
+    laid: list[LayoutBox] = []
+    off: list[Component] = []
     for c in card.components:
+        if c.hidden:
+            continue
         if not on_canvas(c, card.width, card.height):
             off.append(c)
             continue
         check_deadline()
-        match c:
-            case TextComponent():
-                boxes.append(layout_text(c, canvas))
-            case TagComponent():
-                boxes.append(layout_tag(c, canvas))
-            case ImageComponent():
-                boxes.append(layout_image(c, resources.images[c.pointer]))
-            case DividerComponent():
-                boxes.append(layout_divider(c))
-    return CardLayout(card, tuple(boxes), tuple(off))
+        laid.append(place(c, canvas, canvas))
+    hidden = tuple(_hidden(card.components))
+    return CardLayout(card, tuple(laid), tuple(off), hidden)

@@ -26,6 +26,7 @@ class Limits:
     max_text_length: int = 5000  # characters per text or tag
     max_font_size: float = 1000.0  # px
     max_json_depth: int = 32  # nesting of objects and arrays in a spec
+    max_stack_depth: int = 8  # stacks inside stacks (a component on the card is at depth 0)
     max_json_bytes: int = 5_000_000  # size of a spec document
     max_json_items: int = 100_000  # keys and values in a spec document, counted before parsing
     max_number_digits: int = 32  # digits in one JSON number literal

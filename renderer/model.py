@@ -1,16 +1,23 @@
 """The validated card: what the spec stage returns and every later stage reads.
 
-Every value here is resolved: defaults applied, colours parsed, keywords turned into numbers. Each
-component keeps the JSON pointer it came from, so a later stage (resources, the render report) can
-name it. Units: px unless a comment says otherwise.
+Every value here is resolved: defaults applied, colours parsed, keywords turned into numbers; only
+percentages wait for layout (`Percent`, of the containing box). Each component keeps the JSON
+pointer it came from, so a later stage (resources, the render report) can name it. The components
+form one closed union, `Component`, and a tree: a `StackComponent` holds children. `walk` and
+`shown` are the only traversals; every stage dispatches on the type with a `match` that ends in
+`assert_never`, so mypy names a stage that forgets a new type. Units: px unless a comment says
+otherwise.
 """
 
 from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from typing_extensions import assert_never
 
 __all__ = [
     "Anchor",
@@ -18,12 +25,19 @@ __all__ = [
     "Color",
     "Component",
     "DividerComponent",
+    "FlexItem",
     "ImageComponent",
+    "Length",
+    "Percent",
+    "StackComponent",
     "TagComponent",
     "TextComponent",
     "INK_REACH_EM",
     "TextStyle",
     "on_canvas",
+    "resolve",
+    "shown",
+    "walk",
 ]
 
 INK_REACH_EM = 2.0  # how far beyond its box a text's ink is assumed to reach (`on_canvas`)
@@ -91,45 +105,80 @@ class TextStyle:
 
 
 @dataclass(frozen=True, slots=True)
+class Percent:
+    """A length given as a percentage ("50%"): a fraction of the containing box's side."""
+
+    fraction: float  # 0.5 for "50%"
+
+    def of(self, whole: float) -> float:
+        return self.fraction * whole
+
+
+Length = float | Percent  # px, or a share of the containing box
+
+
+def resolve(length: Length, whole: float) -> float:
+    """`length` in px, a percentage taken of `whole` (px)."""
+    return length.of(whole) if isinstance(length, Percent) else length
+
+
+@dataclass(frozen=True, slots=True)
+class FlexItem:
+    """How a component behaves as a child of a stack (ignored on the card itself)."""
+
+    grow: float = 0.0  # share of the free main-axis space (CSS flex-grow)
+    shrink: float = 1.0  # share of an overflow given up (CSS flex-shrink)
+    align_self: str = "auto"  # auto | start | center | end | stretch
+    absolute: bool = False  # placed by x, y, anchor in the stack's padding box, out of the flow
+
+
+_IN_FLOW = FlexItem()
+
+
+@dataclass(frozen=True, slots=True)
 class TextComponent:
     pointer: str
-    x: float
-    y: float
+    x: Length
+    y: Length
     anchor: Anchor
     opacity: float  # 0..1
     text: str
     style: TextStyle
-    frame_width: float | None  # px; None = "fit"
+    frame_width: Length | None  # None = "fit" (in a stack: the width the stack gives)
     align: str | None  # left | center | right; None = by paragraph direction
     frame_height: float | None = None  # px
     max_lines: int | None = None
     ellipsis: str = "…"
     auto_size: tuple[float, float] | None = None  # (min, max) px when fontSize is "auto"
+    item: FlexItem = _IN_FLOW
+    hidden: bool = False  # hidden, or hideIfEmpty with an empty text
 
 
 @dataclass(frozen=True, slots=True)
 class ImageComponent:
     pointer: str
-    x: float
-    y: float
+    x: Length
+    y: Length
     anchor: Anchor
     opacity: float
     src: str
-    width: float
-    height: float
+    width: Length
+    height: Length
     radius: float
     fit: str = "cover"  # cover | contain | fill | none
     position: tuple[float, float] = (0.5, 0.5)  # focal point, fractions of the free space
     border_width: float = 0.0  # px, drawn inside the (rounded) outline
     border_color: Color = Color(0, 0, 0)
     on_error: str = "error"  # error | placeholder
+    item: FlexItem = _IN_FLOW
+    hidden: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class TagComponent:
     pointer: str
-    x: float
-    y: float
+    x: Length
+    y: Length
     anchor: Anchor
     opacity: float
     text: str
@@ -140,22 +189,72 @@ class TagComponent:
     radius: float | None  # None = pill (half the height)
     max_width: float | None = None  # px, of the text
     ellipsis: str = "…"
+    item: FlexItem = _IN_FLOW
+    hidden: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class DividerComponent:
     pointer: str
-    x: float
-    y: float
+    x: Length
+    y: Length
     anchor: Anchor
     opacity: float
-    length: float
+    length: Length
     thickness: float
     vertical: bool
     color: Color
+    item: FlexItem = _IN_FLOW
+    hidden: bool = False
 
 
-Component = TextComponent | ImageComponent | TagComponent | DividerComponent
+@dataclass(frozen=True, slots=True)
+class StackComponent:
+    """A flexbox container: its children are laid out along `direction` (see `flex`)."""
+
+    pointer: str
+    x: Length
+    y: Length
+    anchor: Anchor
+    opacity: float
+    children: tuple[Component, ...]
+    direction: str = "column"  # column | row
+    gap: Length = 0.0
+    padding: tuple[Length, Length, Length, Length] = (0.0, 0.0, 0.0, 0.0)  # top right bottom left
+    align: str = "stretch"  # start | center | end | stretch (cross axis)
+    justify: str = "start"  # start | center | end | space-between | space-around | space-evenly
+    wrap: bool = False
+    width: Length | None = None  # None: as wide as the content
+    height: Length | None = None
+    background: Color | None = None  # the panel; None = none
+    radius: float = 0.0  # px
+    border_width: float = 0.0  # px, inside the box
+    border_color: Color = Color(0, 0, 0)
+    item: FlexItem = _IN_FLOW
+    hidden: bool = False
+
+
+Component = TextComponent | ImageComponent | TagComponent | DividerComponent | StackComponent
+
+
+def walk(components: tuple[Component, ...]) -> Iterator[Component]:
+    """Every component of a tree, parents before their children, in paint order: the one
+    traversal that resources, limits, the report and the server's gates share."""
+    for c in components:
+        yield c
+        if isinstance(c, StackComponent):
+            yield from walk(c.children)
+
+
+def shown(components: tuple[Component, ...]) -> Iterator[Component]:
+    """`walk`, without hidden components and whatever a hidden stack holds: what is laid out
+    and drawn (and may cost anything)."""
+    for c in components:
+        if c.hidden:
+            continue
+        yield c
+        if isinstance(c, StackComponent):
+            yield from shown(c.children)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,43 +262,61 @@ class Card:
     width: int  # px
     height: int  # px
     background: Color | None  # None = transparent
-    components: tuple[Component, ...]
+    components: tuple[Component, ...]  # the top level; stacks hold the rest (`walk`)
     # Relative image paths resolve against this folder, and files inside it may be read; None
     # (a spec given as a dict or JSON text, no `base_dir`): only `ImagePolicy.allow_paths`.
     base_dir: Path | None
 
 
 def on_canvas(c: Component, width: float, height: float) -> bool:
-    """Whether any part of `c` can land on the `width` × `height` canvas (px). What cannot is
-    not loaded, shaped or drawn (see `budget`)."""
-    left, top, right, bottom, reach = _extent(c)
+    """Whether any part of a top-level component can land on the `width` × `height` canvas
+    (px). What cannot is not loaded, shaped or drawn (see `budget`)."""
+    left, top, right, bottom, reach = _extent(c, width, height)
     return (
         right + reach > 0 and left - reach < width and bottom + reach > 0 and top - reach < height
     )
 
 
-def _extent(c: Component) -> tuple[float, float, float, float, float]:
+def _extent(c: Component, width: float, height: float) -> tuple[float, float, float, float, float]:
     """(left, top, right, bottom, reach): the box as far as it is known without laying the
     component out (-inf/inf for a side that depends on its content), and how far ink may
     reach beyond it (px)."""
     fx, fy = c.anchor.fractions
+    w: Length | None
+    h: Length | None
+    reach = 0.0
     match c:
         case ImageComponent():
-            w: float | None = c.width
-            h: float | None = c.height
-            reach = 0.0
+            w, h = c.width, c.height
         case DividerComponent():
-            w, h = (c.thickness, c.length) if c.vertical else (c.length, c.thickness)
-            reach = 0.0
+            length = resolve(c.length, height if c.vertical else width)
+            w, h = (c.thickness, length) if c.vertical else (length, c.thickness)
         case TextComponent():
             w, h = c.frame_width, c.frame_height
             reach = INK_REACH_EM * c.style.size
         case TagComponent():
             w, h = None, None
             reach = INK_REACH_EM * c.style.size
-    left, right = _side(c.x, fx, w)
-    top, bottom = _side(c.y, fy, h)
+        case StackComponent():
+            w, h = c.width, c.height
+            reach = _stack_reach(c)
+        case _:
+            assert_never(c)
+    left, right = _side(resolve(c.x, width), fx, None if w is None else resolve(w, width))
+    top, bottom = _side(resolve(c.y, height), fy, None if h is None else resolve(h, height))
     return left, top, right, bottom, reach
+
+
+def _stack_reach(c: StackComponent) -> float:
+    """How far a stack's children may draw outside it: absolute children are placed anywhere,
+    and text may overflow its box by its ink."""
+    reach = 0.0
+    for child in walk(c.children):
+        if child.item.absolute:
+            return math.inf
+        if isinstance(child, TextComponent | TagComponent):
+            reach = max(reach, INK_REACH_EM * child.style.size)
+    return reach
 
 
 def _side(at: float, fraction: float, length: float | None) -> tuple[float, float]:

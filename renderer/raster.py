@@ -21,14 +21,15 @@ import numpy as np
 from cairocffi import _check_status, ffi
 from cairocffi import cairo as _C  # the cffi library: cairo's C functions
 from PIL import Image
+from typing_extensions import assert_never
 
 from . import parallel
 from .deadline import check as check_deadline
 from .errors import RasterError
 from .fonts import OBLIQUE_SLANT
+from .imagefit import LoadedImage
 from .model import Color
-from .resources import LoadedImage
-from .scene import EmojiItem, GlyphRunItem, Group, ImageItem, Item, Rect, Scene
+from .scene import EmojiItem, GlyphRunItem, Group, ImageItem, Item, Rect, Ring, Scene
 from .text.outline import GlyphOutline, glyph_path
 
 __all__ = ["Raster", "needs_svg", "paint_scene", "rasterize"]
@@ -451,7 +452,20 @@ def _image_surface(image: LoadedImage) -> cairo.ImageSurface:
     return cairo.ImageSurface.create_for_data(data, cairo.FORMAT_ARGB32, w, h, stride)
 
 
-def paint_image(ctx: cairo.Context, item: ImageItem) -> None:
+def paint_ring(ctx: cairo.Context, r: Ring) -> None:
+    """A border ring, as the SVG writes it: the outline and the inset outline, even-odd."""
+    ctx.save()
+    _rounded(ctx, r.x, r.y, r.width, r.height, r.radius)
+    b = r.thickness
+    if r.width - 2 * b > 0 and r.height - 2 * b > 0:
+        _rounded(ctx, r.x + b, r.y + b, r.width - 2 * b, r.height - 2 * b, max(0.0, r.radius - b))
+    ctx.set_fill_rule(cairo.FILL_RULE_EVEN_ODD)
+    _set_color(ctx, r.color)
+    ctx.fill()
+    ctx.restore()
+
+
+def paint_image(ctx: cairo.Context, item: ImageItem, scale: float) -> None:
     bordered = item.border_color is not None and item.border_width > 0
     if bordered and item.opacity < 1:
         ctx.push_group()
@@ -461,7 +475,7 @@ def paint_image(ctx: cairo.Context, item: ImageItem) -> None:
         ctx.set_tolerance(0.1)  # CairoSVG restores cairo's default before it clips
         ctx.clip()
     x, y, w, h = item.content or (item.x, item.y, item.width, item.height)
-    source = _image_surface(item.image)
+    source = _image_surface(item.image.for_raster(scale))
     pattern = cairo.SurfacePattern(source)
     pattern.set_filter(cairo.FILTER_GOOD)
     ctx.translate(_q(x), _q(y))
@@ -470,22 +484,8 @@ def paint_image(ctx: cairo.Context, item: ImageItem) -> None:
     ctx.paint_with_alpha(1.0 if bordered or item.opacity >= 1 else _q(item.opacity, 4))
     ctx.restore()
     if bordered and item.border_color is not None:
-        ctx.save()
-        b, r = item.border_width, item.radius
-        _rounded(ctx, item.x, item.y, item.width, item.height, r)
-        if item.width - 2 * b > 0 and item.height - 2 * b > 0:
-            _rounded(
-                ctx,
-                item.x + b,
-                item.y + b,
-                item.width - 2 * b,
-                item.height - 2 * b,
-                max(0.0, r - b),
-            )
-        ctx.set_fill_rule(cairo.FILL_RULE_EVEN_ODD)
-        _set_color(ctx, item.border_color)
-        ctx.fill()
-        ctx.restore()
+        ring = (item.x, item.y, item.width, item.height, item.radius, item.border_width)
+        paint_ring(ctx, Ring(*ring, item.border_color))
     if bordered and item.opacity < 1:
         ctx.pop_group_to_source()
         ctx.paint_with_alpha(_q(item.opacity, 4))
@@ -497,6 +497,8 @@ def _paint(
     match item:
         case Rect():
             paint_rect(ctx, item)
+        case Ring():
+            paint_ring(ctx, item)
         case GlyphRunItem():
             paint_glyph_run(ctx, item, glyphs, band)
         case ImageItem():
@@ -505,7 +507,7 @@ def _paint(
             # at once is not safe.
             top, bottom = _rows_of(item, scale)
             if top < band[1] and bottom > band[0]:
-                paint_image(ctx, item)
+                paint_image(ctx, item, scale)
         case Group():
             ctx.push_group()
             for sub in item.items:
@@ -514,6 +516,8 @@ def _paint(
             ctx.paint_with_alpha(_q(item.opacity, 4))
         case EmojiItem():  # never reached: paint_scene routes emoji scenes to CairoSVG
             pass
+        case _:
+            assert_never(item)
 
 
 def needs_svg(scene: Scene) -> bool:

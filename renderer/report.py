@@ -2,10 +2,13 @@
 glyph is missing without looking at the picture.
 
 Built from the `CardLayout` after layout (it never changes the image). `to_dict()` is the JSON
-shape `renderer render --report` writes: `{"components": [...]}` in spec order, each with
-`pointer`, `type`, `box` and, for text and tags, `lines`, `fontSize`, `clamped`, `overflow`,
-`faces` and `missing`; an image drawn as a placeholder (`onImageError`) adds `placeholder` and
-its `error`; a component wholly off the canvas (not laid out or drawn) has `offCanvas: true`.
+shape `renderer render --report` writes: `{"components": [...]}`, every node of the tree in spec
+order (a stack before its children), each with `pointer`, `type`, `box` and, for text and tags,
+`lines`, `fontSize`, `clamped`, `overflow`, `faces` and `missing`, and for text `shrunk` (fitted
+below `maxFontSize`) and `pushed` (its lines moved the stack's next children); an image drawn as
+a placeholder (`onImageError`) adds `placeholder` and its `error`; a component wholly off the
+canvas has `offCanvas: true` and a hidden one `hidden: true` (neither was laid out or drawn,
+nor are their children listed).
 """
 
 from __future__ import annotations
@@ -13,8 +16,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .layout import Box, CardLayout, DividerBox, ImageBox, TagBox, TextBox
-from .model import Component, DividerComponent, ImageComponent, TagComponent, TextComponent
+from typing_extensions import assert_never
+
+from .layout import (
+    Box,
+    CardLayout,
+    DividerBox,
+    ImageBox,
+    LayoutBox,
+    StackBox,
+    TagBox,
+    TextBox,
+    boxes,
+)
+from .model import (
+    Component,
+    DividerComponent,
+    ImageComponent,
+    Length,
+    StackComponent,
+    TagComponent,
+    TextComponent,
+)
 
 __all__ = ["ComponentReport", "Report", "build_report"]
 
@@ -22,7 +45,7 @@ __all__ = ["ComponentReport", "Report", "build_report"]
 @dataclass(frozen=True, slots=True)
 class ComponentReport:
     pointer: str
-    type: str  # text | image | tag | divider
+    type: str  # text | image | tag | divider | stack
     box: Box  # as laid out, px
     lines: tuple[str, ...] | None = None  # text and tag only
     font_size: float | None = None  # px, after fontSize "auto"
@@ -32,6 +55,9 @@ class ComponentReport:
     missing: tuple[str, ...] = ()  # characters drawn as .notdef
     image_error: str | None = None  # image only: why a placeholder was drawn instead
     off_canvas: bool = False  # wholly off the canvas: not loaded, laid out or drawn
+    hidden: bool = False  # `hidden`, or empty with `hideIfEmpty`: not laid out or drawn
+    shrunk: bool = False  # text: fontSize "auto" chose a size below maxFontSize
+    pushed: bool = False  # text in a column stack: its lines moved the next children down
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -53,11 +79,15 @@ class ComponentReport:
                 faces=self.faces,
                 missing=list(self.missing),
             )
+        if self.type == "text" and self.lines is not None:
+            out.update(shrunk=self.shrunk, pushed=self.pushed)
         if self.image_error is not None:
             error = {"pointer": self.pointer + "/src", "message": self.image_error}
             out.update(placeholder=True, error=error)
         if self.off_canvas:
             out["offCanvas"] = True
+        if self.hidden:
+            out["hidden"] = True
         return out
 
 
@@ -84,50 +114,77 @@ class Report:
         return out
 
 
-def _entry(b: TextBox | TagBox | ImageBox | DividerBox) -> ComponentReport:
+def _text(b: TextBox | TagBox, kind: str) -> ComponentReport:
+    t = b.text
+    auto = b.component.auto_size if isinstance(b, TextBox) else None
+    return ComponentReport(
+        b.component.pointer,
+        kind,
+        b.box,
+        tuple(line.text for line in t.lines),
+        t.font_size,
+        t.clamped,
+        t.overflow,
+        t.faces,
+        t.missing,
+        shrunk=auto is not None and t.font_size < auto[1],
+        pushed=isinstance(b, TextBox) and b.pushed,
+    )
+
+
+def _entry(b: LayoutBox, errors: dict[str, str]) -> ComponentReport:
     match b:
-        case TextBox() | TagBox():
-            t = b.text
-            return ComponentReport(
-                b.component.pointer,
-                "text" if isinstance(b, TextBox) else "tag",
-                b.box,
-                tuple(line.text for line in t.lines),
-                t.font_size,
-                t.clamped,
-                t.overflow,
-                t.faces,
-                t.missing,
-            )
+        case TextBox():
+            return _text(b, "text")
+        case TagBox():
+            return _text(b, "tag")
         case ImageBox():
-            return ComponentReport(b.component.pointer, "image", b.box, image_error=b.image.error)
+            error = errors.get(b.component.pointer + "/src")
+            return ComponentReport(b.component.pointer, "image", b.box, image_error=error)
         case DividerBox():
             return ComponentReport(b.component.pointer, "divider", b.box)
+        case StackBox():
+            return ComponentReport(b.component.pointer, "stack", b.box)
+        case _:
+            assert_never(b)
 
 
-def _off_canvas(c: Component) -> ComponentReport:
+def _unlaid(c: Component, *, hidden: bool) -> ComponentReport:
     """A component that was not laid out: its box as far as its own numbers fix it (zero-sized
-    at its anchor point when it would have fitted its content)."""
-    w, h = 0.0, 0.0
+    at its anchor point when it would have fitted its content; percentages left unresolved)."""
+
+    def px(v: Length | None) -> float:
+        return v if isinstance(v, float | int) else 0.0
+
+    w = h = 0.0
     match c:
         case ImageComponent():
-            w, h = c.width, c.height
+            w, h = px(c.width), px(c.height)
         case DividerComponent():
-            w, h = (c.thickness, c.length) if c.vertical else (c.length, c.thickness)
+            w, h = (c.thickness, px(c.length)) if c.vertical else (px(c.length), c.thickness)
         case TextComponent():
-            w, h = c.frame_width or 0.0, c.frame_height or 0.0
+            w, h = px(c.frame_width), px(c.frame_height)
+        case StackComponent():
+            w, h = px(c.width), px(c.height)
         case TagComponent():
             pass
+        case _:
+            assert_never(c)
     fx, fy = c.anchor.fractions
-    box = Box(c.x - fx * w, c.y - fy * h, w, h)
+    box = Box(px(c.x) - fx * w, px(c.y) - fy * h, w, h)
     kind = type(c).__name__.removesuffix("Component").lower()
-    return ComponentReport(c.pointer, kind, box, off_canvas=True)
+    return ComponentReport(c.pointer, kind, box, off_canvas=not hidden, hidden=hidden)
 
 
-def _index(pointer: str) -> int:
-    return int(pointer.rsplit("/", 1)[1])
+def _order(pointer: str) -> tuple[int, ...]:
+    """Spec order of a pointer: /components/2/children/0 → (2, 0)."""
+    return tuple(int(part) for part in pointer.split("/")[2::2])
 
 
-def build_report(layout: CardLayout) -> Report:
-    entries = [_entry(b) for b in layout.boxes] + [_off_canvas(c) for c in layout.off_canvas]
-    return Report(tuple(sorted(entries, key=lambda e: _index(e.pointer))))
+def build_report(layout: CardLayout, errors: dict[str, str] | None = None) -> Report:
+    """Every node's entry; `errors` are the placeholders' (`Resources.errors`)."""
+    found = errors or {}
+    entries = [_entry(b, found) for b in boxes(layout)]
+    entries += [_unlaid(c, hidden=False) for c in layout.off_canvas]
+    entries += [_unlaid(c, hidden=True) for c in layout.hidden]
+    return Report(tuple(sorted(entries, key=lambda e: _order(e.pointer))))

@@ -1,4 +1,4 @@
-"""Resources stage: a `Card` in, every image it names fetched, decoded, fitted and resampled out.
+"""Resources stage: a `Card` in, every image source it names fetched and decoded out.
 
 Image sources are untrusted bytes, from four forms told apart by one documented rule:
 
@@ -17,22 +17,18 @@ plugin for that one format, after the declared size has been checked against
 `Limits.max_image_pixels` and `ImagePolicy.max_image_side`; the check runs before Pillow's own
 decompression-bomb check can warn (a warning cannot be caught thread-safely), and touches no global
 state. GIF and ICO can declare a larger frame than their header; those are checked from the bytes
-first. Truncated files are refused. SVG sources are drawn by `renderer.svgsource` in a bounded
-subprocess.
+first. Truncated files are refused. SVG sources are kept as documents: `imagefit` draws them, in
+`renderer.svgsource`'s bounded subprocess, once the layout has given them a box.
 
-Each decoded image is then fitted to its box (`fit`: cover, contain, fill, none; `position` picks
-the focal point), resampled with LANCZOS to the displayed size × scale, and re-encoded as a plain
-PNG with no metadata. Only that PNG reaches the SVG and cairo: CairoSVG would hand a user's PNG
-straight to cairo (skipping any bomb check) and carry EXIF, GPS and ICC text into the output.
-An embedded image is never larger than its source (nor than `Limits.max_pixels` device pixels):
-a small image shown large is embedded at its own resolution and scaled by cairo when drawn.
+After layout, `imagefit` fits each source to its box and resamples it for the painter that asks;
+only those pixels (re-encoded as a plain PNG for an SVG) reach the output: CairoSVG would hand a
+user's PNG straight to cairo (skipping any bomb check) and carry EXIF, GPS and ICC text into it.
 
 Caches (all bounded, thread-safe, and loading each key once even under concurrent requests):
-decoded sources by source (a batch of 10,000 cards with one logo fetches and decodes it once),
-SVG rasters by document and size, and fitted images by source and box (with the painter's
-premultiplied copy, made on the first raster draw, so a card drawn again converts nothing; the
-cache counts its bytes from the start). Failures are remembered for
-`_FAILURE_TTL` seconds so a dead logo URL does not cost a timeout per card.
+decoded sources by source (a batch of 10,000 cards with one logo fetches and decodes it once);
+`imagefit` adds SVG rasters and fitted images (`CACHES` holds them all, for `clear_caches`).
+Failures are remembered for `_FAILURE_TTL` seconds so a dead logo URL does not cost a timeout
+per card.
 
 A component with `onImageError: "placeholder"` gets a neutral placeholder instead of an error;
 the error is recorded in `Resources.errors` under the component's `/src` pointer.
@@ -52,8 +48,8 @@ import threading
 import time
 import urllib.parse
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Hashable, Iterator
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -64,7 +60,6 @@ from PIL import (
     GifImagePlugin,
     IcoImagePlugin,
     Image,
-    ImageDraw,
     ImageFile,
     ImageOps,
     JpegImagePlugin,
@@ -76,18 +71,19 @@ from PIL import (
 from .deadline import check as check_deadline
 from .errors import ImageLoadError, Issue, LimitError
 from .limits import DEFAULT_LIMITS, Limits
-from .model import Card, ImageComponent, on_canvas
+from .model import Card, ImageComponent, on_canvas, shown
 from .policy import DEFAULT_POLICY, ImagePolicy
-from .svgsource import looks_like_svg, rasterize_svg
+from .svgsource import looks_like_svg
 
 __all__ = [
     "ALLOWED_FORMATS",
-    "LoadedImage",
+    "CACHES",
     "Resources",
+    "Source",
     "classify_source",
     "clear_caches",
     "load_resources",
-    "placeholder",
+    "pixel_cap",
     "resolve_path",
 ]
 
@@ -105,8 +101,6 @@ _OPENERS: dict[str, type[ImageFile.ImageFile]] = {
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")  # any scheme; the policy then allows it or not
 _BASE64 = re.compile(r"[A-Za-z0-9+/=_\-\s]+")
 _FAILURE_TTL = 30.0  # s: how long a failed source is answered from memory
-PLACEHOLDER_FILL = (229, 231, 235, 255)  # neutral light grey
-PLACEHOLDER_INK = (156, 163, 175, 255)  # mid grey pictogram
 
 
 def sniff_format(data: bytes) -> str | None:
@@ -141,48 +135,19 @@ class SourceError(ValueError):
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class LoadedImage:
-    """A decoded image, fitted and resampled for its box at the render scale.
+class Source:
+    """A decoded image source: raster pixels, or an SVG document to draw at its box's size
+    (`imagefit`), or why it could not be used (an `onImageError: "placeholder"` component)."""
 
-    The pixels land on the rectangle (`left`, `top`, `draw_width`, `draw_height`), in CSS px
-    relative to the component's box; it always lies inside the box (cover and none are cropped to
-    it, contain is letterboxed inside it). `draw_width`/`draw_height` of None mean the whole box.
-    """
-
-    width: int  # device px of `pixels`
-    height: int  # device px
-    pixels: Image.Image  # RGBA; never mutated
-    left: float = 0.0  # px from the box's left edge
-    top: float = 0.0  # px from the box's top edge
-    draw_width: float | None = None  # px; None = the box width
-    draw_height: float | None = None  # px; None = the box height
-    error: str | None = None  # set on a placeholder: why the source could not be used
-    _encoded: list[bytes] = field(default_factory=list, repr=False)  # `png`, once made
-    _painted: list[Any] = field(default_factory=list, repr=False)  # `for_painter`'s, once made
-
-    @property
-    def png(self) -> bytes:
-        """What the SVG embeds: the pixels as a plain RGBA PNG, no metadata. Encoded when the
-        SVG first asks (a raster render never does: it paints `pixels`), then kept; two
-        threads asking at once both encode the same bytes, and one is kept."""
-        if not self._encoded:
-            self._encoded.append(_png(self.pixels))
-        return self._encoded[0]
-
-    def for_painter(self, convert: Callable[[Image.Image], Any]) -> Any:
-        """`convert(pixels)`, the painter's copy of the pixels as cairo takes them (the painter
-        supplies it: only raster.py knows cairo). Made on the first raster draw, then kept with
-        the image in the fitted-image cache, so a card drawn again with the same image converts
-        nothing (a 600 x 630 photo: ~1-10 ms); as with `png`, two threads at once both convert
-        the same pixels, and one copy is kept."""
-        if not self._painted:
-            self._painted.append(convert(self.pixels))
-        return self._painted[0]
+    key: Hashable  # what identifies the bytes (for the caches of what is made from them)
+    image: Image.Image | None = None  # RGBA
+    svg: bytes | None = None
+    error: str | None = None  # set instead of both: "Cannot load image: ..."
 
 
 @dataclass(frozen=True, slots=True)
 class Resources:
-    images: dict[str, LoadedImage]  # by component pointer
+    sources: dict[str, Source]  # by component pointer, every image of the tree on the canvas
     # "/components/N/src" -> why that source was replaced by a placeholder (onImageError)
     errors: dict[str, str] = field(default_factory=dict)
 
@@ -607,15 +572,7 @@ class _LRU(Generic[K, V]):
             self.loads = 0
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class _Source:
-    """A decoded raster source, or an SVG document still to be drawn at its box's size."""
-
-    image: Image.Image | None  # RGBA
-    svg: bytes | None
-
-
-def _source_cost(s: _Source) -> int:
+def _source_cost(s: Source) -> int:
     return s.image.width * s.image.height * 4 if s.image else len(s.svg or b"")
 
 
@@ -623,21 +580,13 @@ def _image_cost(im: Image.Image) -> int:
     return im.width * im.height * 4
 
 
-def _loaded_cost(im: LoadedImage) -> int:
-    """The pixels, the painter's premultiplied copy (counted before it is made), and room for
-    the PNG the SVG may ask for: 4 bytes a pixel each."""
-    return im.width * im.height * 12
-
-
-_sources: _LRU[Hashable, _Source] = _LRU(64, 512 << 20, _source_cost)
-_Raster = tuple[Image.Image, tuple[float, float]]  # RGBA pixels, natural size in CSS px
-_svg_rasters: _LRU[Hashable, _Raster] = _LRU(64, 128 << 20, lambda v: _image_cost(v[0]))
-_fitted: _LRU[Hashable, LoadedImage] = _LRU(256, 256 << 20, _loaded_cost)
+_sources: _LRU[Hashable, Source] = _LRU(64, 512 << 20, _source_cost)
+CACHES: list[_LRU[Any, Any]] = [_sources]  # every cache of the stage (imagefit adds its own)
 
 
 def clear_caches() -> None:
     """Forget every cached source, SVG raster and fitted image (tests, benchmarks, long runs)."""
-    for remembered in (_sources, _svg_rasters, _fitted):
+    for remembered in CACHES:
         remembered.clear()
 
 
@@ -663,13 +612,11 @@ def _source_key(
     return (kind, src), None
 
 
-def _load_source(
-    src: str, base_dir: Path | None, limits: Limits, policy: ImagePolicy
-) -> tuple[Hashable, _Source]:
+def _load_source(src: str, base_dir: Path | None, limits: Limits, policy: ImagePolicy) -> Source:
     kind = classify_source(src)
     key, path = _source_key(src, kind, base_dir, policy)
 
-    def load() -> _Source:
+    def load() -> Source:
         data = (
             _read_file(path, src, limits)
             if path is not None
@@ -679,181 +626,21 @@ def _load_source(
             if len(data) > limits.max_image_bytes:
                 msg = f"SVG is larger than {limits.max_image_bytes} bytes (Limits.max_image_bytes)"
                 raise ValueError(msg)
-            return _Source(None, data)
-        return _Source(decode(data, limits, policy), None)
+            if not policy.allow_svg:
+                msg = "SVG sources are turned off here (ImagePolicy.allow_svg)"
+                raise ValueError(msg)
+            return Source((key, limits), svg=data)
+        return Source((key, limits), image=decode(data, limits, policy))
 
-    return (key, limits), _sources.get((key, limits), load)
-
-
-# --- fitting --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Placement:
-    """Where the source lands in its box (CSS px) and which source pixels show there."""
-
-    left: float
-    top: float
-    width: float
-    height: float
-    crop: tuple[float, float, float, float]  # source px: left, top, right, bottom
+    return _sources.get((key, limits), load)
 
 
-def _cover_crop(
-    size: tuple[int, int],
-    target: tuple[int, int],
-    fx: float,
-    fy: float,
-) -> tuple[float, float, float, float]:
-    """`ImageOps.fit`'s crop, with `position` as its centering (identical pixels at center)."""
-    sw, sh = size
-    output_ratio = target[0] / target[1]
-    live_ratio = sw / sh
-    if live_ratio == output_ratio:
-        cw, ch = float(sw), float(sh)
-    elif live_ratio >= output_ratio:
-        cw, ch = output_ratio * sh, float(sh)
-    else:
-        cw, ch = float(sw), sw / output_ratio
-    left, top = (sw - cw) * fx, (sh - ch) * fy
-    return left, top, left + cw, top + ch
-
-
-def _place(c: ImageComponent, size: tuple[int, int], natural: tuple[float, float]) -> _Placement:
-    """The drawn rectangle for `c.fit`, intersected with the box, and its source crop."""
-    bw, bh = c.width, c.height
-    nw, nh = natural
-    fx, fy = c.position
-    if c.fit == "fill":
-        return _Placement(0.0, 0.0, bw, bh, (0.0, 0.0, float(size[0]), float(size[1])))
-    k = {"contain": min(bw / nw, bh / nh), "none": 1.0}.get(c.fit, max(bw / nw, bh / nh))
-    dw, dh = nw * k, nh * k
-    ox, oy = (bw - dw) * fx, (bh - dh) * fy
-    x0, y0 = max(0.0, ox), max(0.0, oy)
-    x1, y1 = min(bw, ox + dw), min(bh, oy + dh)
-    px, py = size[0] / dw, size[1] / dh  # source px per CSS px
-    crop = ((x0 - ox) * px, (y0 - oy) * py, (x1 - ox) * px, (y1 - oy) * py)
-    return _Placement(x0, y0, max(0.0, x1 - x0), max(0.0, y1 - y0), crop)
-
-
-def _device_size(width: float, height: float, scale: float, limits: Limits) -> tuple[int, int]:
-    w, h = max(1, round(width * scale)), max(1, round(height * scale))
-    if w * h > limits.max_pixels:  # upscaling past the canvas cap buys nothing but memory
-        k = (limits.max_pixels / (w * h)) ** 0.5
-        w, h = max(1, int(w * k)), max(1, int(h * k))
-    return w, h
-
-
-def _png(image: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    image.save(buf, "PNG", compress_level=1)
-    return buf.getvalue()
-
-
-def _fit(
-    c: ImageComponent,
-    image: Image.Image,
-    natural: tuple[float, float],
-    scale: float,
-    limits: Limits,
-    for_svg: bool = False,
-) -> LoadedImage:
-    place = _place(c, image.size, natural)
-    if place.width <= 0 or place.height <= 0:  # pushed wholly outside its box
-        blank = Image.new("RGBA", (1, 1))
-        return LoadedImage(1, 1, blank, 0.0, 0.0, 0.0, 0.0)
-    size = _device_size(place.width, place.height, scale, limits)
-    crop = place.crop
-    if c.fit == "cover":
-        crop = _cover_crop(image.size, size, *c.position)
-    if for_svg:
-        # In SVG output never larger than the source: a small image shown large is embedded at
-        # its own resolution and the viewer scales it. Rasters keep the resample to device size
-        # (cairo scaling a small image up would blur its edges past the box).
-        size = (
-            min(size[0], max(1, round(crop[2] - crop[0]))),
-            min(size[1], max(1, round(crop[3] - crop[1]))),
-        )
-    fitted = image.resize(size, Image.Resampling.LANCZOS, box=crop)
-    fitted.info.clear()
-    whole = c.fit in ("cover", "fill")
-    return LoadedImage(
-        size[0],
-        size[1],
-        fitted,
-        place.left,
-        place.top,
-        None if whole else place.width,
-        None if whole else place.height,
-    )
-
-
-def _svg_image(
-    c: ImageComponent, svg: bytes, scale: float, limits: Limits, policy: ImagePolicy
-) -> tuple[Image.Image, tuple[float, float]]:
-    if not policy.allow_svg:
-        msg = "SVG sources are turned off here (ImagePolicy.allow_svg)"
-        raise ValueError(msg)
-    box = _device_size(c.width, c.height, scale, limits)
-    fit = "none" if c.fit == "none" else "cover"
-    key = (svg, box, fit, scale, pixel_cap(limits), policy.svg_timeout, policy.svg_memory)
-
-    def draw() -> tuple[Image.Image, tuple[float, float]]:
-        r = rasterize_svg(
-            svg,
-            box,
-            fit,
-            scale,
-            max_pixels=pixel_cap(limits),
-            timeout=policy.svg_timeout,
-            memory=policy.svg_memory,
-        )
-        return r.image, r.natural
-
-    return _svg_rasters.get(key, draw)
-
-
-def _load_image(
-    c: ImageComponent,
-    base_dir: Path | None,
-    scale: float,
-    limits: Limits,
-    policy: ImagePolicy,
-    for_svg: bool,
-) -> LoadedImage:
-    key, source = _load_source(c.src, base_dir, limits, policy)
-    if source.svg is not None:
-        image, natural = _svg_image(c, source.svg, scale, limits, policy)
-    else:
-        assert source.image is not None
-        image, natural = source.image, (float(source.image.width), float(source.image.height))
-    fit_key = (key, c.width, c.height, c.fit, c.position, scale, limits.max_pixels, for_svg)
-    return _fitted.get(fit_key, lambda: _fit(c, image, natural, scale, limits, for_svg))
-
-
-def placeholder(c: ImageComponent, scale: float, limits: Limits = DEFAULT_LIMITS) -> LoadedImage:
-    """A neutral grey tile with a small picture pictogram, drawn where a source failed."""
-    w, h = _device_size(c.width, c.height, scale, limits)
-    im = Image.new("RGBA", (w, h), PLACEHOLDER_FILL)
-    s = min(w, h) * 0.4
-    if s >= 4:
-        draw = ImageDraw.Draw(im)
-        cx, cy = w / 2, h / 2
-        draw.polygon(
-            [
-                (cx - s / 2, cy + s / 3),
-                (cx - s / 8, cy - s / 6),
-                (cx + s / 8, cy + s / 12),
-                (cx + s / 4, cy - s / 24),
-                (cx + s / 2, cy + s / 3),
-            ],
-            fill=PLACEHOLDER_INK,
-        )
-        r = s / 9
-        draw.ellipse(
-            (cx + s / 5 - r, cy - s / 3 - r, cx + s / 5 + r, cy - s / 3 + r), PLACEHOLDER_INK
-        )
-    return LoadedImage(w, h, im)
+def _images(card: Card) -> Iterator[ImageComponent]:
+    """The image components that can be drawn: shown, and not in a component off the canvas
+    (those are neither fetched nor decoded)."""
+    for c in card.components:
+        if on_canvas(c, card.width, card.height):
+            yield from (n for n in shown((c,)) if isinstance(n, ImageComponent))
 
 
 def load_resources(
@@ -861,29 +648,24 @@ def load_resources(
     scale: float = 1.0,
     limits: Limits = DEFAULT_LIMITS,
     policy: ImagePolicy = DEFAULT_POLICY,
-    for_svg: bool = False,
 ) -> Resources:
-    """Load every image of `card`; raise one `ImageLoadError` naming each source that failed.
-    `for_svg`: the images are for SVG output (embedded at no more than their own resolution).
-
-    A component with `onImageError: "placeholder"` never fails: it gets `placeholder(...)` and
-    its error is recorded in `Resources.errors` instead.
-    """
-    images: dict[str, LoadedImage] = {}
+    """Read and decode every image source of `card`; raise one `ImageLoadError` naming each
+    source that failed. A component with `onImageError: "placeholder"` never fails: its
+    error is recorded in `Resources.errors` and its source carries it (imagefit draws the
+    placeholder once its box is known). `scale` is unused here; fitting uses it."""
+    sources: dict[str, Source] = {}
     errors: dict[str, str] = {}
     issues: list[Issue] = []
     token = _allowance.set(_Allowance(limits.max_decoded_pixels))
     try:
-        for c in card.components:
-            if not isinstance(c, ImageComponent) or not on_canvas(c, card.width, card.height):
-                continue  # an image wholly off the canvas is neither fetched nor decoded
+        for c in _images(card):
             check_deadline()
             try:
-                images[c.pointer] = _load_image(c, card.base_dir, scale, limits, policy, for_svg)
+                sources[c.pointer] = _load_source(c.src, card.base_dir, limits, policy)
             except ValueError as e:
                 message = f"Cannot load image: {e}."
                 if c.on_error == "placeholder":
-                    images[c.pointer] = replace(placeholder(c, scale, limits), error=message)
+                    sources[c.pointer] = Source(None, error=message)
                     errors[c.pointer + "/src"] = message
                 else:
                     issues.append(Issue(c.pointer + "/src", message))
@@ -902,4 +684,4 @@ def load_resources(
         _allowance.reset(token)
     if issues:
         raise ImageLoadError(issues)
-    return Resources(images, errors)
+    return Resources(sources, errors)

@@ -1,27 +1,31 @@
-"""Scene stage: a `CardLayout` in, a flat list of absolutely positioned primitives out.
+"""Scene stage: a `CardLayout` (and its fitted images) in, absolutely positioned primitives out.
 
 The scene is the one description both the SVG builder and any raster path read; nothing after it
-knows what a "tag" or a "divider" is. Component opacity is folded into colours where a component
-is one primitive, and becomes a `Group` where overlapping parts must fade together (a tag).
+knows what a "tag", a "divider" or a "stack" is. Component opacity is folded into colours where a
+component is one primitive, and becomes a `Group` where overlapping parts must fade together (a
+tag, a bordered image, a stack and everything in it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from typing_extensions import assert_never
+
 from .fonts import FontFace
+from .imagefit import FittedImage
 from .layout import (
     CardLayout,
     DividerBox,
     ImageBox,
     LayoutBox,
     PlacedEmoji,
+    StackBox,
     TagBox,
     TextBox,
     TextLayout,
 )
 from .model import Color
-from .resources import LoadedImage
 
 __all__ = [
     "EmojiItem",
@@ -30,6 +34,7 @@ __all__ = [
     "ImageItem",
     "Item",
     "Rect",
+    "Ring",
     "Scene",
     "build_scene",
 ]
@@ -42,6 +47,20 @@ class Rect:
     width: float  # px
     height: float  # px
     radius: float  # px, already capped at half the smaller side
+    color: Color
+
+
+@dataclass(frozen=True, slots=True)
+class Ring:
+    """A border: the (rounded) box minus the same box inset by `width` on every side (inner
+    radius = radius - width), filled even-odd, so it never grows the box."""
+
+    x: float  # px, the outer box
+    y: float  # px
+    width: float  # px
+    height: float  # px
+    radius: float  # px, outer, capped
+    thickness: float  # px, capped at half the smaller side
     color: Color
 
 
@@ -72,7 +91,7 @@ class ImageItem:
     height: float  # px
     radius: float  # px, capped
     opacity: float  # 0..1
-    image: LoadedImage
+    image: FittedImage  # resampled for each painter (`for_raster`, `for_svg`)
     content: tuple[float, float, float, float] | None = None  # px x, y, w, h; None = the box
     border_width: float = 0.0  # px, capped at half the smaller side; 0 = no border
     border_color: Color | None = None  # straight alpha; None = no border
@@ -93,7 +112,7 @@ class Group:
     items: tuple[Item, ...]
 
 
-Item = Rect | GlyphRunItem | EmojiItem | ImageItem | Group
+Item = Rect | Ring | GlyphRunItem | EmojiItem | ImageItem | Group
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +153,8 @@ def paint_tag(b: TagBox) -> list[Item]:
     return items if c.opacity >= 1 else [Group(c.opacity, tuple(items))]
 
 
-def paint_image(b: ImageBox) -> list[Item]:
-    box, c, inner = b.box, b.component, b.content
+def paint_image(b: ImageBox, fitted: FittedImage) -> list[Item]:
+    box, c, inner = b.box, b.component, fitted.content
     content = None if inner == box else (inner.x, inner.y, inner.width, inner.height)
     border = min(c.border_width, box.width / 2, box.height / 2)
     return [
@@ -146,7 +165,7 @@ def paint_image(b: ImageBox) -> list[Item]:
             box.height,
             _cap(c.radius, box.width, box.height),
             c.opacity,
-            b.image,
+            fitted,
             content,
             border if border > 0 and c.border_color.a > 0 else 0.0,
             c.border_color if border > 0 and c.border_color.a > 0 else None,
@@ -168,19 +187,43 @@ def paint_divider(b: DividerBox) -> list[Item]:
     ]
 
 
-def _paint(b: LayoutBox) -> list[Item]:
+def paint_stack(b: StackBox, images: dict[str, FittedImage]) -> list[Item]:
+    """The panel (fill, then border), then the children in array order; a stack that fades
+    fades as one picture."""
+    c, box = b.component, b.box
+    radius = _cap(c.radius, box.width, box.height)
+    items: list[Item] = []
+    if c.background is not None and c.background.a > 0:
+        items.append(Rect(box.x, box.y, box.width, box.height, radius, c.background))
+    thickness = min(c.border_width, box.width / 2, box.height / 2)
+    if thickness > 0 and c.border_color.a > 0:
+        items.append(Ring(box.x, box.y, box.width, box.height, radius, thickness, c.border_color))
+    for child in b.children:
+        items += _paint(child, images)
+    if c.opacity >= 1 or not items:
+        return items
+    return [Group(c.opacity, tuple(items))]
+
+
+def _paint(b: LayoutBox, images: dict[str, FittedImage]) -> list[Item]:
     match b:
         case TextBox():
             return paint_text(b)
         case TagBox():
             return paint_tag(b)
         case ImageBox():
-            return paint_image(b)
+            return paint_image(b, images[b.component.pointer])
         case DividerBox():
             return paint_divider(b)
+        case StackBox():
+            return paint_stack(b, images)
+        case _:
+            assert_never(b)
 
 
-def build_scene(layout: CardLayout) -> Scene:
-    items = [item for b in layout.boxes for item in _paint(b)]
+def build_scene(layout: CardLayout, images: dict[str, FittedImage] | None = None) -> Scene:
+    """The layout as primitives; `images` are the fitted images by pointer (`fit_images`)."""
+    fitted = images or {}
+    items = [item for b in layout.boxes for item in _paint(b, fitted)]
     card = layout.card
     return Scene(card.width, card.height, card.background, tuple(items))

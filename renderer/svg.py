@@ -11,14 +11,20 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Callable
+
+from typing_extensions import assert_never
 
 from .fonts import EMOJI_VIEWBOX, OBLIQUE_SLANT, library
+from .imagefit import LoadedImage
 from .model import Color
 from .numfmt import fmt
-from .scene import EmojiItem, GlyphRunItem, Group, ImageItem, Item, Rect, Scene
+from .scene import EmojiItem, GlyphRunItem, Group, ImageItem, Item, Rect, Ring, Scene
 from .text.outline import glyph_path
 
 __all__ = ["build_svg"]
+
+_Pixels = Callable[[ImageItem], LoadedImage]
 
 _SVG_ROOT = re.compile(r"^\s*<svg[^>]*>(.*)</svg>\s*$", re.S)
 _ID = re.compile(r'(\bid="|url\(#)([^")]+)')
@@ -83,7 +89,17 @@ def _rounded_path(x: float, y: float, w: float, h: float, r: float) -> str:
     )
 
 
-def _image(item: ImageItem, index: str, defs: list[str]) -> str:
+def _ring(r: Ring) -> str:
+    """The border ring as the image border draws it: outline and inset outline, even-odd."""
+    path = _rounded_path(r.x, r.y, r.width, r.height, r.radius)
+    b = r.thickness
+    if r.width - 2 * b > 0 and r.height - 2 * b > 0:
+        inner = max(0.0, r.radius - b)
+        path += _rounded_path(r.x + b, r.y + b, r.width - 2 * b, r.height - 2 * b, inner)
+    return f'<path fill-rule="evenodd" {_fill(r.color)} d="{path}"/>'
+
+
+def _image(item: ImageItem, index: str, defs: list[str], pixels: _Pixels) -> str:
     """The image, clipped to its rounded box, then its border ring; faded together.
 
     The clip and the border ring share one arc-drawn outline (true circles, unlike CairoSVG's
@@ -100,7 +116,7 @@ def _image(item: ImageItem, index: str, defs: list[str]) -> str:
     if item.opacity < 1 and not bordered:
         attrs += f' opacity="{fmt(item.opacity, 4)}"'
     x, y, w, h = item.content or (item.x, item.y, item.width, item.height)
-    data = base64.b64encode(item.image.png).decode("ascii")
+    data = base64.b64encode(pixels(item).png).decode("ascii")
     image = (
         f'<image x="{fmt(x)}" y="{fmt(y)}" width="{fmt(w)}" '
         f'height="{fmt(h)}" preserveAspectRatio="none"{attrs} '
@@ -108,37 +124,47 @@ def _image(item: ImageItem, index: str, defs: list[str]) -> str:
     )
     if not bordered or item.border_color is None:
         return image
-    b, r = item.border_width, item.radius
-    ring = _rounded_path(item.x, item.y, item.width, item.height, r)
-    if item.width - 2 * b > 0 and item.height - 2 * b > 0:
-        inner_w, inner_h = item.width - 2 * b, item.height - 2 * b
-        ring += _rounded_path(item.x + b, item.y + b, inner_w, inner_h, max(0.0, r - b))
-    border = f'<path fill-rule="evenodd" {_fill(item.border_color)} d="{ring}"/>'
+    ring = Ring(
+        item.x, item.y, item.width, item.height, item.radius, item.border_width, item.border_color
+    )
+    border = _ring(ring)
     if item.opacity < 1:
         return f'<g opacity="{fmt(item.opacity, 4)}">{image}{border}</g>'
     return image + border
 
 
-def _item(item: Item, index: str, defs: list[str]) -> str:
+def _item(item: Item, index: str, defs: list[str], pixels: _Pixels) -> str:
     match item:
         case Rect():
             return _rect(item)
+        case Ring():
+            return _ring(item)
         case GlyphRunItem():
             return _glyph_run(item)
         case EmojiItem():
             return _emoji(item, index)
         case ImageItem():
-            return _image(item, index, defs)
+            return _image(item, index, defs, pixels)
         case Group():
-            inner = "".join(_item(sub, f"{index}-{i}", defs) for i, sub in enumerate(item.items))
+            inner = "".join(
+                _item(sub, f"{index}-{i}", defs, pixels) for i, sub in enumerate(item.items)
+            )
             return f'<g opacity="{fmt(item.opacity, 4)}">{inner}</g>'
+        case _:
+            assert_never(item)
 
 
-def build_svg(scene: Scene) -> bytes:
-    """The scene as an SVG document of `scene.width` × `scene.height` CSS px."""
+def build_svg(scene: Scene, scale: float = 1.0, *, raster: bool = False) -> bytes:
+    """The scene as an SVG document of `scene.width` × `scene.height` CSS px. Images embed no
+    more pixels than their source has at `scale`; with `raster`, the SVG is for CairoSVG to
+    draw at `scale`, so they embed the device pixels the raster painter would draw."""
     w, h = scene.width, scene.height
     defs: list[str] = []
-    body = [_item(item, str(i), defs) for i, item in enumerate(scene.items)]
+
+    def pixels(item: ImageItem) -> LoadedImage:
+        return item.image.for_raster(scale) if raster else item.image.for_svg(scale)
+
+    body = [_item(item, str(i), defs, pixels) for i, item in enumerate(scene.items)]
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
         f'width="{w}" height="{h}" viewBox="0 0 {w} {h}">'

@@ -148,7 +148,7 @@ def test_image_area_and_decoded_pixels_bounds() -> None:
     full = {"type": "image", "src": tiny, "x": 0, "y": 0, "width": 4096, "height": 4096}
     spec = {"width": 4096, "height": 4096, "components": [full] * 4}
     with pytest.raises(LimitError) as caught:
-        renderer.validate(spec)  # before anything is fetched or decoded
+        renderer.lay_out_spec(spec)  # on the layout, before anything is resampled
     assert caught.value.issues[0].pointer == "/components/3"
     assert "Limits.max_image_area" in str(caught.value)
     sources = [_png_uri(300, 300 + i) for i in range(3)]  # three distinct 90 kpx sources

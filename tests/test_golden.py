@@ -25,6 +25,7 @@ from golden import CASES_DIR, GOLDEN_DIR, GoldenCheck, case_names, differing_mas
 from PIL import Image
 
 import renderer
+from renderer.spec import raw_nodes
 
 # case name -> marks (pytest.mark.golden_tolerance(..., reason=...) or a strict xfail).
 MARKS: dict[str, list[pytest.MarkDecorator]] = {}
@@ -52,8 +53,19 @@ def test_marks_name_existing_cases() -> None:
     assert not set(MARKS) - set(CASES), "MARKS names a case that has no JSON file"
 
 
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+# `examples/layout.json` at the sizes the README's Layout section shows it: one template, four
+# goldens (`test_one_template_at_four_sizes`).
+TEMPLATE_SIZES = [(1200, 630), (1600, 900), (1080, 1080), (1080, 1920)]
+_TEMPLATE_GOLDENS = {f"layout-{w}x{h}" for w, h in TEMPLATE_SIZES}
+
+
 def test_every_golden_has_a_case() -> None:
-    orphans = sorted(p.name for p in GOLDEN_DIR.glob("*.png") if p.stem not in CASES)
+    orphans = sorted(
+        p.name
+        for p in GOLDEN_DIR.glob("*.png")
+        if p.stem not in CASES and p.stem not in _TEMPLATE_GOLDENS
+    )
     assert orphans == [], "delete goldens whose case is gone"
 
 
@@ -156,9 +168,10 @@ _NOT_DRAWN = {"output"}  # card properties `render` ignores (batch output settin
 
 
 def _components() -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every component of every case, stacks' children included (the engine's own walk)."""
     for name in CASES:
-        for component in _load(name)["components"]:
-            yield name, component
+        for node in raw_nodes(_load(name)):
+            yield name, node.component
 
 
 def _schema() -> dict[str, Any]:
@@ -301,3 +314,19 @@ def test_capitalize_title_cases_the_first_letter() -> None:
     actual = _pixels(_line("ﬁrst ǆemal ßa", textTransform="capitalize"))
     expected = _pixels(_line("First ǅemal Ssa"))
     assert int(differing_mask(expected, actual).sum()) == 0
+
+
+@pytest.mark.parametrize("size", TEMPLATE_SIZES)
+def test_one_template_at_four_sizes(size: tuple[int, int], golden: GoldenCheck) -> None:
+    """`examples/layout.json` reflows at every Open Graph and story size (README: Layout)."""
+    spec = json.loads((EXAMPLES / "layout.json").read_text("utf-8"))
+    width, height = size
+    png, report = renderer.render(
+        {**spec, "width": width, "height": height}, "png", base_dir=EXAMPLES, report=True
+    )
+    golden(f"layout-{width}x{height}", png)
+    entries = {e.pointer: e for e in report.components}
+    footer = entries["/components/0/children/1"].box
+    body = entries["/components/0/children/0"].box
+    assert body.y + body.height <= footer.y  # nothing overlaps, whatever the size
+    assert footer.y + footer.height == pytest.approx(height - 0.06 * width)  # padding 6%

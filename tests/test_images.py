@@ -27,6 +27,7 @@ from PIL import Image, ImageCms
 from pngs import SRGB_BLUE, SRGB_RED, icc_rgb_profile, png_declaring
 
 import renderer
+from renderer.api import prepare
 from renderer.model import ImageComponent
 from renderer.policy import DEFAULT_POLICY, ImagePolicy
 from renderer.resources import classify_source, clear_caches, load_resources
@@ -242,12 +243,16 @@ def test_none_with_position_top_left() -> None:
     assert im.getpixel((30, 70)) == BG
 
 
-def test_layout_reports_the_content_rectangle() -> None:
+def test_fitting_gives_the_content_rectangle() -> None:
+    from renderer.api import prepare
+    from renderer.spec import parse_card as parse
+
     src = data_uri(encode(stripes()))
-    layout = renderer.lay_out_spec(card({"src": src, "width": 48, "height": 48, "fit": "contain"}))
-    (box,) = layout.boxes
+    prepared = prepare(parse(card({"src": src, "width": 48, "height": 48, "fit": "contain"})))
+    (box,) = prepared.layout.boxes
     assert (box.box.x, box.box.y, box.box.width, box.box.height) == (10, 10, 48, 48)
-    assert (box.content.x, box.content.y, box.content.width, box.content.height) == (10, 22, 48, 24)
+    content = prepared.images[box.component.pointer].content
+    assert (content.x, content.y, content.width, content.height) == (10, 22, 48, 24)
 
 
 # --- radius, border, opacity, alpha ---------------------------------------------------------------
@@ -693,7 +698,7 @@ def test_placeholder_draws_and_records_the_error(tmp_path: Path) -> None:
     assert "cannot read file 'missing.png'" in resources.errors["/components/0/src"]
     component = c.components[0]
     assert isinstance(component, ImageComponent)
-    assert resources.images[component.pointer].error == resources.errors["/components/0/src"]
+    assert resources.sources[component.pointer].error == resources.errors["/components/0/src"]
 
 
 def test_error_is_the_default() -> None:
@@ -748,7 +753,8 @@ def test_a_fitted_image_is_converted_for_cairo_once() -> None:
     half.paste(stripes().convert("RGBA").crop((0, 0, 50, 50)))
     spec = card({"src": data_uri(encode(half)), "width": 60, "height": 40, "radius": 8})
     first = renderer.render(spec, "png")
-    (loaded,) = load_resources(parse_card(spec)).images.values()
+    (fitted,) = prepare(parse_card(spec)).images.values()
+    loaded = fitted.for_raster(1.0)
 
     def again(_: Image.Image) -> bytearray:
         pytest.fail("the painter's copy was made again")
@@ -757,7 +763,8 @@ def test_a_fitted_image_is_converted_for_cairo_once() -> None:
     assert isinstance(converted, bytearray)
     assert len(converted) == loaded.width * loaded.height * 4
     assert renderer.render(spec, "png") == first
-    (cached,) = load_resources(parse_card(spec)).images.values()
+    (again_fitted,) = prepare(parse_card(spec)).images.values()
+    cached = again_fitted.for_raster(1.0)
     assert cached is loaded
     assert cached.for_painter(again) is converted
 
@@ -765,8 +772,8 @@ def test_a_fitted_image_is_converted_for_cairo_once() -> None:
 def test_svg_output_leaves_the_cairo_copy_unmade() -> None:
     spec = card({"src": data_uri(encode(stripes())), "width": 60, "height": 40})
     renderer.render(spec, "svg")
-    (loaded,) = load_resources(parse_card(spec), for_svg=True).images.values()
-    assert loaded.for_painter(lambda _: "made now") == "made now"
+    (fitted,) = prepare(parse_card(spec)).images.values()
+    assert fitted.for_svg(1.0).for_painter(lambda _: "made now") == "made now"
 
 
 # --- colour profiles ------------------------------------------------------------------------------

@@ -15,10 +15,8 @@ from golden import CASES_DIR, case_names
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from renderer.layout import lay_out
+from renderer.api import prepare
 from renderer.raster import needs_svg, paint_scene, rasterize
-from renderer.resources import load_resources
-from renderer.scene import build_scene
 from renderer.spec import parse_card
 from renderer.svg import build_svg
 
@@ -27,8 +25,8 @@ from renderer.svg import build_svg
 @pytest.mark.parametrize("case", case_names())
 def test_direct_painter_matches_cairosvg(case: str, scale: float) -> None:
     card = parse_card(CASES_DIR / f"{case}.json", scale=scale)
-    scene = build_scene(lay_out(card, load_resources(card, scale)))
-    svg = build_svg(scene)
+    scene = prepare(card, scale=scale).scene()
+    svg = build_svg(scene, scale, raster=True)
     if needs_svg(scene):
         pytest.skip("scenes with emoji are drawn through CairoSVG by design")
     direct = np.asarray(paint_scene(scene, scale).to_image().convert("RGBA"), dtype=np.int16)
@@ -47,7 +45,7 @@ def test_emoji_scenes_use_the_reference_path() -> None:
             "components": [{"type": "text", "text": "hi 😀", "fontSize": 20}],
         }
     )
-    scene = build_scene(lay_out(card, load_resources(card)))
+    scene = prepare(card).scene()
     assert needs_svg(scene)
     with pytest.raises(Exception, match="needs its SVG"):
         paint_scene(scene, 1.0)
@@ -72,7 +70,7 @@ def test_glyph_path_cache_is_bounded_and_eviction_changes_nothing(
         ],
     }
     card = parse_card(spec)
-    scene = build_scene(lay_out(card, load_resources(card)))
+    scene = prepare(card).scene()
     reference = rasterize(build_svg(scene)).bgra
     raster._device_paths.clear()
     monkeypatch.setattr(raster, "_device_path_count", 0)
@@ -116,7 +114,7 @@ def test_two_bands_paint_the_same_pixels_as_one(scale: float) -> None:
     try:
         for case in case_names():
             card = parse_card(CASES_DIR / f"{case}.json", scale=scale)
-            scene = build_scene(lay_out(card, load_resources(card, scale)))
+            scene = prepare(card, scale=scale).scene()
             if needs_svg(scene):
                 continue
             height = round(scene.height * scale)
@@ -172,7 +170,7 @@ def test_outline_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         ],
     }
     card = parse_card(spec)
-    scene = build_scene(lay_out(card, load_resources(card)))
+    scene = prepare(card).scene()
     drawn = paint_scene(scene).bgra
     assert 0 < len(outline._cache) <= 30
     assert np.array_equal(drawn, rasterize(build_svg(scene)).bgra)

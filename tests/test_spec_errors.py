@@ -128,7 +128,13 @@ INVALID: list[Any] = [
     (
         "unknown-divider-no-hint",
         card(comp(DIVIDER, zzz=1)),
-        [(C0 + "/zzz", "Allowed: anchor, color, direction, length, opacity, type, width, x, y")],
+        [
+            (
+                C0 + "/zzz",
+                "Allowed: absolute, alignSelf, anchor, color, direction, grow, hidden, length, "
+                "opacity, shrink, type, width, x, y",
+            )
+        ],
     ),
     # --- sizes that must be positive -----------------------------------------------------------
     ("fontsize-zero", card(comp(TEXT, fontSize=0)), [(C0 + "/fontSize", "Must be > 0")]),
@@ -170,7 +176,7 @@ INVALID: list[Any] = [
     (
         "frame-width-word",
         card(comp(TEXT, frameWidth="wide")),
-        [(C0 + "/frameWidth", 'Expected "fit" or a number > 0')],
+        [(C0 + "/frameWidth", 'Expected "fit" or a number > 0 ≤ 100000 or a percentage')],
     ),
     ("frame-width-zero", card(comp(TEXT, frameWidth=0)), [(C0 + "/frameWidth", "Received: 0")]),
     (
@@ -211,9 +217,9 @@ INVALID: list[Any] = [
     ),
     ("image-empty-src", card(comp(IMAGE, src="")), [(C0 + "/src", "Must not be empty")]),
     (
-        "divider-missing-length",
-        card({"type": "divider"}),
-        [(C0 + "/length", "'length' is missing")],
+        "stack-missing-children",
+        card({"type": "stack"}),
+        [(C0 + "/children", "'children' is missing")],
     ),
     ("component-missing-type", card({"text": "hi"}), [(C0 + "/type", "'type' is missing")]),
     ("component-type-txt", card(comp(TEXT, type="txt")), [(C0 + "/type", "Did you mean 'text'?")]),
@@ -443,7 +449,13 @@ LIMIT_CASES: list[Any] = [
     pytest.param(
         card(DIVIDER, DIVIDER, DIVIDER),
         {"limits": Limits(max_components=2)},
-        [("/components", "At most 2 components allowed (Limits.max_components). Received: 3")],
+        [
+            (
+                "/components",
+                "At most 2 components allowed, stacks' children included "
+                "(Limits.max_components). Received: 3",
+            )
+        ],
         id="tightened-max-components",
     ),
     pytest.param(
@@ -637,7 +649,7 @@ _json = st.recursive(
 )
 def test_fast_gate_agrees_with_jsonschema(index: int, key: str, value: object) -> None:
     """jsonschema-rs decides validity, jsonschema explains: they must agree on every spec."""
-    from renderer.spec import _gate, _schema_errors
+    from renderer.spec.messages import _gate, _schema_errors
 
     doc = json.loads(json.dumps(_BASE))
     doc["components"][index][key] = value

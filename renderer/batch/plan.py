@@ -25,7 +25,8 @@ from ..encode import Format
 from ..errors import Issue, SpecError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..policy import DEFAULT_POLICY, ImagePolicy
-from ..resources import classify_source, resolve_path
+from ..preflight import preflight
+from ..resources import resolve_path
 from ..spec import load_document
 from ..templates import fill
 from .manifest import file_digest, item_key
@@ -242,13 +243,11 @@ def image_digests(doc: Any, base: Path | None, policy: ImagePolicy) -> dict[str,
     the render may read are hashed (a refused or special file is the render's error to report:
     hashing /dev/zero would never end)."""
     found: dict[str, str] = {}
-    components = doc.get("components") if isinstance(doc, dict) else None
-    for c in components if isinstance(components, list) else []:
-        src = c.get("src") if isinstance(c, dict) and c.get("type") == "image" else None
-        if isinstance(src, str) and classify_source(src) == "path":
+    for image in preflight(doc).images:  # stacks' images too
+        if image.kind == "path":
             try:
-                path = resolve_path(src, base, policy)
-                found[src] = file_digest(path) if path.is_file() else "missing"
+                path = resolve_path(image.src, base, policy)
+                found[image.src] = file_digest(path) if path.is_file() else "missing"
             except (OSError, ValueError):
-                found[src] = "missing"
+                found[image.src] = "missing"
     return found

@@ -52,7 +52,7 @@ from renderer.errors import TIMEOUT_ERRORS, SpecError
 from renderer.limits import DEFAULT_LIMITS
 from renderer.net import FetchError, check_destination
 from renderer.policy import ImagePolicy
-from renderer.resources import classify_source
+from renderer.preflight import preflight
 from renderer.spec import load_document, schema
 
 from .auth import AuthFailure, Caller, Keyring
@@ -344,8 +344,8 @@ class _Service:
         Returns the base folder for image paths."""
         if not isinstance(doc, dict) or not isinstance(doc.get("components"), list):
             return None  # the engine's schema check reports it properly
-        components: list[Any] = doc["components"]
-        if plan.max_components is not None and len(components) > plan.max_components:
+        asked = preflight(doc)
+        if plan.max_components is not None and asked.nodes > plan.max_components:
             raise _Refusal(
                 400,
                 f"The {plan.name} plan allows at most {plan.max_components} components per image",
@@ -354,17 +354,17 @@ class _Service:
                         {
                             "pointer": "/components",
                             "message": f"At most {plan.max_components} components on the "
-                            f"{plan.name} plan. Received: {len(components)}.",
+                            f"{plan.name} plan, stacks' children included. Received: "
+                            f"{asked.nodes}.",
                         }
                     ],
                     "limit": plan.max_components,
                     "plan": plan.name,
                 },
             )
-        for i, c in enumerate(components):
-            if isinstance(c, dict) and c.get("type") == "image" and isinstance(c.get("src"), str):
-                if classify_source(c["src"]) == "path":
-                    self._check_path(c["src"], f"/components/{i}/src")
+        for image in asked.images:
+            if image.kind == "path":
+                self._check_path(image.src, image.pointer)
         return str(self.allowed_dirs[0]) if self.allowed_dirs else None
 
     def _check_path(self, src: str, pointer: str) -> None:

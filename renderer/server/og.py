@@ -56,6 +56,7 @@ from renderer.encode import Format
 from renderer.errors import SpecError
 from renderer.limits import DEFAULT_LIMITS
 from renderer.policy import ImagePolicy
+from renderer.preflight import preflight
 from renderer.signing import RESERVED, TEMPLATE_NAME, Verdict, check_expiry, verify
 from renderer.spec import load_document
 from renderer.templates import fill, placeholders
@@ -320,8 +321,7 @@ class OgRoute:
 
     def _check_plan(self, doc: Any) -> None:
         limit = self.plan.max_components
-        components = doc.get("components") if isinstance(doc, dict) else None
-        if limit is not None and isinstance(components, list) and len(components) > limit:
+        if limit is not None and preflight(doc).nodes > limit:
             message = f"At most {limit} components on the {self.plan.name} plan."
             raise Refusal(
                 400,

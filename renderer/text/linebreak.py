@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from .segment import line_opportunities
 from .shaping import ShapedText
 
-__all__ = ["LineSpan", "break_lines"]
+__all__ = ["LineSpan", "break_lines", "min_content"]
 
 _EPSILON = 1e-6  # px: rounding slack so text exactly as wide as its frame still fits
 
@@ -93,3 +93,13 @@ def _cut(
             start, width = i, 0.0
         width += adv[i]
     return start, width
+
+
+def min_content(shaped: ShapedText) -> float:
+    """The widest piece of the paragraph no line may break inside (its min-content width,
+    px): what a word wider than the frame would otherwise be cut from."""
+    widest, prev = 0.0, 0
+    for boundary in line_opportunities(shaped.text):
+        widest = max(widest, _fit_width(shaped, prev, boundary))
+        prev = boundary
+    return widest

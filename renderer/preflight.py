@@ -1,0 +1,46 @@
+"""Preflight: what a raw document asks for, read cheaply before any work, for gates.
+
+A server must refuse a request before it spends a render worker on it: too many components for
+the caller's plan, an image file path it does not serve. A batch must hash every image file a
+spec names, so that editing a logo redraws its cards. Both need the document's component tree
+read the way the engine reads it, stacks included, without validating or resolving it (the
+engine judges that, in a worker). `preflight` is that one reading; nothing else outside the
+spec stage walks a raw document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .resources import classify_source
+from .spec import raw_nodes
+
+__all__ = ["ImageSource", "Preflight", "preflight"]
+
+
+@dataclass(frozen=True, slots=True)
+class ImageSource:
+    pointer: str  # of the image's `src`
+    src: str
+    kind: str  # data | url | base64 | path (`resources.classify_source`)
+
+
+@dataclass(frozen=True, slots=True)
+class Preflight:
+    nodes: int  # components at every depth (what Limits.max_components and plans count)
+    depth: int  # the deepest nesting of stacks (0: no stack holds anything)
+    images: tuple[ImageSource, ...]  # every image's source, in document order
+
+
+def preflight(doc: Any) -> Preflight:
+    """The tree of `doc` as far as it can be read (a document that is not a card: nothing)."""
+    nodes = depth = 0
+    images: list[ImageSource] = []
+    for node in raw_nodes(doc):
+        nodes += 1
+        depth = max(depth, node.depth)
+        src = node.component.get("src")
+        if node.component.get("type") == "image" and isinstance(src, str):
+            images.append(ImageSource(node.pointer + "/src", src, classify_source(src)))
+    return Preflight(nodes, depth, tuple(images))

@@ -1,0 +1,156 @@
+"""The caller's `Limits` and the rules the schema states only in words, on a schema-valid document.
+
+Every rule walks the whole component tree (`tree.raw_nodes`), so a component nested in a stack is
+judged exactly as one on the card, and each issue names its full pointer
+(`/components/2/children/1/width`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import Issue
+from ..limits import Limits
+from .tree import RawNode, raw_nodes
+
+__all__ = ["limit_issues", "semantic_issues"]
+
+# Percentages that make sense, by what they size: more than the containing box, or a gap wider
+# than it, is a mistake in a template; positions may lie up to one box beyond either edge.
+_PERCENT_RANGES = {
+    "width": (0.0, 100.0),
+    "height": (0.0, 100.0),
+    "frameWidth": (0.0, 100.0),
+    "length": (0.0, 100.0),
+    "gap": (0.0, 100.0),
+    "padding": (0.0, 50.0),
+    "x": (-100.0, 100.0),
+    "y": (-100.0, 100.0),
+}
+_OPEN_BELOW = {"width", "height", "frameWidth", "length"}  # 0% is no size at all
+
+
+def _canvas_issues(doc: dict[str, Any], limits: Limits, scale: float) -> list[Issue]:
+    out: list[Issue] = []
+    for side in ("width", "height"):
+        if doc[side] > limits.max_side:
+            out.append(
+                Issue(
+                    f"/{side}",
+                    f"Must be ≤ {limits.max_side} px (Limits.max_side). Received: {doc[side]}.",
+                )
+            )
+    for side in ("width", "height"):
+        if round(doc[side] * scale) < 1:
+            out.append(Issue(f"/{side}", f"{side} × scale ({scale:g}) is under 1 device pixel."))
+    pixels = doc["width"] * scale * doc["height"] * scale
+    if pixels > limits.max_pixels:
+        out.append(
+            Issue(
+                "",
+                f"The canvas is {pixels / 1e6:.1f} megapixels at scale {scale:g}; "
+                f"the limit is {limits.max_pixels / 1e6:.1f} (Limits.max_pixels).",
+            )
+        )
+    return out
+
+
+def _node_issues(node: RawNode, limits: Limits) -> list[Issue]:
+    c, at = node.component, node.pointer
+    out: list[Issue] = []
+    if node.depth > limits.max_stack_depth:
+        out.append(
+            Issue(
+                at,
+                f"Nested {node.depth} stacks deep; at most {limits.max_stack_depth} "
+                "(Limits.max_stack_depth).",
+            )
+        )
+    text = c.get("text")
+    if isinstance(text, str) and len(text) > limits.max_text_length:
+        out.append(
+            Issue(
+                f"{at}/text",
+                f"At most {limits.max_text_length} characters "
+                f"(Limits.max_text_length). Received: {len(text)}.",
+            )
+        )
+    size = c.get("fontSize", 0)
+    if isinstance(size, int | float) and size > limits.max_font_size:
+        out.append(
+            Issue(
+                f"{at}/fontSize",
+                f"Must be ≤ {limits.max_font_size:g} (Limits.max_font_size). Received: {size}.",
+            )
+        )
+    return out
+
+
+def limit_issues(doc: dict[str, Any], limits: Limits, scale: float) -> list[Issue]:
+    """Bounds a caller may have tightened below the schema's defaults, and the scaled area.
+    The component bound counts every node of the tree."""
+    out = _canvas_issues(doc, limits, scale)
+    nodes = list(raw_nodes(doc))
+    if len(nodes) > limits.max_components:
+        out.append(
+            Issue(
+                "/components",
+                f"At most {limits.max_components} components allowed, stacks' children "
+                f"included (Limits.max_components). Received: {len(nodes)}.",
+            )
+        )
+    for node in nodes:
+        out.extend(_node_issues(node, limits))
+    return out
+
+
+def _percent_issues(node: RawNode) -> list[Issue]:
+    out: list[Issue] = []
+    for name, (low, high) in _PERCENT_RANGES.items():
+        value = node.component.get(name)
+        values = value if isinstance(value, list) else [value]
+        for i, v in enumerate(values):
+            if not (isinstance(v, str) and v.endswith("%")):
+                continue
+            number = float(v[:-1])
+            too_low = number <= low if name in _OPEN_BELOW else number < low
+            if too_low or number > high:
+                where = f"{node.pointer}/{name}" + (f"/{i}" if isinstance(value, list) else "")
+                bound = f"> {low:g}%" if name in _OPEN_BELOW else f"≥ {low:g}%"
+                out.append(Issue(where, f"Must be {bound} and ≤ {high:g}%. Received: {v!r}."))
+    return out
+
+
+def _auto_size_issues(node: RawNode) -> list[Issue]:
+    c, at = node.component, node.pointer
+    out: list[Issue] = []
+    if c.get("fontSize") == "auto":
+        width = c.get("frameWidth", "fit")
+        # In a stack the stack gives a text its width; on the card only frameWidth can.
+        wide = node.depth > 0 or width != "fit"
+        if not (wide and ("frameHeight" in c or "maxLines" in c)):
+            out.append(
+                Issue(
+                    f"{at}/fontSize",
+                    '"auto" needs a width to fit into (a frameWidth, or a stack that gives '
+                    "one) and a frameHeight or maxLines.",
+                )
+            )
+    if c.get("minFontSize", 8) > c.get("maxFontSize", 200):
+        out.append(
+            Issue(
+                f"{at}/minFontSize",
+                "Must be ≤ maxFontSize. Received: "
+                f"{c.get('minFontSize', 8)} > {c.get('maxFontSize', 200)}.",
+            )
+        )
+    return out
+
+
+def semantic_issues(doc: dict[str, Any]) -> list[Issue]:
+    """Rules across properties that the schema states only in words."""
+    out: list[Issue] = []
+    for node in raw_nodes(doc):
+        out.extend(_auto_size_issues(node))
+        out.extend(_percent_issues(node))
+    return out

@@ -1,0 +1,212 @@
+"""Resolving a valid document: component objects in, the model's frozen components out.
+
+One function per component type (`RESOLVERS`), each applying that type's defaults and turning
+keywords into numbers; a stack resolves its children with the same table, so adding a type is
+one function and one entry here. Only valid documents get here: the schema has checked every
+value's type and range.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from ..model import (
+    Anchor,
+    Color,
+    Component,
+    DividerComponent,
+    FlexItem,
+    ImageComponent,
+    Length,
+    Percent,
+    StackComponent,
+    TagComponent,
+    TextComponent,
+    TextStyle,
+)
+from ..text.bidi import BIDI_CONTROLS
+
+__all__ = ["DIVIDER_THICKNESS", "RESOLVERS", "component"]
+
+DIVIDER_THICKNESS = {"thin": 1.0, "medium": 3.0, "thick": 5.0}  # px, CSS border-width keywords
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_NO_BIDI_CONTROLS = dict.fromkeys(map(ord, BIDI_CONTROLS))
+_WORD_START = re.compile(r"(?<![\w'’])\w")
+
+
+def length(value: Any) -> Length:
+    """A number of px, or a percentage string ("50%") as a `Percent`."""
+    if isinstance(value, str):
+        return Percent(float(value.rstrip("%")) / 100)
+    return float(value)
+
+
+def _clean_text(text: str, transform: str = "none") -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    text = _XML_INVALID.sub("", text).translate(_NO_BIDI_CONTROLS)
+    if transform == "uppercase":
+        return text.upper()
+    if transform == "lowercase":
+        return text.lower()
+    if transform == "capitalize":
+        return _WORD_START.sub(lambda m: m.group(0).title(), text)  # title case: ǆ → ǅ, ß → Ss
+    return text
+
+
+def _style(c: dict[str, Any], default_color: str) -> TextStyle:
+    return TextStyle(
+        family=c.get("fontFamily", "Inter"),
+        weight=int(c.get("fontWeight", 400)),
+        italic=c.get("fontStyle", "normal") == "italic",
+        size=float(
+            c.get("maxFontSize", 200) if c.get("fontSize") == "auto" else c.get("fontSize", 16)
+        ),
+        color=Color.parse(c.get("color", default_color)),
+        line_height=float(c.get("lineHeight", 1.2)),
+        letter_spacing=float(c.get("letterSpacing", 0)),
+        lang=c.get("lang"),
+    )
+
+
+def _common(at: str, c: dict[str, Any]) -> dict[str, Any]:
+    """What every component has: where it is, how it fades, how it behaves in a stack."""
+    return {
+        "pointer": at,
+        "x": length(c.get("x", 0)),
+        "y": length(c.get("y", 0)),
+        "anchor": Anchor(c.get("anchor", "top-left")),
+        "opacity": float(c.get("opacity", 1)),
+        "item": FlexItem(
+            grow=float(c.get("grow", 0)),
+            shrink=float(c.get("shrink", 1)),
+            align_self=c.get("alignSelf", "auto"),
+            absolute=bool(c.get("absolute", False)),
+        ),
+        "hidden": bool(c.get("hidden", False)),
+    }
+
+
+def _hidden(c: dict[str, Any], text: str) -> bool:
+    return bool(c.get("hidden", False)) or (bool(c.get("hideIfEmpty")) and not text.strip())
+
+
+def text(at: str, c: dict[str, Any]) -> TextComponent:
+    frame = c.get("frameWidth", "fit")
+    auto = c.get("fontSize") == "auto"
+    content = _clean_text(c["text"], c.get("textTransform", "none"))
+    return TextComponent(
+        **{**_common(at, c), "hidden": _hidden(c, content)},
+        text=content,
+        style=_style(c, "#000000"),
+        frame_width=None if frame == "fit" else length(frame),
+        align=c.get("textAlign"),
+        frame_height=float(c["frameHeight"]) if "frameHeight" in c else None,
+        max_lines=int(c["maxLines"]) if "maxLines" in c else None,  # JSON may say 2.0
+        ellipsis=_clean_text(c.get("ellipsis", "…")),
+        auto_size=(float(c.get("minFontSize", 8)), float(c.get("maxFontSize", 200)))
+        if auto
+        else None,
+    )
+
+
+def _focal_point(position: str) -> tuple[float, float]:
+    """`position`: a keyword or "X% Y%"; keywords name the edge to align."""
+    if position.endswith("%"):
+        px, py = (float(v.rstrip("%")) / 100 for v in position.split())
+        return px, py
+    words = {"left": (0.0, None), "right": (1.0, None), "top": (None, 0.0)}
+    words |= {"bottom": (None, 1.0), "center": (None, None)}
+    picked = [words[w] for w in position.split()]
+    px = next((h for h, _ in picked if h is not None), 0.5)
+    py = next((v for _, v in picked if v is not None), 0.5)
+    return px, py
+
+
+def image(at: str, c: dict[str, Any]) -> ImageComponent:
+    return ImageComponent(
+        **_common(at, c),
+        src=c["src"],
+        width=length(c["width"]),
+        height=length(c["height"]),
+        radius=float(c.get("radius", 0)),
+        fit=c.get("fit", "cover"),
+        position=_focal_point(c.get("position", "center")),
+        border_width=float(c.get("borderWidth", 0)),
+        border_color=Color.parse(c.get("borderColor", "#000000")),
+        on_error=c.get("onImageError", "error"),
+    )
+
+
+def tag(at: str, c: dict[str, Any]) -> TagComponent:
+    style = _style(c, "#ffffff")
+    radius = c.get("radius")
+    content = _clean_text(c["text"], c.get("textTransform", "none"))
+    return TagComponent(
+        **{**_common(at, c), "hidden": _hidden(c, content)},
+        text=content,
+        style=style,
+        background=Color.parse(c.get("backgroundColor", "#000000")),
+        padding_x=float(c.get("paddingX", 0.6 * style.size)),
+        padding_y=float(c.get("paddingY", 0.3 * style.size)),
+        radius=None if radius is None else float(radius),
+        max_width=float(c["maxWidth"]) if "maxWidth" in c else None,
+        ellipsis=_clean_text(c.get("ellipsis", "…")),
+    )
+
+
+def divider(at: str, c: dict[str, Any]) -> DividerComponent:
+    width = c.get("width", "medium")
+    return DividerComponent(
+        **_common(at, c),
+        length=length(c.get("length", "100%")),
+        thickness=DIVIDER_THICKNESS[width] if isinstance(width, str) else float(width),
+        vertical=c.get("direction", "horizontal") == "vertical",
+        color=Color.parse(c.get("color", "#000000")),
+    )
+
+
+def _padding(value: Any) -> tuple[Length, Length, Length, Length]:
+    """CSS shorthand: one value, [vertical, horizontal], or [top, right, bottom, left]."""
+    values = [length(v) for v in (value if isinstance(value, list) else [value])]
+    if len(values) == 1:
+        return values[0], values[0], values[0], values[0]
+    if len(values) == 2:
+        return values[0], values[1], values[0], values[1]
+    return values[0], values[1], values[2], values[3]
+
+
+def stack(at: str, c: dict[str, Any]) -> StackComponent:
+    return StackComponent(
+        **_common(at, c),
+        children=tuple(
+            component(f"{at}/children/{i}", child) for i, child in enumerate(c["children"])
+        ),
+        direction=c.get("direction", "column"),
+        gap=length(c.get("gap", 0)),
+        padding=_padding(c.get("padding", 0)),
+        align=c.get("align", "stretch"),
+        justify=c.get("justify", "start"),
+        wrap=bool(c.get("wrap", False)),
+        width=length(c["width"]) if "width" in c else None,
+        height=length(c["height"]) if "height" in c else None,
+        background=Color.parse(c["backgroundColor"]) if "backgroundColor" in c else None,
+        radius=float(c.get("radius", 0)),
+        border_width=float(c.get("borderWidth", 0)),
+        border_color=Color.parse(c.get("borderColor", "#000000")),
+    )
+
+
+RESOLVERS: dict[str, Callable[[str, dict[str, Any]], Component]] = {
+    "text": text,
+    "image": image,
+    "tag": tag,
+    "divider": divider,
+    "stack": stack,
+}
+
+
+def component(at: str, c: dict[str, Any]) -> Component:
+    """The component object at pointer `at`, resolved by its type's function."""
+    return RESOLVERS[c["type"]](at, c)
