@@ -70,7 +70,7 @@ def main() -> None:
     if not args.no_dask:
         from distributed import LocalCluster
 
-        cluster = LocalCluster(
+        cluster = LocalCluster(  # type: ignore[no-untyped-call]
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
         )
     rates: dict[str, dict[str, float]] = {}

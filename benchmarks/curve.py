@@ -17,17 +17,14 @@ import sys
 import numpy as np
 from cards import card_path
 
+from renderer.api import prepare
 from renderer.encode import _indexed_png, _rgb_png, quantize
-from renderer.layout import lay_out
 from renderer.raster import Raster, paint_scene
-from renderer.resources import load_resources
-from renderer.scene import build_scene
 from renderer.spec import parse_card
 
 
 def _raster(name: str) -> Raster:
-    card = parse_card(card_path(name))
-    return paint_scene(build_scene(lay_out(card, load_resources(card))))
+    return paint_scene(prepare(parse_card(card_path(name))).scene())
 
 
 def _webp(raster: Raster) -> int:
@@ -64,11 +61,11 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|", file=sys.stderr)
     for r in rows:
-        colours = r["colours"] or "exact"
+        shown = r["colours"] or "exact"
         cells = [
             r["card"],
             r["max_error"],
-            colours,
+            shown,
             r["mean_distance"],
             r["png_bytes"],
             r["webp_bytes"],

@@ -10,6 +10,7 @@ Usage: python benchmarks/run.py [--iter 30] [--cards hello,blog,cjk,photo] [--fo
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import resource
 import statistics
@@ -68,7 +69,7 @@ def _stages(path: Path, card_name: str, iterations: int) -> None:
         "raster-cairosvg": lambda: rasterize(svg),
     }
     for fmt in (Format.PNG, Format.JPEG, Format.WEBP, Format.TIFF, Format.AVIF):
-        steps[f"encode-{fmt.value}"] = lambda fmt=fmt: encode(image, fmt)
+        steps[f"encode-{fmt.value}"] = functools.partial(encode, image, fmt)
     for stage, fn in steps.items():
         stats, _ = _time(fn, iterations)
         print(json.dumps({"peer": "renderer", "stage": stage, "card": card_name, **stats}))
@@ -84,7 +85,7 @@ def main() -> None:
     for name in args.cards.split(","):
         path = card_path(name)
         for fmt in args.formats.split(","):
-            stats, data = _time(lambda p=path, f=fmt: _render(p, f), args.iter)
+            stats, data = _time(functools.partial(_render, path, fmt), args.iter)
             raster = fmt not in ("svg",)
             print(
                 json.dumps(

@@ -65,7 +65,7 @@ def cards(site: Path) -> dict[str, int]:
 
 
 def _near(pixels: np.ndarray, colour: tuple[int, int, int], tolerance: int = 24) -> np.ndarray:
-    return (np.abs(pixels.astype(int) - colour) <= tolerance).all(axis=-1)
+    return np.asarray((np.abs(pixels.astype(int) - colour) <= tolerance).all(axis=-1))
 
 
 def rows_with(card: Path, colour: tuple[int, int, int], box: tuple[int, int, int, int]) -> int:

@@ -20,7 +20,6 @@ import re
 import subprocess
 import sys
 import sysconfig
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -125,7 +124,7 @@ def run_step(
 
 
 @pytest.fixture(scope="module")
-def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
+def runner(tmp_path_factory: pytest.TempPathFactory) -> Runner:
     """The install step, run once: renderer built from this checkout into RUNNER_TEMP's venv."""
     base = tmp_path_factory.mktemp("action")
     r = Runner(base / "workspace", base / "runner-temp")
@@ -171,7 +170,9 @@ def test_the_action_renders_one_card_per_post_then_only_new_ones(runner: Runner)
     card = Image.open(ws / "og" / "hello.png").convert("RGB")
     assert card.size == (300, 150)
     assert card.getpixel((295, 5)) == (0x12, 0x34, 0x56)
-    assert max(card.crop((10, 10, 150, 40)).getextrema()[0]) > 200  # the title's white ink
+    red_band = card.crop((10, 10, 150, 40)).getextrema()[0]
+    assert isinstance(red_band, tuple)
+    assert max(red_band) > 200  # the title's white ink
     assert (ws / "og" / ".renderer-manifest.jsonl").is_file()
     first = (ws / "og" / "hello.png").stat().st_mtime_ns
     # The next run finds the folder restored (actions/cache): nothing drawn.

@@ -36,6 +36,7 @@ from renderer import (
     render_many,
     validate,
 )
+from renderer.layout import TextBox
 from renderer.model import (
     Anchor,
     Color,
@@ -439,6 +440,7 @@ def test_control_characters_are_dropped_from_layout() -> None:
     (box,) = lay_out_spec(
         {"width": 200, "height": 50, "components": [{"type": "text", "text": "a" + CONTROL + "b"}]}
     ).boxes
+    assert isinstance(box, TextBox)
     assert [line.text for line in box.text.lines] == ["ab"]
 
 
@@ -734,6 +736,7 @@ def test_latin_text_is_left_aligned_by_default() -> None:
         ],
     }
     (box,) = lay_out_spec(spec).boxes
+    assert isinstance(box, TextBox)
     assert [line.x for line in box.text.lines] == [20, 20]
 
 

@@ -91,7 +91,7 @@ def run(
 def is_red_card(path: Path) -> bool:
     with Image.open(path) as im:
         rgb = im.convert("RGB")
-        return rgb.getpixel((10, 10)) == RED and rgb.getpixel((30, 10)) == (255, 255, 255)
+        return bool(rgb.getpixel((10, 10)) == RED and rgb.getpixel((30, 10)) == (255, 255, 255))
 
 
 # --- --allow-image-host and --allow-image-network ---------------------------------------------

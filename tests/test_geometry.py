@@ -55,12 +55,12 @@ def bbox(mask: NDArray[np.bool_]) -> Rect | None:
 
 
 def not_colour(px: Pixels, colour: tuple[int, int, int, int] = WHITE) -> NDArray[np.bool_]:
-    return np.any(px != np.array(colour, dtype=np.uint8), axis=-1)
+    return np.asarray(np.any(px != np.array(colour, dtype=np.uint8), axis=-1))
 
 
 def ink(px: Pixels, threshold: int = 250) -> NDArray[np.bool_]:
     """Dark pixels: black text anti-aliased on white."""
-    return np.any(px[..., :3] < threshold, axis=-1)
+    return np.asarray(np.any(px[..., :3] < threshold, axis=-1))
 
 
 def card(width: int, height: int, *components: dict[str, Any], **top: Any) -> dict[str, Any]:

@@ -117,7 +117,9 @@ def test_variables_and_a_template_of_ones_own(tmp_path: Path) -> None:
     assert (tags["og:image:width"], tags["og:image:height"]) == ("600", "300")
     im = Image.open(local(site, tags["og:image"], site / "about" / "index.html")).convert("RGB")
     assert im.size == (600, 300)
-    r, g, b = im.getpixel((590, 290))
+    pixel = im.getpixel((590, 290))
+    assert isinstance(pixel, tuple)
+    r, g, b = pixel
     assert r > 240
     assert g < 15
     assert b < 15

@@ -169,7 +169,7 @@ def test_the_overlay_boxes_sit_where_the_report_puts_them(
     with_key(page)
     page.check("#overlay")
     _, report = renderer.render(EXAMPLE, "png", report=True)
-    assert_boxes_where_reported(page, report, EXAMPLE["width"])
+    assert_boxes_where_reported(page, report, float(EXAMPLE["width"]))  # type: ignore[arg-type]
 
 
 def test_a_share_link_restores_the_spec(

@@ -18,7 +18,7 @@ from PIL import Image
 
 import renderer
 from renderer import parallel
-from renderer.encode import adler32_combine, quantize, write_png
+from renderer.encode import Compression, adler32_combine, quantize, write_png
 from renderer.raster import Raster
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,9 +66,11 @@ def _two_tone(width: int = 60, height: int = 40, background: str = "#ffffff") ->
 
 @pytest.mark.parametrize("compression", ["fast", "small"])
 @pytest.mark.parametrize("background", ["#ffffff", "transparent"])
-def test_a_card_of_few_colours_is_an_exact_palette_png(compression: str, background: str) -> None:
+def test_a_card_of_few_colours_is_an_exact_palette_png(
+    compression: Compression, background: str
+) -> None:
     spec = _two_tone(background=background)
-    png = renderer.render(spec, "png", compression=compression)  # type: ignore[arg-type]
+    png = renderer.render(spec, "png", compression=compression)
     assert Image.open(io.BytesIO(png)).mode == "P"
     assert np.array_equal(_pixels(png), _pixels(renderer.render(spec, "tiff")))
 
@@ -209,7 +211,7 @@ def test_bytes_do_not_depend_on_threads() -> None:
 
 def test_unknown_compression_is_refused() -> None:
     with pytest.raises(ValueError, match="compression"):
-        renderer.render(CARD, "png", compression="tiny")  # type: ignore[arg-type]
+        renderer.render(CARD, "png", compression="tiny")  # type: ignore[call-overload]
 
 
 def test_chromium_decodes_it(tmp_path: Path) -> None:
@@ -218,9 +220,10 @@ def test_chromium_decodes_it(tmp_path: Path) -> None:
         if os.environ.get("RENDERER_REQUIRE_CHROMIUM"):
             pytest.fail("RENDERER_REQUIRE_CHROMIUM is set but no chromium was found")
         pytest.skip("no chromium on this machine (CI installs Debian's chromium)")
-    for compression in ("fast", "small"):
+    compressions: tuple[Compression, ...] = ("fast", "small")
+    for compression in compressions:
         png = tmp_path / f"{compression}.png"
-        png.write_bytes(renderer.render(CARD, "png", compression=compression))  # type: ignore[arg-type]
+        png.write_bytes(renderer.render(CARD, "png", compression=compression))
         page = tmp_path / f"{compression}.html"
         page.write_text(f'<body style="margin:0"><img src="{png.name}" style="display:block">')
         shot = tmp_path / f"{compression}-shot.png"

@@ -26,7 +26,7 @@ def _text(text: str, **props: Any) -> dict[str, Any]:
     return {"type": "text", "text": text, "fontSize": 20, **props}
 
 
-def _boxes(spec: dict[str, Any]) -> dict[str, tuple[float, float, float, float]]:
+def _boxes(spec: dict[str, Any]) -> dict[str, tuple[float, ...]]:
     layout = renderer.lay_out_spec(spec)
     return {
         b.component.pointer: (b.box.x, b.box.y, b.box.width, b.box.height) for b in boxes(layout)
@@ -59,8 +59,8 @@ def test_column_children_take_the_stack_width_and_text_wraps_there() -> None:
     assert n >= 3
     assert all(line.width <= 168 for line in text.text.lines)
     b = _boxes(spec)
-    assert b["/components/0"] == (10, 10, 200, 8 + n * 24 + 8)
-    assert b["/components/0/children/0"] == (26, 18, 168, n * 24)
+    assert b["/components/0"] == pytest.approx((10, 10, 200, 8 + n * 24 + 8))
+    assert b["/components/0/children/0"] == pytest.approx((26, 18, 168, n * 24))
 
 
 def test_a_stack_without_a_width_fits_its_content_at_most_the_canvas() -> None:
@@ -83,8 +83,8 @@ def test_row_direction_gap_and_grow() -> None:
         )
     )
     b = _boxes(spec)
-    assert b["/components/0/children/0"] == (0, 0, 50, 10)
-    assert b["/components/0/children/1"] == (70, 0, 230, 10)
+    assert b["/components/0/children/0"] == pytest.approx((0, 0, 50, 10))
+    assert b["/components/0/children/1"] == pytest.approx((70, 0, 230, 10))
 
 
 @pytest.mark.parametrize(
