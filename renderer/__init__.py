@@ -9,7 +9,9 @@ Pipeline (one module per stage): spec → resources → layout → imagefit → 
 
 from __future__ import annotations
 
-from .api import lay_out_spec, render, render_async, render_many, validate
+from typing import TYPE_CHECKING, Any
+
+from .api import lay_out_spec, render, render_async, validate
 from .encode import Format
 from .errors import (
     EncodeError,
@@ -59,3 +61,17 @@ __all__ = [
     "sign_url",
     "validate",
 ]
+
+if TYPE_CHECKING:
+    from .batch.many import render_many
+
+
+def __getattr__(name: str) -> Any:
+    """`render_many` is imported when first asked for: `import renderer` loads nothing of the
+    batch machinery."""
+    if name == "render_many":
+        from .batch.many import render_many
+
+        return render_many
+    msg = f"module 'renderer' has no attribute {name!r}"
+    raise AttributeError(msg)

@@ -1,4 +1,5 @@
-"""The Python entry points: `render`, `render_many`, `render_async`, `validate`, `lay_out_spec`.
+"""The Python entry points for one card: `render`, `render_async`, `validate`, `lay_out_spec`
+(`render_many`, for many, is in `renderer.batch.many`).
 
 Each call runs the whole pipeline: spec → resources → layout → scene → SVG → raster → encode.
 Safe to call from many threads at once: every stage builds new values, and the only shared state
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, ParamSpec, TypeVar, overload
@@ -18,7 +19,7 @@ from typing import Any, Literal, ParamSpec, TypeVar, overload
 from .budget import check_card, check_layout
 from .deadline import check as check_deadline
 from .deadline import check_timeout, deadline
-from .encode import Compression, Format, encode
+from .encode import Compression, Format, check_quality, encode
 from .errors import TIMEOUT_ERRORS, OutOfMemory, RenderTimeout
 from .imagefit import FittedImage, fit_images
 from .layout import CardLayout, lay_out
@@ -32,7 +33,7 @@ from .scene import Scene, build_scene
 from .spec import SpecInput, load_document, parse_card
 from .svg import build_svg
 
-__all__ = ["lay_out_spec", "render", "render_async", "render_many", "validate"]
+__all__ = ["Prepared", "lay_out_spec", "prepare", "render", "render_async", "validate"]
 
 
 def validate(spec: SpecInput, *, limits: Limits = DEFAULT_LIMITS, scale: float = 1.0) -> Card:
@@ -161,7 +162,7 @@ def render(
     `RenderError`; running out of memory raises `OutOfMemory`.
     """
     fmt = Format.parse(format)
-    _check_quality(quality)
+    check_quality(quality)
     try:
         with deadline(timeout):
             return _render(
@@ -215,98 +216,6 @@ def _render(
 
 def _folder(path: StrPath | None) -> Path | None:
     return None if path is None else Path(path)
-
-
-def _check_quality(quality: int | None) -> None:
-    if quality is not None and not (
-        isinstance(quality, int) and not isinstance(quality, bool) and 1 <= quality <= 100
-    ):
-        msg = f"quality must be an integer from 1 to 100. Received: {quality!r}."
-        raise ValueError(msg)
-
-
-def render_many(
-    specs_or_rows: Iterable[Any],
-    format: str | Format = "png",
-    *,
-    jobs: int | None = None,
-    template: SpecInput | None = None,
-    variables: Mapping[str, object] | None = None,
-    scale: float = 1.0,
-    quality: int | None = None,
-    limits: Limits = DEFAULT_LIMITS,
-    base_dir: StrPath | None = None,
-    image_policy: ImagePolicy = DEFAULT_POLICY,
-) -> Iterator[bytes | Exception]:
-    """Render many cards on `jobs` worker processes; yield each result in input order.
-
-    Without `template`, each item is a spec (anything `render` takes). With `template`, each item
-    is a mapping of variables (a row) for that one template. `variables` fills every item (a row's
-    own values win). Each yielded value is the image bytes or the exception `render` would have
-    raised for that item, so one bad item never stops the rest. `jobs` defaults to the usable
-    cores; 1 renders in this process. Worker processes load fonts once and live as long as the
-    iteration. A bad `format`, `quality` or `template` raises at once, before any work.
-    `base_dir` and `image_policy` are as for `render`; a template read from a path keeps its
-    folder, and each spec read from a path its own.
-    """
-    fmt = Format.parse(format)
-    _check_quality(quality)
-    from .batch.executors import InProcessExecutor, PoolExecutor, usable_cores
-    from .batch.work import Job
-
-    tpl: Any = None
-    if template is not None:
-        tpl, folder = load_document(template, limits)
-        base_dir = folder if base_dir is None else base_dir
-    options: dict[str, Any] = {
-        "format": fmt.value,
-        "scale": scale,
-        "quality": quality,
-        "limits": limits,
-        "base_dir": None if base_dir is None else str(base_dir),
-        "image_policy": image_policy,
-    }
-
-    def job(i: int, item: Any) -> tuple[int, Job | Exception]:
-        if tpl is None:
-            return i, Job(i, item, variables=variables, **options)
-        if not isinstance(item, Mapping):
-            msg = f"Row {i + 1} must be a mapping of names to values. Received: {type(item)}."
-            return i, ValueError(msg)
-        return i, Job(i, tpl, variables={**(variables or {}), **item}, **options)
-
-    workers = jobs or usable_cores()
-    return _ordered(
-        (job(i, item) for i, item in enumerate(specs_or_rows)),
-        lambda: InProcessExecutor() if workers == 1 else PoolExecutor(workers),
-    )
-
-
-def _ordered(jobs: Iterator[tuple[int, Any]], start: Any) -> Iterator[bytes | Exception]:
-    """Run jobs with a bounded number in flight and yield results in submission order."""
-    executor = start()
-    ready: dict[int, bytes | Exception] = {}
-    next_id = 0
-    try:
-        exhausted = False
-        while not exhausted or executor.in_flight() or ready:
-            while not exhausted and executor.in_flight() < executor.capacity:
-                item = next(jobs, None)
-                if item is None:
-                    exhausted = True
-                elif isinstance(item[1], Exception):
-                    ready[item[0]] = item[1]
-                else:
-                    executor.submit(item[1])
-            for outcome in executor.wait(0.5):
-                err = outcome.error
-                ready[outcome.id] = err.exception() if err else outcome.data or b""
-            while next_id in ready:
-                yield ready.pop(next_id)
-                next_id += 1
-    finally:
-        executor.cancel()
-        executor.close()
 
 
 P = ParamSpec("P")

@@ -590,3 +590,12 @@ def encode(
         msg_0 = f"Could not encode {fmt.value.upper()}: {e}"
         raise EncodeError(msg_0) from e
     return buf.getvalue()
+
+
+def check_quality(quality: int | None) -> None:
+    """Refuse a `quality` that is not None or an integer 1–100 (ValueError, before any work)."""
+    if quality is not None and not (
+        isinstance(quality, int) and not isinstance(quality, bool) and 1 <= quality <= 100
+    ):
+        msg = f"quality must be an integer from 1 to 100. Received: {quality!r}."
+        raise ValueError(msg)
