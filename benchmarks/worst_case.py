@@ -172,6 +172,7 @@ def _library(python: str, path: Path, fmt: str) -> dict[str, Any]:
         text=True,
         timeout=600,
         check=False,
+        cwd=path.parent,  # not the checkout: `--python` must import its own install
     )
     if done.returncode != 0:
         return {"seconds": None, "rss_mb": None, "outcome": done.stderr.strip()[-120:]}
@@ -188,6 +189,7 @@ def _cli(python: str, path: Path, fmt: str) -> dict[str, Any]:
         [python, "-m", "renderer", "render", str(path), "-o", str(out)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        cwd=path.parent,
     )
     assert child.stderr is not None
     err = child.stderr.read().decode("utf-8", "replace")

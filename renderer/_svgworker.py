@@ -1,7 +1,9 @@
 """SVG rasterizing worker: runs in its own process, under hard limits, and never opens a URL.
 
-Invoked by `renderer.svgsource` as `python -I _svgworker.py W H FIT SCALE MAX_PIXELS MEMORY` with
-the SVG on stdin. It caps its own address space, CPU time and file writes before it parses a byte,
+Invoked by `renderer.svgsource` as `python -I _svgworker.py W H FIT SCALE MAX_PIXELS MEMORY`. It
+loads CairoSVG, writes `ready` on a line of its own, then reads the SVG from stdin: the parent's
+deadline runs from there, so a slow start on a loaded machine is not taken for a bomb. It caps
+its own address space, CPU time and file writes before it parses a byte,
 measures the SVG's intrinsic size without drawing, draws it once at the size the caller needs, and
 writes `"<intrinsic width> <intrinsic height>\\n"` followed by a PNG to stdout. Any failure is one
 line on stderr and exit status 1. The parent kills it at its deadline, so a `<use>`/`<pattern>`
@@ -44,6 +46,8 @@ def main(argv: list[str]) -> int:
     import cairosvg.surface
 
     _limit(memory, 5)
+    sys.stdout.buffer.write(b"ready\n")
+    sys.stdout.buffer.flush()
     data = sys.stdin.buffer.read()
     measured: dict[str, float] = {}
 

@@ -69,7 +69,7 @@ class ImagePolicy:
     max_redirects: int = 3
     max_url_length: int = 2048  # characters
     max_image_side: int = 16_384  # px, either side of a decoded source
-    svg_timeout: float = 1.5  # s, wall clock of the SVG subprocess (start-up included)
+    svg_timeout: float = 1.5  # s, wall clock of the SVG subprocess from when it has the document
     svg_memory: int = 1 << 30  # bytes of address space for that subprocess
     cache_dir: Path | None = None  # optional on-disk HTTP cache (Cache-Control / ETag); or a str
     cache_max_bytes: int = 256 << 20  # of bodies in cache_dir; the least recently used go first
