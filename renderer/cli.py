@@ -129,6 +129,12 @@ def _parser() -> argparse.ArgumentParser:
         help="exit 3 when a character has no font or text was cut or overflows "
         "(the image is still written)",
     )
+    r.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="stop a render still running after this long (exit 1, nothing written)",
+    )
     add_image_source_options(r)
 
     v = sub.add_parser(
@@ -309,6 +315,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
             compression=args.compression,
             report=True,
             image_policy=policy,
+            timeout=args.timeout,
         )
     except SpecError as e:
         _report(name, e)
@@ -316,7 +323,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
     except RenderError as e:
         _report(name, e)
         return EXIT_FAILED
-    except ValueError as e:  # bad --quality
+    except ValueError as e:  # bad --quality or --timeout
         print(f"renderer: {e}", file=sys.stderr)
         return EXIT_INVALID
     text = json.dumps(report.to_dict(), ensure_ascii=False, indent=1) + "\n"

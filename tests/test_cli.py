@@ -225,3 +225,19 @@ def test_compression_small_is_honoured(tmp_path: Path) -> None:
         exact = np.asarray(a.convert("RGBA"), dtype=np.int16)
         moved = np.abs(np.asarray(b.convert("RGBA"), dtype=np.int16) - exact)
     assert moved.max() <= 10
+
+
+def test_timeout_stops_the_render_with_exit_1_and_writes_nothing(tmp_path: Path) -> None:
+    spec = tmp_path / "card.json"
+    text = {"type": "text", "text": "Lorem ipsum", "fontSize": 20}
+    spec.write_text(json.dumps({"width": 200, "height": 100, "components": [text] * 20}))
+    out = tmp_path / "card.png"
+    result = run("render", str(spec), "-o", str(out), "--timeout", "0.000001")
+    assert result.returncode == 1
+    assert "timeout of 1e-06 s" in result.stderr.decode()
+    assert not out.exists()
+    assert "Traceback" not in result.stderr.decode()
+    assert run("render", str(spec), "-o", str(out), "--timeout", "60").returncode == 0
+    bad = run("render", str(spec), "-o", str(out), "--timeout", "-1")
+    assert bad.returncode == 2
+    assert "timeout must be" in bad.stderr.decode()
