@@ -200,7 +200,10 @@ def _render(
         from .templates import fill
 
         doc, folder = load_document(spec, limits)
-        spec, base_dir = fill(doc, variables), folder if base_dir is None else base_dir
+        spec, base_dir = (
+            fill(doc, variables, limits=limits),
+            folder if base_dir is None else base_dir,
+        )
     prepared = _prepared(spec, scale, limits, base_dir, image_policy)
     layout = prepared.layout
     scene = build_scene(layout, prepared.images)

@@ -27,8 +27,12 @@ class Limits:
     max_font_size: float = 1000.0  # px
     max_json_depth: int = 32  # nesting of objects and arrays in a spec
     max_stack_depth: int = 8  # stacks inside stacks (a component on the card is at depth 0)
-    max_json_bytes: int = 5_000_000  # size of a spec document
+    max_json_bytes: int = 5_000_000  # size of a spec document, characters
     max_json_items: int = 100_000  # keys and values in a spec document, counted before parsing
+    # Characters of every string value of a template once filled from a row (or --var), counted
+    # while filling and before the strings are built; the same as max_json_bytes by default, so
+    # a filled template is never bigger than a hand-written spec may be.
+    max_filled_bytes: int = 5_000_000
     max_number_digits: int = 32  # digits in one JSON number literal
     max_image_pixels: int = 40_000_000  # decoded pixels of one source image
     max_image_bytes: int = 20_000_000  # encoded bytes of one source image

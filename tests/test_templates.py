@@ -115,3 +115,73 @@ def test_importing_renderer_does_not_import_batch_machinery() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, check=False)
     assert result.returncode == 0, result.stdout
+
+
+# --- defaults, unknown syntax, bounds (issues 11 and 12) ----------------------------------------
+
+
+def test_default_fills_missing_null_false_and_empty_values() -> None:
+    template = card('{{ title | default: "Untitled" }}', x="{{ left | default: 20 }}")
+    expected = renderer.render(card("Untitled", x=20))
+    for variables in ({}, {"title": None}, {"title": False}, {"title": "", "left": None}):
+        assert renderer.render(template, variables=variables) == expected, variables
+    given = renderer.render(template, variables={"title": "Hi", "left": "4"})
+    assert given == renderer.render(card("Hi", x=4))
+    single = card("{{ title | default: 'Say \"hi\"' }}")
+    assert renderer.render(single, "svg", variables={}) == renderer.render(card('Say "hi"'), "svg")
+
+
+def test_a_literal_writes_braces() -> None:
+    filled = renderer.render(card('{{ "{{" }} title }}'), "svg", variables={"title": "x"})
+    assert filled == renderer.render(card("{{ title }}"), "svg")
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ('{{ title | default("Untitled") }}', 'Received: {{ title | default("Untitled") }}'),
+        ("{{ title | upcase }}", "Received: {{ title | upcase }}"),
+        ("{{{ title }}}", "Unknown placeholder syntax"),
+        ("{{ 'open }}", "Unknown placeholder syntax"),
+        ("Hello {{ title", "'{{' at character 6 is not closed by '}}'"),
+        ("{% if title %}x{% endif %}", "Template tags such as {% if %} are not supported"),
+    ],
+)
+def test_unknown_placeholder_syntax_is_an_error_at_its_pointer(text: str, said: str) -> None:
+    with pytest.raises(renderer.SpecError) as e:
+        renderer.render(card(text), "svg", variables={"title": "T"})
+    (issue,) = e.value.issues
+    assert issue.pointer == "/components/0/text"
+    assert said in issue.message
+    assert 'Allowed: {{ name }}, {{ name | default: "text" }} or {{ "text" }}' in issue.message
+
+
+def test_a_missing_variable_is_reported_once_per_string_with_a_short_list() -> None:
+    variables = {f"column{i}": "v" for i in range(100)}
+    with pytest.raises(renderer.SpecError) as e:
+        renderer.render(card("{{ a }}" * 1000 + "{{ b }}"), variables=variables)
+    messages = [i.message for i in e.value.issues]
+    assert len(messages) == 2
+    assert "'a' is missing" in messages[0]
+    assert "and 80 more" in messages[0]  # 20 names shown of the 100 given
+    assert 'default: "text"' in messages[0]
+
+
+def test_filling_is_bounded_before_it_allocates() -> None:
+    """Issue 11: a 60 KB template body with one row used to build a 100 MB string."""
+    template = card("{{a}}" * 2000)
+    limits = renderer.Limits(max_filled_bytes=1_000_000)
+    with pytest.raises(renderer.LimitError) as e:
+        renderer.render(template, variables={"a": "x" * 50_000}, limits=limits)
+    (issue,) = e.value.issues
+    assert issue.pointer == "/components/0/text"
+    assert "Limits.max_filled_bytes" in issue.message
+    assert "the limit is 1000000" in issue.message
+    # At the bound itself it fills (and the spec stage then judges the text as usual).
+    assert renderer.Limits().max_filled_bytes == renderer.Limits().max_json_bytes
+    small = renderer.Limits(max_filled_bytes=30)
+    spec = {"width": 40, "height": 20, "components": [{"type": "text", "text": "{{ a }}"}]}
+    # "text" (the type) and the filled text: 30 characters in all.
+    assert renderer.render(spec, "svg", variables={"a": "x" * 26}, limits=small)
+    with pytest.raises(renderer.LimitError):
+        renderer.render(spec, "svg", variables={"a": "x" * 27}, limits=small)
