@@ -169,7 +169,11 @@ def test_csv_with_quotes_commas_unicode_and_a_missing_column(tmp_path: Path) -> 
     assert error["row"] == "rows.csv row 4"
     assert error["pointer"] == "/components/0/text"
     assert "'price' is missing" in error["message"]
-    assert "rows.csv row 4" in error["message"]
+    # The row is named once, beside the message (issue 12: it used to be repeated in it).
+    assert "row 4" not in error["message"]
+    (line,) = [line for line in result.stderr.splitlines() if "'price' is missing" in line]
+    assert line.startswith(f"{template} (rows.csv row 4): /components/0/text: ")
+    assert line.count("rows.csv row 4") == 1
 
 
 def test_var_json_and_jsonl_rows(tmp_path: Path) -> None:
@@ -488,3 +492,59 @@ def test_manifest_record_has_every_entry_field() -> None:
 
     entry = Entry("a/b.png", "k", "0" * 64, 12, "src/b.json", "row 3")
     assert entry.as_record() == asdict(entry)
+
+
+# --- bounds on data files and output paths (issue 11; the hostile cases are in test_hostile) ---
+
+
+def test_csv_header_is_checked_in_linear_time_up_to_its_column_limit(tmp_path: Path) -> None:
+    from renderer.batch.rows import MAX_COLUMNS, DataError, read_rows
+
+    wide = tmp_path / "wide.csv"
+    header = [f"c{i}" for i in range(MAX_COLUMNS)]
+    wide.write_text(",".join(header) + "\n" + ",".join(header) + "\n")
+    started = time.monotonic()
+    (row,) = read_rows([wide])
+    assert time.monotonic() - started < 5
+    assert len(row.values) == MAX_COLUMNS
+    wide.write_text(",".join([*header, "one-more"]) + "\n")
+    with pytest.raises(DataError, match=f"at most {MAX_COLUMNS} are accepted"):
+        read_rows([wide])
+    wide.write_text("a,b,a,c,b,\n1,2,3,4,5,6\n")
+    with pytest.raises(DataError, match="Repeated or empty: 'a', 'b'"):
+        read_rows([wide])
+
+
+def test_front_matter_anchors_without_aliases_still_work(tmp_path: Path) -> None:
+    from renderer.batch.rows import read_rows
+
+    post = tmp_path / "post.md"
+    post.write_text("---\ntitle: &t Hello\ntags: [a, b]\ndate: 2024-05-01\n---\nBody\n")
+    (row,) = read_rows([post])
+    assert row.problem is None
+    assert row.values == {
+        "title": "Hello",
+        "tags": ["a", "b"],
+        "date": row.values["date"],
+        "slug": "post",
+    }
+    post.write_text("---\ntitle: &t Hello\nagain: *t\n---\n")
+    (row,) = read_rows([post])
+    assert row.problem is not None
+    assert "aliases (*name) are not accepted" in row.problem
+
+
+def test_a_symlinked_folder_never_leads_a_card_out_of_out_dir_in_process(tmp_path: Path) -> None:
+    """`--jobs 1`: the batch process writes the files itself (the workers' path is in
+    test_hostile); the other cards still render."""
+    write(tmp_path / "src" / "sub" / "a.json", card("A"))
+    write(tmp_path / "src" / "b.json", card("B"))
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "sub").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    result = batch(tmp_path / "src", "-o", tmp_path / "out", "--jobs", "1", "--json")
+    assert result.returncode == 1
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+    assert (tmp_path / "out" / "b.png").read_bytes() == renderer.render(card("B"))
+    (error,) = summary(result)["errors"]
+    assert "leads outside the output folder" in error["message"]

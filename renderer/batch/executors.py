@@ -87,7 +87,12 @@ class PoolExecutor:
         if "forkserver" in methods:
             # Import the engine once in the fork server, so each worker starts warm.
             ctx.set_forkserver_preload(["renderer.batch.work", "renderer.api"])
-        self._pool = cf.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=init_worker)
+        # The workers exit when this process dies, by any means (see `work.watch_parent`): they
+        # hold the reading end, this process the only writing end.
+        self._alive, self._alive_w = ctx.Pipe(duplex=False)
+        self._pool = cf.ProcessPoolExecutor(
+            jobs, mp_context=ctx, initializer=init_worker, initargs=(self._alive,)
+        )
         self._jobs = jobs
         self._futures: dict[cf.Future[list[Outcome]], list[int]] = {}
         self._pending: list[Job] = []  # not yet handed over: fewer than a chunk
@@ -144,6 +149,8 @@ class PoolExecutor:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._alive.close()
+        self._alive_w.close()
 
 
 class DaskExecutor:

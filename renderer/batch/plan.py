@@ -16,6 +16,7 @@ a path without an image extension gets the format's (`card` → `card.png`).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -36,6 +37,7 @@ from .work import ErrorInfo, Job
 __all__ = ["Item", "Options", "discover", "image_digests", "plan"]
 
 _OUTPUT_KEYS = ("format", "quality", "path")
+_MAX_NAME = 4096  # characters of an output path (PATH_MAX), also while filling --name
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +104,12 @@ def plan(specs: list[tuple[Path, Path]], options: Options) -> list[Item]:
         except SpecError as e:
             items.append(Item(len(items), str(path), None, error=ErrorInfo.of(e)))
             continue
+        card = _without_output(doc)
         for n, row in enumerate(rows, start=1):
             item = Item(len(items), str(path), row.label if row else None)
             items.append(item)
             try:
-                _plan_one(item, doc, base, folder, row, n, templating, options)
+                _plan_one(item, doc, card, base, folder, row, n, templating, options)
             except SpecError as e:
                 item.error = ErrorInfo.of(e)
                 continue
@@ -118,9 +121,18 @@ def plan(specs: list[tuple[Path, Path]], options: Options) -> list[Item]:
     return items
 
 
+def _without_output(doc: Any) -> Any:
+    """The spec without the batch-only `output` key, which the spec stage must never see."""
+    if isinstance(doc, dict) and "output" in doc:
+        doc = doc.copy()
+        doc.pop("output")
+    return doc
+
+
 def _plan_one(
     item: Item,
     doc: Any,
+    card: Any,
     base: Path | None,
     folder: Path,
     row: Row | None,
@@ -128,15 +140,14 @@ def _plan_one(
     templating: bool,
     options: Options,
 ) -> None:
+    """Plan one output. The template is filled here to find the output path, the images and any
+    error, then dropped: the job carries the template and the row, and its worker fills again,
+    so a batch of rows never holds every filled card in this process at once."""
     if row is not None and row.problem:
-        raise SpecError([Issue("", f"{row.label}: {row.problem}.")])
+        raise SpecError([Issue("", f"{row.problem}.")])  # the report names the row beside it
     variables = {**(options.variables or {}), **(row.values if row else {})}
-    label = row.label if row else None
-    filled = fill(doc, variables, row=label) if templating else doc
-    output: Any = {}
-    if isinstance(filled, dict) and "output" in filled:
-        filled = filled.copy()  # the spec stage must never see the batch-only key
-        output = filled.pop("output")
+    filled = fill(doc, variables, limits=options.limits) if templating else doc
+    output = filled.get("output", {}) if isinstance(filled, dict) else {}
     fmt, quality, rel = _output(output, folder, Path(item.source).stem, n, row, variables, options)
     item.output, item.row_values = rel, dict(variables)
     images = image_digests(filled, base, options.image_policy)
@@ -144,8 +155,9 @@ def _plan_one(
     item.key = item_key(doc, variables if templating else None, key_options, images)
     item.job = Job(
         item.id,
-        filled,
+        card,
         fmt.value,
+        variables=variables if templating else None,
         scale=options.scale,
         quality=quality,
         limits=options.limits,
@@ -188,7 +200,8 @@ def _output(
         pointer, name = "/output/path", output["path"]
     elif options.name is not None:
         pointer = "--name"
-        name = fill(options.name, variables, row=row.label if row else None)
+        limits = dataclasses.replace(options.limits, max_filled_bytes=_MAX_NAME)
+        name = fill(options.name, variables, limits=limits)
     else:
         pointer, name = "", stem + (f"-{n}" if row is not None else "")
     rel = _safe_path(name, pointer, issues)
@@ -222,6 +235,7 @@ def _safe_path(name: Any, pointer: str, issues: list[Issue]) -> PurePosixPath:
     path = PurePosixPath(text.replace("\\", "/"))
     if (
         not text.strip()
+        or len(text) > _MAX_NAME
         or "\x00" in text
         or path.is_absolute()
         or ".." in path.parts
@@ -231,11 +245,15 @@ def _safe_path(name: Any, pointer: str, issues: list[Issue]) -> PurePosixPath:
         issues.append(
             Issue(
                 pointer,
-                f"An output path must be relative, inside the output folder, with no '..'. "
-                f"Received: {shown!r}.",
+                f"An output path must be relative, inside the output folder, with no '..', and "
+                f"at most {_MAX_NAME} characters. Received: {_short(shown)!r}.",
             )
         )
     return path
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 100 else text[:99] + "…"
 
 
 def image_digests(doc: Any, base: Path | None, policy: ImagePolicy) -> dict[str, str]:

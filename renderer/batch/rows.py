@@ -9,11 +9,17 @@ more cells than the header) becomes a `Row` with `problem` set, which fails that
 - CSV: UTF-8 (a BOM is ignored), the first line is the header, RFC 4180 quoting (quotes,
   commas and newlines inside quoted cells). Every value is a string. A row shorter than the header
   lacks the missing columns, so a template using one reports the variable missing for that row.
+  At most `MAX_COLUMNS` (10,000) columns: more than any spreadsheet export for cards needs, and
+  each row's variables are a mapping of that many entries, hashed into the manifest; the header
+  check is linear (a header of 100,000 columns is refused at once, not checked in minutes).
 - JSON: an array of objects. JSON Lines: one object per line, blank lines ignored; labels give the
   line number.
 - Markdown (`.md`, `.markdown`): one row per file from its YAML front matter (the block between a
   first line `---` and the next `---`), plus `slug` (the file name without extension) unless the
   front matter sets one. Read with PyYAML's safe loader; dates become text such as `2024-05-01`.
+  Aliases (`*name`, and so `<<: *name` merges) are refused, and nesting is bounded at 32 levels:
+  an alias lets 600 bytes of YAML stand for gigabytes once a row is hashed or filled, or for a
+  value that contains itself.
 """
 
 from __future__ import annotations
@@ -21,12 +27,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DataError", "Row", "parse_vars", "read_rows"]
+__all__ = ["MAX_COLUMNS", "DataError", "Row", "parse_vars", "read_rows"]
+
+MAX_COLUMNS = 10_000  # columns of a CSV header
+_MAX_DEPTH = 32  # nesting of YAML front matter, as Limits.max_json_depth for a spec
 
 
 class DataError(Exception):
@@ -92,9 +103,13 @@ def _csv(path: Path, text: str) -> Iterator[Row]:
     if not records:
         return iter(())
     header = [h.strip() for h in records[0]]
-    dupes = sorted({h for h in header if header.count(h) > 1})
+    if len(header) > MAX_COLUMNS:
+        msg = f"{path}: the header has {len(header)} columns; at most {MAX_COLUMNS} are accepted"
+        raise DataError(msg)
+    dupes = sorted(h for h, n in Counter(header).items() if n > 1)
     if dupes or "" in header:
-        msg = f"{path}: the header must name every column once. Received: {records[0]}"
+        named = ", ".join(repr(h[:40]) for h in dupes[:10]) or "an empty name"
+        msg = f"{path}: the header must name every column once. Repeated or empty: {named}"
         raise DataError(msg)
     rows = []
     for n, cells in enumerate(records[1:], start=1):
@@ -151,7 +166,7 @@ def _front_matter(path: Path, text: str) -> Row:
         if not end:
             return Row(str(path), problem="front matter opened with --- is never closed")
         try:
-            data = yaml.safe_load("\n".join(lines[1:end]))
+            data = yaml.load("\n".join(lines[1:end]), Loader=_loader())  # a SafeLoader
         except yaml.YAMLError as e:
             return Row(str(path), problem=f"front matter is not valid YAML: {e}")
         if data is not None and not isinstance(data, dict):
@@ -159,3 +174,30 @@ def _front_matter(path: Path, text: str) -> Row:
         values = {str(k): v for k, v in (data or {}).items()}
     values.setdefault("slug", path.stem)
     return Row(str(path), values)
+
+
+@cache
+def _loader() -> type:
+    """PyYAML's safe loader, refusing aliases and nesting past `_MAX_DEPTH` while composing, so
+    neither an expansion nor a recursion ever starts."""
+    import yaml
+    from yaml.composer import ComposerError
+
+    class FrontMatterLoader(yaml.SafeLoader):
+        depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise ComposerError(None, None, "aliases (*name) are not accepted", mark)
+            if self.depth >= _MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                msg = f"nested deeper than {_MAX_DEPTH} levels"
+                raise ComposerError(None, None, msg, mark)
+            self.depth += 1
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+    return FrontMatterLoader

@@ -27,7 +27,7 @@ from .executors import DaskExecutor, Executor, InProcessExecutor, PoolExecutor
 from .manifest import MANIFEST_NAME, Entry, Manifest
 from .plan import Item, Options, discover, plan
 from .progress import Progress
-from .work import TEMP_SUFFIX, ErrorInfo, Outcome, write_atomic
+from .work import TEMP_SUFFIX, ErrorInfo, Outcome, write_inside
 
 __all__ = ["EXIT_INTERRUPTED", "Settings", "Summary", "run_batch"]
 
@@ -179,7 +179,7 @@ def _run(
             while todo and not cancelled and executor.in_flight() < executor.capacity:
                 executor.submit(_job(todo.popleft(), settings, manifest, out_root))
             for outcome in executor.wait(0.25):
-                _land(by_id[outcome.id], outcome, settings, manifest, progress, summary)
+                _land(by_id[outcome.id], outcome, out_root, manifest, progress, summary)
             halt = stop.requested or (settings.fail_fast and summary.failed > 0)
             if halt and not cancelled:
                 cancelled = True
@@ -206,13 +206,13 @@ def _job(item: Item, settings: Settings, manifest: Manifest, out_root: Path) -> 
     if not (settings.write_on_workers or local_pool):
         return item.job
     manifest.forget(item.output)  # the worker may replace the file at any moment now
-    return dataclasses.replace(item.job, dest=str(out_root / item.output))
+    return dataclasses.replace(item.job, dest=item.output, out_dir=str(out_root))
 
 
 def _land(
     item: Item,
     outcome: Outcome,
-    settings: Settings,
+    out_root: Path,
     manifest: Manifest,
     progress: Progress,
     summary: Summary,
@@ -224,7 +224,7 @@ def _land(
     if outcome.data is not None:
         manifest.forget(item.output)
         try:
-            write_atomic(settings.out_dir / item.output, outcome.data)
+            write_inside(out_root, item.output, outcome.data)
         except OSError as e:
             _failed(item, ErrorInfo.of(e), progress, summary)
             return

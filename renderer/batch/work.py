@@ -14,9 +14,12 @@ font library up front so the first card on each worker is not slower than the re
 from __future__ import annotations
 
 import hashlib
+import os
 import signal
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +32,14 @@ __all__ = [
     "ErrorInfo",
     "Job",
     "Outcome",
+    "OutputRefused",
     "init_worker",
     "render_job",
     "render_jobs",
     "warm_up",
+    "watch_parent",
     "write_atomic",
+    "write_inside",
 ]
 
 TEMP_SUFFIX = ".renderer-tmp"  # every temporary output ends so; a later run removes leftovers
@@ -41,8 +47,9 @@ TEMP_SUFFIX = ".renderer-tmp"  # every temporary output ends so; a later run rem
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """One card to draw. `spec` is anything `renderer.render` takes; `dest` set means the worker
-    writes the file itself (Dask `--write-on-workers`) and returns no bytes."""
+    """One card to draw. `spec` is anything `renderer.render` takes (with `variables`, a template
+    the worker fills); `dest` set means the worker writes the file itself (`--jobs N`, Dask
+    `--write-on-workers`) at that path relative to `out_dir`, and returns no bytes."""
 
     id: int
     spec: Any
@@ -53,7 +60,8 @@ class Job:
     limits: Limits = DEFAULT_LIMITS
     base_dir: str | None = None
     image_policy: ImagePolicy = DEFAULT_POLICY
-    dest: str | None = None
+    dest: str | None = None  # relative to out_dir, / separators
+    out_dir: str = ""  # OUT_DIR, resolved
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,10 +101,13 @@ class Outcome:
     error: ErrorInfo | None = None
 
 
-def init_worker() -> None:
+def init_worker(alive: Connection | None = None) -> None:
     """Run once per worker process: leave Ctrl-C to the parent, which stops the batch cleanly (a
-    terminal sends SIGINT to the whole process group); load the fonts before the first job."""
+    terminal sends SIGINT to the whole process group); exit when the parent is gone
+    (`watch_parent`); load the fonts before the first job."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if alive is not None:
+        watch_parent(alive)
     from .. import parallel
     from ..fonts import library
 
@@ -121,11 +132,34 @@ def render_job(job: Job) -> Outcome:
         )
         digest = hashlib.sha256(data).hexdigest()
         if job.dest is not None:
-            write_atomic(Path(job.dest), data)
+            write_inside(Path(job.out_dir), job.dest, data)
             return Outcome(job.id, None, digest, len(data))
         return Outcome(job.id, data, digest, len(data))
     except Exception as e:  # any failure belongs to this item only; the batch goes on
         return Outcome(job.id, error=ErrorInfo.of(e))
+
+
+def watch_parent(alive: Connection) -> None:
+    """Exit this worker as soon as the process that started it is gone, even by `kill -9`.
+
+    `alive` is the reading end of a pipe whose only writing end the parent holds and never
+    writes to: the kernel closes it when the parent dies however it dies, so the read returns
+    then (EOF). Neither `PR_SET_PDEATHSIG` nor polling `os.getppid()` would do: a worker's parent
+    is the forkserver, which outlives the batch process for as long as any worker holds its
+    liveness pipe, and the multiprocessing queues a worker waits on never see EOF either, since
+    the worker holds their writing ends itself. So without this, a killed batch left its
+    forkserver, its workers and the resource tracker running for good. A daemon thread waits,
+    so it costs nothing while the parent lives."""
+
+    def wait() -> None:
+        try:
+            alive.poll(None)
+        except (OSError, EOFError):
+            pass
+        os._exit(1)  # nobody is left to read what this worker draws; temporary files are
+        # removed by the next run (TEMP_SUFFIX)
+
+    threading.Thread(target=wait, name="renderer-parent-watch", daemon=True).start()
 
 
 def warm_up() -> None:
@@ -141,3 +175,33 @@ def write_atomic(path: Path, data: bytes) -> None:
     """An output written whole (temporary name ending in TEMP_SUFFIX, then rename), folders made
     as needed; a later run removes the leftovers of a killed one."""
     files.write_atomic(path, data, suffix=TEMP_SUFFIX, parents=True)
+
+
+class OutputRefused(OSError):
+    """An output path that would lead out of OUT_DIR (through a symlinked folder): not written."""
+
+
+def write_inside(out_dir: Path, rel: str, data: bytes) -> None:
+    """`write_atomic` of `out_dir / rel`, refused with `OutputRefused` when its folder, symlinks
+    followed, is not inside `out_dir` (resolved). Checked before the folders are made (`mkdir`
+    would follow a symlinked folder outside) and again just before writing, in the process that
+    writes."""
+    path = out_dir / rel
+    _check_inside(out_dir, path.parent, rel)
+    if not path.parent.is_dir():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _check_inside(out_dir, path.parent, rel)
+    files.write_atomic(path, data, suffix=TEMP_SUFFIX)
+
+
+def _check_inside(out_dir: Path, folder: Path, rel: str) -> None:
+    existing = folder
+    while not existing.exists() and existing != out_dir and existing.parent != existing:
+        existing = existing.parent  # the folders still to be made are made inside this one
+    resolved = existing.resolve()
+    if not resolved.is_relative_to(out_dir):
+        msg = (
+            f"{rel} was not written: its folder leads outside the output folder "
+            f"(through a symlink, to {resolved})"
+        )
+        raise OutputRefused(msg)
