@@ -123,8 +123,10 @@ def check_url(url: str, policy: ImagePolicy) -> Target:
         raise FetchError(msg)
     host = _normalise_host(parts.hostname or "")
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    default = 443 if scheme == "https" else 80
-    return Target(url, scheme, host, port or default, target)
+    if port == 0:  # not "no port": `port or default` once called it port 80 (issue 11)
+        msg = "the URL names port 0, which no server listens on"
+        raise FetchError(msg)
+    return Target(url, scheme, host, _default_port(scheme) if port is None else port, target)
 
 
 def _normalise_host(raw: str) -> str:
@@ -387,7 +389,7 @@ def _read_body(response: httpx.Response, max_bytes: int, deadline: _Deadline) ->
 def _request(
     client: httpx.Client, t: Target, ip: IPAddress, deadline: _Deadline, cached: _Cached | None
 ) -> httpx.Request:
-    headers = {"Host": t.host if t.port in (80, 443) else f"{_bracket(t.host)}:{t.port}"}
+    headers = {"Host": _host_header(t)}
     if cached and cached.etag:
         headers["If-None-Match"] = cached.etag
     if cached and cached.last_modified:
@@ -404,6 +406,18 @@ def _request(
 
 def _bracket(host: str) -> str:
     return f"[{host}]" if ":" in host else host
+
+
+def _default_port(scheme: str) -> int:
+    return 443 if scheme == "https" else 80
+
+
+def _host_header(t: Target) -> str:
+    """`Host` as RFC 9110 wants it: the port only when it is not the scheme's default (so
+    `https://h:80/` says `h:80`, which checking the port against 80 and 443 alone did not)."""
+    if t.port == _default_port(t.scheme):
+        return _bracket(t.host)
+    return f"{_bracket(t.host)}:{t.port}"
 
 
 def _connect(
@@ -548,7 +562,7 @@ def post(
     """
     t = check_url(url, policy)
     ips = _resolve(t, policy)
-    host = t.host if t.port in (80, 443) else f"{_bracket(t.host)}:{t.port}"
+    host = _host_header(t)
     headers = {
         "Host": host,
         "Content-Type": "application/json",

@@ -531,3 +531,16 @@ def test_policy_survives_pickling_for_worker_processes() -> None:
     copy = pickle.loads(pickle.dumps(policy))
     assert copy == policy
     assert copy.networks == policy.networks
+
+
+def test_port_zero_is_named_and_the_host_header_carries_non_default_ports() -> None:
+    """Issue 11 row 13: `:0` is not "no port" (it was reported as port 80)."""
+    from renderer.net import FetchError, _host_header, check_url
+
+    with pytest.raises(FetchError, match="port 0"):
+        check_url("http://127.0.0.1:0/x.png", ImagePolicy())
+    assert check_url("http://h/x", ImagePolicy()).port == 80
+    assert check_url("https://h/x", ImagePolicy()).port == 443
+    assert _host_header(check_url("https://h:80/x", ImagePolicy())) == "h:80"
+    assert _host_header(check_url("http://h:80/x", ImagePolicy())) == "h"
+    assert _host_header(check_url("http://[::1]:8080/x", ImagePolicy())) == "[::1]:8080"
