@@ -137,12 +137,25 @@ def assert_error(r: httpx.Response, status: int) -> dict[str, Any]:
     assert isinstance(body["error"], str)
     assert body["error"]
     assert set(body) <= {"error", "details", "retryAfter"}
-    if "details" in body:
-        assert isinstance(body["details"], dict)
+    assert_issues(body)
     assert "Traceback" not in r.text
     assert r.headers["x-content-type-options"] == "nosniff"
     assert r.headers["x-request-id"]
     return body
+
+
+def assert_issues(body: dict[str, Any]) -> None:
+    """The one documented error shape (issue 12): `details.issues`, each a pointer and a message,
+    plus `parameter` or `header` when the issue is about one."""
+    issues = body["details"]["issues"]
+    assert isinstance(issues, list)
+    assert issues
+    for issue in issues:
+        assert set(issue) - {"parameter", "header"} == {"pointer", "message"}, issue
+        assert isinstance(issue["pointer"], str)
+        assert issue["pointer"] == "" or issue["pointer"].startswith("/")
+        assert isinstance(issue["message"], str)
+        assert issue["message"]
 
 
 # --- the Craftr contract ---------------------------------------------------------------------
@@ -226,6 +239,9 @@ def test_format_query_overrides_accept(server: ServerProcess) -> None:
 def test_bad_query_parameter_is_400(server: ServerProcess, params: dict[str, str]) -> None:
     body = assert_error(post(server, SMALL, params=params), 400)
     assert body["details"]["parameter"] == next(iter(params))
+    (issue,) = body["details"]["issues"]  # the one shape every error has (issue 12)
+    assert issue["pointer"] == ""
+    assert issue["parameter"] == next(iter(params))
 
 
 def test_json_response_mode(server: ServerProcess) -> None:
@@ -465,6 +481,13 @@ def test_openapi_is_built_from_the_schema(server: ServerProcess) -> None:
     assert "#/$defs/" not in json.dumps(doc)
     assert {"200", "400", "401", "403", "406", "413", "415", "429", "503"} <= set(op["responses"])
     assert op["security"] == [{"bearer": []}]
+    # One error shape (issue 12): `details.issues` is required, each issue a pointer and a message.
+    error = doc["components"]["schemas"]["Error"]
+    assert error["required"] == ["error", "details"]
+    assert error["properties"]["details"]["required"] == ["issues"]
+    issue = doc["components"]["schemas"]["Issue"]
+    assert issue["required"] == ["pointer", "message"]
+    assert {"parameter", "header"} <= set(issue["properties"])
 
 
 def test_doc_page_is_the_playground(server: ServerProcess, open_server: ServerProcess) -> None:
@@ -609,7 +632,7 @@ def test_deadline_queue_and_health_while_rendering(open_server: ServerProcess) -
         assert int(r.headers["retry-after"]) >= 1
     assert results[2].json()["error"].startswith("Server busy")
     assert results[0].json()["error"] == "Render timed out"
-    assert results[0].json()["details"] == {"deadlineSeconds": 1.0}
+    assert results[0].json()["details"]["deadlineSeconds"] == 1.0
     ok = post(open_server, SMALL, key=None, accept="image/png")
     assert ok.status_code == 200
     metrics = httpx.get(open_server.url + "/metrics").text

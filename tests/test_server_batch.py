@@ -196,6 +196,7 @@ def refused(r: httpx.Response, status: int, pointer: str | None = None) -> dict[
     body: dict[str, Any] = r.json()
     assert body["error"]
     assert "Traceback" not in r.text
+    assert all(set(i) >= {"pointer", "message"} for i in body["details"]["issues"]), body
     if pointer is not None:
         assert pointer in [i["pointer"] for i in body["details"]["issues"]], body
     return body
@@ -306,7 +307,7 @@ def test_storage_output_lands_in_the_folder(server: ServerProcess, storage: Path
     assert all("base64_data" not in i for i in job["items"])
     for rel in ("one.png", "nested/two.png"):
         assert (storage / "cards" / "2026" / rel).read_bytes().startswith(PNG)
-    leftovers = [p for p in storage.rglob("*") if p.name.startswith(".")]
+    leftovers = [p for p in storage.rglob("*.renderer-tmp")]
     assert leftovers == []  # written to a temporary name and renamed
 
 
@@ -320,6 +321,8 @@ def test_storage_output_lands_in_the_folder(server: ServerProcess, storage: Path
         "/tmp/out/",
         "file:///tmp/out/",
         "storage://out/a\\b/",
+        "storage://out/.renderer-owners/",  # hidden names: the owner records among them
+        "storage://out/a/.hidden/",
     ],
 )
 def test_bad_storage_location_is_400(server: ServerProcess, output: str) -> None:
@@ -430,17 +433,27 @@ def test_auth_and_who_may_read_a_job(server: ServerProcess) -> None:
 
 
 def test_quota_counts_every_item(server: ServerProcess) -> None:
-    """The tiny plan allows 5 requests an hour; a batch of N items costs N."""
+    """The tiny plan allows 5 requests an hour; a batch of N items costs N, and a refused batch
+    costs nothing (issue 11)."""
     r = submit(server, {"items": [CARD] * 6}, key=QUOTA)
     body = refused(r, 429)
-    assert body["details"] == {"plan": "tiny", "limit": 5, "requested": 6, "remaining": 4}
-    assert r.headers["ratelimit-remaining"] == "4"
+    assert body["details"] | {"issues": []} == {
+        "plan": "tiny",
+        "limit": 5,
+        "requested": 6,
+        "remaining": 5,
+        "issues": [],
+    }
+    assert "needs 6 requests" in body["details"]["issues"][0]["message"]
+    assert r.headers["ratelimit-remaining"] == "5"
     assert int(r.headers["retry-after"]) >= 1
-    # The refused request itself counted one, as every request does: 4 left.
-    r = submit(server, {"items": [CARD] * 4}, key=QUOTA)
-    accepted(r, 4)
+    refused(submit(server, {"items": "not a list"}, key=QUOTA), 400, "/items")  # costs nothing
+    r = submit(server, {"items": [CARD] * 5}, key=QUOTA)
+    accepted(r, 5)
     assert r.headers["ratelimit-remaining"] == "0"
-    refused(submit(server, {"items": [CARD]}, key=QUOTA), 429)
+    r = submit(server, {"items": [CARD]}, key=QUOTA)  # refused before its body is read
+    refused(r, 429)
+    assert r.headers["ratelimit-remaining"] == "0"
 
 
 def test_plan_component_limit_applies_per_item(server: ServerProcess) -> None:
@@ -492,6 +505,8 @@ def test_limits_and_content_rules(server: ServerProcess) -> None:
         (b'{"items": [{}], "output": ["storage://out/"]}', "/output"),
         (b'{"items": [{}], "name": ""}', "/name"),
         (b'{"items": [{}], "name": {"a": 1}}', "/name"),
+        (b'{"items": [{}], "overwrite": true}', "/overwrite"),  # only with output
+        (b'{"items": [{}], "output": "storage://out/", "overwrite": 1}', "/overwrite"),
         (b"\xff\xfe", ""),
     ],
 )

@@ -6,6 +6,7 @@ loopback port with persistence off, and stopped at the end.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import shutil
 import subprocess
@@ -58,7 +59,8 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def replicas(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
     d = tmp_path_factory.mktemp("replicas")
     config = d / "config.json"
-    config.write_text(json.dumps({"plans": {"tiny": {"requests": 4, "period": 3600}}}))
+    plans = {"tiny": {"requests": 4, "period": 3600}, "ten": {"requests": 10, "period": 3600}}
+    config.write_text(json.dumps({"plans": plans}))
     argv = serve(
         "--config",
         str(config),
@@ -67,7 +69,7 @@ def replicas(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "--render-workers",
         "1",
     )
-    env = {"RENDERER_API_KEYS": "shared-key:tiny"}
+    env = {"RENDERER_API_KEYS": "shared-key:tiny,batch-key:ten"}
     with (
         ServerProcess(argv, Path(d / "a.log"), env) as a,
         ServerProcess(argv, Path(d / "b.log"), env) as b,
@@ -97,6 +99,30 @@ def test_two_replicas_share_one_quota(replicas: list[str]) -> None:
         assert r.status_code == 429
         assert r.json()["error"] == "Rate limit exceeded"
         assert int(r.headers["retry-after"]) > 0
+
+
+def test_concurrent_batches_on_two_replicas_spend_the_quota_exactly(replicas: list[str]) -> None:
+    """Issue 11 row 12, through Redis: the check and the charge are one step (a Lua script), so
+    ten 2-item batches sent at once to two replicas get exactly five through, and the refused
+    five cost nothing."""
+
+    def submit(i: int) -> httpx.Response:
+        return httpx.post(
+            replicas[i % 2] + "/api/v1/batch",
+            json={"items": [SMALL, SMALL]},
+            headers={"Authorization": "Bearer batch-key"},
+            timeout=30,
+        )
+
+    with concurrent.futures.ThreadPoolExecutor(10) as pool:
+        answers = list(pool.map(submit, range(10)))
+    assert sorted(r.status_code for r in answers) == [202] * 5 + [429] * 5
+    for url in replicas:
+        r = httpx.post(
+            url + "/api/v1/image", json=SMALL, headers={"Authorization": "Bearer batch-key"}
+        )
+        assert r.status_code == 429
+        assert r.headers["ratelimit-remaining"] == "0"
 
 
 def test_keys_are_not_stored_in_redis(replicas: list[str], redis_url: str) -> None:

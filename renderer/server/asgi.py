@@ -4,15 +4,24 @@ A request to the image endpoint passes these gates in order, and the first that 
 authentication (401/403) → quota (429) → `Content-Encoding` and `Content-Type` (415) → query
 parameters (400) → `Accept` (406) → declared length (413) → the body, read in chunks against the
 size limit (413) and a deadline (408) → strict JSON (400) → the plan's component limit and the
-image-source policy (400) → `If-None-Match` (304) → a render worker (503 when busy or past the
-deadline; 400 for a spec the engine refuses) → 200. Everything before the body needs only
-headers, so an unauthenticated or over-quota client never gets to upload 5 MB.
+image-source policy (400) → `If-None-Match` (304, once a render worker has run the spec stage on
+the body: a body the engine refuses is a 400, never a 304) → a render worker (503 when busy or
+past the deadline; 400 for a spec the engine refuses) → 200. Everything before the body needs
+only headers, so an unauthenticated or over-quota client never gets to upload 5 MB.
 
-`POST /api/v1/batch` passes the same gates up to the body, then: the batch itself (400, see
-`batch`), the callback URL's address (400), the plan's limits for each item (that item's error),
-the quota for every item at once (429), and answers 202 with the job's id; `jobs.JobRunner` draws
-the items in the background. `GET /api/v1/jobs/{id}` authenticates without counting and answers
-the job as stored (404 for an unknown id or another key's job).
+`POST /api/v1/batch` authenticates and refuses an exhausted quota (429) without counting, passes
+the same gates up to the body, then: the batch itself (400, see `batch`), the callback URL's
+address (400), the plan's limits for each item (that item's error), the quota for every item at
+once (429, taking nothing), and answers 202 with the job's id; `jobs.JobRunner` draws the items in
+the background, filling template rows in the render workers. The server process only parses the
+body (at most `max_body_bytes`) and fills output names and image sources within fixed bounds.
+`GET /api/v1/jobs/{id}` authenticates without counting and answers the job as stored (404 for an
+unknown id or another key's job).
+
+Every error is `{"error": "...", "details": {"issues": [{"pointer", "message"}, ...], ...}}`:
+`issues` is always there, so a client reads one shape. `pointer` is a JSON pointer into the body
+("" for the request as a whole); an issue about a query parameter or a header names it in
+`parameter` or `header`. Other keys of `details` (`limit`, `plan`, `deadlineSeconds`, …) stay.
 
 Every response goes through `_Hygiene`, which adds `X-Request-Id`, `X-Content-Type-Options` and
 the strict `Content-Security-Policy`, counts the response for `/metrics`, and turns an unexpected
@@ -35,7 +44,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -56,7 +65,7 @@ from renderer.preflight import preflight
 from renderer.spec import load_document, schema
 
 from .auth import AuthFailure, Caller, Keyring
-from .batch import BatchInvalid, PlannedItem, parse_batch
+from .batch import BatchInvalid, BatchRequest, PlannedItem, gate_view, parse_batch
 from .config import Plan, ServerConfig
 from .docpage import DOC_CSP, doc_page, static_response
 from .jobs import Job, JobRunner, JobStore, iso_now, new_job_id
@@ -65,10 +74,11 @@ from .negotiate import JSON_TYPE, PRODUCED, NotAcceptable, negotiate
 from .og import OgRoute
 from .openapi import build_openapi
 from .pool import RenderPool
-from .ratelimit import Quota, RateLimiter, StoreUnavailable, make_store
+from .ratelimit import Charge, Quota, RateLimiter, StoreUnavailable, make_store
 from .refusal import Refusal as _Refusal
+from .refusal import check_on_pool, error_body, render_on_pool
+from .refusal import issue as _issue
 from .refusal import rate_limited as _rate_limited
-from .refusal import render_on_pool
 from .storage import Storage
 
 __all__ = ["STRICT_CSP", "create_app"]
@@ -82,10 +92,6 @@ _ROUTES = {"/", "/api/v1/image", "/api/v1/batch", "/healthz", "/metrics", "/open
 _JOBS = "/api/v1/jobs/"
 _STATIC = "/static/"  # the playground's script and style sheet
 _FORMATS = frozenset(FORMAT_NAMES)
-
-
-def _issue(pointer: str, message: str) -> dict[str, Any]:
-    return {"issues": [{"pointer": pointer, "message": message}]}
 
 
 class _Hygiene:
@@ -133,9 +139,9 @@ class _Hygiene:
             log.exception("unhandled error in request %s", request_id)
             if started:
                 raise
-            response = JSONResponse(
-                {"error": "Internal server error", "details": {"requestId": request_id}}, 500
-            )
+            message = "An unexpected error; the server's log has it under this request id."
+            body = error_body("Internal server error", message, requestId=request_id)
+            response = JSONResponse(body, 500)
             await response(scope, receive, send_wrapper)
 
 
@@ -171,6 +177,7 @@ class _Service:
             if config.templates_dir
             else None
         )
+        self._big_parse = asyncio.Semaphore(1)
 
     async def ensure_started(self) -> tuple[RateLimiter, RenderPool]:
         """Start the store and the pool once (lifespan, or the first request without one)."""
@@ -183,6 +190,7 @@ class _Service:
                     self.config.render_timeout,
                     self.config.queue_size,
                     self.config.worker_memory_mb,
+                    self.config.worker_recycle_mb,
                 )
                 await pool.start()
                 self.pool = pool
@@ -223,6 +231,11 @@ class _Service:
         if not isinstance(caller, AuthFailure):
             return caller
         extra = {"WWW-Authenticate": 'Bearer realm="renderer"'} if caller.status == 401 else {}
+        message = (
+            "Send the header Authorization: Bearer <key>."
+            if caller.status == 401
+            else "This key is not one this server knows."
+        )
         per_minute = self.config.auth_failures_per_minute
         if per_minute:
             limiter, _ = await self.ensure_started()
@@ -238,7 +251,8 @@ class _Service:
                 headers.update(quota.headers(now))
                 if quota.exceeded:
                     raise _rate_limited(quota, plan, now)
-        raise _Refusal(caller.status, caller.error, headers=extra)
+        details = _issue("", message, header="Authorization")
+        raise _Refusal(caller.status, caller.error, details, headers=extra)
 
     async def admit(self, request: Request, headers: dict[str, str]) -> tuple[Caller, Quota | None]:
         """Authenticate and count the request; fills `headers` with the RateLimit-* fields."""
@@ -247,10 +261,7 @@ class _Service:
         try:
             quota = await limiter.check(caller.plan, caller.bucket)
         except StoreUnavailable:
-            log.warning("rate-limit store unavailable")
-            raise _Refusal(
-                503, "Rate-limit store unavailable", headers={"Retry-After": "5"}
-            ) from None
+            raise _store_down() from None
         if quota is not None:
             now = time.time()
             headers.update(quota.headers(now))
@@ -258,28 +269,48 @@ class _Service:
                 raise _rate_limited(quota, caller.plan, now)
         return caller, quota
 
-    async def charge(
-        self, caller: Caller, quota: Quota | None, items: int, headers: dict[str, str]
-    ) -> None:
-        """Count a batch's items: the request itself was counted by `admit`, so `items - 1` more,
-        all or none. 429, counting nothing more, when the quota left is smaller."""
-        if quota is None or items <= 1:
-            return
+    async def admit_batch(self, request: Request, headers: dict[str, str]) -> Caller:
+        """Authenticate, and refuse a key whose quota is used up, counting nothing: a batch is
+        counted once its items are known (`charge`)."""
         limiter, _ = await self.ensure_started()
-        now = time.time()
-        wanted = {"requested": items, "remaining": quota.remaining}  # as RateLimit-Remaining
-        if quota.remaining < items - 1:
-            raise _rate_limited(quota, caller.plan, now, wanted)
+        caller = await self.identify(request, headers)
         try:
-            taken = await limiter.take(caller.plan, caller.bucket, items - 1)
+            quota = await limiter.peek(caller.plan, caller.bucket)
         except StoreUnavailable:
-            raise _Refusal(
-                503, "Rate-limit store unavailable", headers={"Retry-After": "5"}
-            ) from None
-        if taken is not None:
-            headers.update(taken.headers(now))
-            if taken.exceeded:
-                raise _rate_limited(taken, caller.plan, now, wanted)
+            raise _store_down() from None
+        if quota is not None:
+            now = time.time()
+            headers.update(quota.headers(now))
+            if quota.exceeded:
+                raise _rate_limited(quota, caller.plan, now)
+        return caller
+
+    async def charge(self, caller: Caller, items: int, headers: dict[str, str]) -> Charge | None:
+        """Count a batch's items, all at once or none (one atomic step in the store). 429,
+        counting nothing, when fewer are left."""
+        limiter, _ = await self.ensure_started()
+        try:
+            taken = await limiter.take(caller.plan, caller.bucket, items)
+        except StoreUnavailable:
+            raise _store_down() from None
+        if taken is None:
+            return None
+        quota, charge = taken
+        now = time.time()
+        headers.update(quota.headers(now))
+        if charge is None:
+            wanted = {"requested": items, "remaining": quota.remaining}  # as RateLimit-Remaining
+            raise _rate_limited(quota, caller.plan, now, wanted)
+        return charge
+
+    async def give_back(self, charge: Charge | None) -> None:
+        """Return a batch's charge when the batch is refused after all (never raises)."""
+        if charge is None or self.limiter is None:
+            return
+        try:
+            await self.limiter.give_back(charge)
+        except StoreUnavailable:
+            log.warning("rate-limit store unavailable: a refused batch's charge was kept")
 
     @staticmethod
     def check_body_headers(request: Request) -> None:
@@ -288,7 +319,16 @@ class _Service:
             raise _Refusal(
                 415,
                 "Unsupported Content-Encoding",
-                {"contentEncoding": encoding[:64], "supported": ["identity"]},
+                {
+                    **_issue(
+                        "",
+                        "Requests are never inflated: send the body as it is (identity). "
+                        f"Received: {encoding[:64]!r}.",
+                        header="Content-Encoding",
+                    ),
+                    "contentEncoding": encoding[:64],
+                    "supported": ["identity"],
+                },
             )
         ctype = request.headers.get("content-type", "")
         media, *params = (p.strip().lower() for p in ctype.split(";"))
@@ -301,7 +341,15 @@ class _Service:
             raise _Refusal(
                 415,
                 "Unsupported Media Type",
-                {"contentType": ctype[:100], "supported": ["application/json"]},
+                {
+                    **_issue(
+                        "",
+                        f"Send Content-Type: application/json (UTF-8). Received: {ctype[:100]!r}.",
+                        header="Content-Type",
+                    ),
+                    "contentType": ctype[:100],
+                    "supported": ["application/json"],
+                },
             )
 
     def declared_length(self, request: Request) -> None:
@@ -309,7 +357,11 @@ class _Service:
         if raw is None:
             return
         if not raw.strip().isdigit():
-            raise _Refusal(400, "Invalid Content-Length")
+            raise _Refusal(
+                400,
+                "Invalid Content-Length",
+                _issue("", "Expected a number of bytes.", header="Content-Length"),
+            )
         if int(raw) > self.config.max_body_bytes:
             raise _too_large(self.config.max_body_bytes)
 
@@ -335,7 +387,35 @@ class _Service:
                 "Request body not received in time",
                 {"deadlineSeconds": self.config.body_timeout},
                 headers={"Connection": "close"},
+                message=f"The whole body must arrive within {self.config.body_timeout:g} s.",
             ) from None
+
+    async def parse(self, body: bytes, parse: Callable[[bytes], _T]) -> _T:
+        """`parse(body)` in a thread, with the main process's memory bounded: a body holding more
+        than `max_body_containers` JSON objects and arrays is refused (413) before it is parsed,
+        and bodies over `_BIG_BODY` bytes are parsed one at a time. A JSON object costs the
+        strict reader ~150 bytes for every 3 bytes of body (`[{},{},…]`), so a 5 MB body once
+        grew this process by 280 MB, and a batch job kept that until it finished; the rest of
+        JSON (strings, numbers) grows at most ~15×."""
+        limit = self.config.max_body_containers
+
+        def guarded() -> _T:
+            if body.count(b"{") + body.count(b"[") > limit:  # else no need to look closer
+                found = _containers(body)
+                if found > limit:
+                    raise _Refusal(
+                        413,
+                        "Request body too large",
+                        {"limitContainers": limit},
+                        message=f"The body holds {found} JSON objects and arrays; at most "
+                        f"{limit} are accepted (max_body_containers).",
+                    )
+            return parse(body)
+
+        if len(body) <= _BIG_BODY:
+            return await asyncio.to_thread(guarded)
+        async with self._big_parse:
+            return await asyncio.to_thread(guarded)
 
     # --- gates on the document --------------------------------------------------------------
 
@@ -390,9 +470,34 @@ class _Service:
             )
 
 
+_T = TypeVar("_T")
+_BIG_BODY = 256 * 1024  # bytes: bodies larger than this are parsed one at a time
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+
+
+def _containers(body: bytes) -> int:
+    """JSON objects and arrays in `body`: its brackets outside strings (linear; C speed)."""
+    bare = _JSON_STRING.sub(b"", body)
+    return bare.count(b"{") + bare.count(b"[")
+
+
 def _too_large(limit: int) -> _Refusal:
     return _Refusal(
-        413, "Request body too large", {"limitBytes": limit}, headers={"Connection": "close"}
+        413,
+        "Request body too large",
+        {"limitBytes": limit},
+        headers={"Connection": "close"},
+        message=f"The body may be at most {limit} bytes.",
+    )
+
+
+def _store_down() -> _Refusal:
+    log.warning("rate-limit store unavailable")
+    return _Refusal(
+        503,
+        "Rate-limit store unavailable",
+        headers={"Retry-After": "5"},
+        message="Quotas cannot be checked just now; try again shortly.",
     )
 
 
@@ -405,24 +510,15 @@ def _query(request: Request) -> tuple[str | None, float, int | None]:
     q = request.query_params
     unknown = sorted(set(q.keys()) - _QUERY)
     if unknown:
-        raise _Refusal(
-            400,
-            "Invalid parameters",
-            {
-                "parameter": unknown[0][:100],
-                "message": "unknown query parameter",
-                "allowed": sorted(_QUERY),
-            },
-        )
+        message = f"Unknown query parameter. Allowed: {', '.join(sorted(_QUERY))}."
+        raise _query_refusal(message, parameter=unknown[0][:100], allowed=sorted(_QUERY))
     fmt = q.get("format")
     if fmt is not None:
         fmt = fmt.strip().lower()
         if fmt not in _FORMATS | {"json"}:
-            raise _Refusal(
-                400,
-                "Invalid parameters",
-                {"parameter": "format", "allowed": sorted(_FORMATS | {"json"})},
-            )
+            allowed = sorted(_FORMATS | {"json"})
+            message = f"Allowed: {', '.join(allowed)}. Received: {fmt[:20]!r}."
+            raise _query_refusal(message, parameter="format", allowed=allowed)
     scale = 1.0
     if "scale" in q:
         try:
@@ -430,20 +526,15 @@ def _query(request: Request) -> tuple[str | None, float, int | None]:
         except ValueError:
             scale = math.nan
         if not (math.isfinite(scale) and 0 < scale <= DEFAULT_LIMITS.max_scale):
-            raise _Refusal(
-                400,
-                "Invalid parameters",
-                {"parameter": "scale", "message": f"0 < scale ≤ {DEFAULT_LIMITS.max_scale:g}"},
-            )
+            message = f"Expected a number, 0 < scale ≤ {DEFAULT_LIMITS.max_scale:g}."
+            raise _query_refusal(message, parameter="scale")
     quality = None
     if "quality" in q:
         raw = q["quality"]
         # ASCII digits only: str.isdigit() also accepts "³", which int() refuses (a 500 found
         # by schemathesis).
         if not (re.fullmatch(r"[0-9]{1,3}", raw) and 1 <= int(raw) <= 100):
-            raise _Refusal(
-                400, "Invalid parameters", {"parameter": "quality", "message": "an integer 1-100"}
-            )
+            raise _query_refusal(message="Expected an integer 1-100.", parameter="quality")
         quality = int(raw)
     return fmt, scale, quality
 
@@ -456,7 +547,13 @@ def _wants_report(request: Request) -> bool:
         return False
     if raw == "1":
         return True
-    raise _Refusal(400, "Invalid parameters", {"parameter": "report", "allowed": ["0", "1"]})
+    raise _query_refusal(message="Expected 0 or 1.", parameter="report", allowed=["0", "1"])
+
+
+def _query_refusal(message: str, *, parameter: str, **details: Any) -> _Refusal:
+    """A 400 for one query parameter; `details.parameter` is kept from the earlier shape."""
+    issue = _issue("", message, parameter=parameter)
+    return _Refusal(400, "Invalid parameters", {**issue, "parameter": parameter, **details})
 
 
 def _choose(accept: str | None, fmt: str | None) -> tuple[str, bool]:
@@ -469,6 +566,11 @@ def _choose(accept: str | None, fmt: str | None) -> tuple[str, bool]:
                 406,
                 "Not Acceptable",
                 {
+                    **_issue(
+                        "",
+                        f"Nothing in Accept can be produced. Supported: {', '.join(PRODUCED)}.",
+                        header="Accept",
+                    ),
                     "accept": (accept or "")[:200],
                     "supported": list(PRODUCED),
                 },
@@ -570,6 +672,11 @@ def create_app(config: ServerConfig | None = None) -> ASGIApp:
                 stats.crashes if stats else 0,
             ),
             "renderer_worker_restarts_total": ("Workers replaced.", stats.restarts if stats else 0),
+            "renderer_workers_recycled_total": (
+                "Workers replaced after a request left them out of memory or over "
+                "--worker-recycle-mb.",
+                stats.recycled if stats else 0,
+            ),
             "renderer_queue_rejections_total": (
                 "Renders refused with 503: queue full.",
                 stats.busy_rejections if stats else 0,
@@ -593,7 +700,8 @@ def create_app(config: ServerConfig | None = None) -> ASGIApp:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        body = {"error": exc.detail}
+        message = {404: "No such endpoint.", 405: "This endpoint does not take that method."}
+        body = error_body(exc.detail, message.get(exc.status_code, exc.detail))
         return JSONResponse(body, exc.status_code, headers=exc.headers)
 
     @contextlib.asynccontextmanager
@@ -656,7 +764,7 @@ async def _render_request(service: _Service, request: Request, headers: dict[str
     service.declared_length(request)
     body = await service.read_body(request)
     try:
-        doc, _ = await asyncio.to_thread(load_document, body, DEFAULT_LIMITS)
+        doc = await service.parse(body, lambda b: load_document(b, DEFAULT_LIMITS)[0])
     except SpecError as e:
         raise _Refusal(
             400, "Invalid parameters", {"issues": [i.as_dict() for i in e.issues]}
@@ -664,20 +772,26 @@ async def _render_request(service: _Service, request: Request, headers: dict[str
     base_dir = service.check_document(doc, plan, scale)
     etag = _etag(body, image_format, scale, quality, as_json, report)
     cache = {"ETag": f'"{etag}"', "Cache-Control": IMAGE_CACHE}
-    if _matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers={**headers, **cache})
     _, pool = await service.ensure_started()
+    if _matches(request.headers.get("if-none-match"), etag):
+        # Only a body the engine accepts has a representation to be current: `*` must not
+        # turn an invalid spec into a 304 (issue 11), nor may a guessed ETag.
+        await check_on_pool(pool, body, scale)
+        return Response(status_code=304, headers={**headers, **cache})
     started = time.perf_counter()
-    result = await render_on_pool(
+    answer = await render_on_pool(
         pool, body, image_format, scale, quality, base_dir, service.image_policy, report=report
     )
     seconds = time.perf_counter() - started
     service.metrics.observe_render(image_format, seconds)
     content_type = "image/svg+xml" if image_format == "svg" else f"image/{image_format}"
     extra: dict[str, Any] = {}
-    if isinstance(result, tuple):  # ?report=1
-        result, extra["report"] = result
+    result: bytes
+    if isinstance(answer, tuple):  # ?report=1
+        result, extra["report"] = answer
         headers["Server-Timing"] = f"render;dur={seconds * 1000:.1f}"
+    else:
+        result = answer
     if as_json:
         return JSONResponse(
             {
@@ -701,18 +815,20 @@ def _canonical(fmt: str) -> str:
 
 
 async def _batch_request(service: _Service, request: Request, headers: dict[str, str]) -> Response:
-    caller, quota = await service.admit(request, headers)
+    caller = await service.admit_batch(request, headers)
     service.check_body_headers(request)
     service.declared_length(request)
     body = await service.read_body(request)
     try:
-        batch = await asyncio.to_thread(
-            parse_batch,
+        batch = await service.parse(
             body,
-            max_items=service.config.max_batch_items,
-            max_body_bytes=service.config.max_body_bytes,
-            max_scale=DEFAULT_LIMITS.max_scale,
-            storage=service.storage,
+            lambda b: parse_batch(
+                b,
+                max_items=service.config.max_batch_items,
+                max_body_bytes=service.config.max_body_bytes,
+                max_scale=DEFAULT_LIMITS.max_scale,
+                storage=service.storage,
+            ),
         )
     except BatchInvalid as e:
         raise _Refusal(400, "Invalid parameters", {"issues": e.issues}) from None
@@ -730,8 +846,22 @@ async def _batch_request(service: _Service, request: Request, headers: dict[str,
         except TIMEOUT_ERRORS:
             message = f"The host was not resolved within {policy.fetch_timeout:g} s."
             raise _Refusal(400, "Invalid parameters", _issue("/callback_url", message)) from None
-    items = tuple(_gate(service, item, caller.plan, batch.scale) for item in batch.items)
-    await service.charge(caller, quota, len(items), headers)
+    charge = await service.charge(caller, len(batch.items), headers)
+    try:
+        items = await asyncio.to_thread(
+            lambda: tuple(_gate(service, item, caller.plan, batch.scale) for item in batch.items)
+        )
+        return await _submit(service, caller, dataclasses.replace(batch, items=items), headers)
+    except BaseException:
+        await service.give_back(charge)
+        raise
+
+
+async def _submit(
+    service: _Service, caller: Caller, batch: BatchRequest, headers: dict[str, str]
+) -> Response:
+    """Record the job and start it; 202 with its id."""
+    items = batch.items
     fmt = batch.format
     job = Job(
         id=new_job_id(),
@@ -754,7 +884,7 @@ async def _batch_request(service: _Service, request: Request, headers: dict[str,
     await service.ensure_started()
     assert service.runner is not None
     base_dir = str(service.allowed_dirs[0]) if service.allowed_dirs else None
-    await service.runner.submit(job, dataclasses.replace(batch, items=items), base_dir)
+    await service.runner.submit(job, batch, base_dir)
     link = f"/api/v1/jobs/{job.id}"
     return JSONResponse(
         {"id": job.id, "status": "queued", "items": len(items), "links": {"self": link}},
@@ -765,10 +895,11 @@ async def _batch_request(service: _Service, request: Request, headers: dict[str,
 
 def _gate(service: _Service, item: PlannedItem, plan: Plan, scale: float) -> PlannedItem:
     """The image endpoint's document gates (plan limit, file paths, size) for one item."""
-    if item.spec is None:
+    view = gate_view(item) if item.spec is not None else None
+    if view is None:
         return item
     try:
-        service.check_document(item.spec, plan, scale)
+        service.check_document(view, plan, scale)
     except _Refusal as r:
         issues = (r.details or {}).get("issues") or [{"pointer": "", "message": r.error}]
         return dataclasses.replace(item, spec=None, error=item.failed(r.error, issues))
@@ -782,5 +913,7 @@ async def _job_request(service: _Service, request: Request, headers: dict[str, s
     job = await asyncio.to_thread(service.jobs.load, job_id)
     # Another key's job answers exactly as an unknown one: ids cannot be probed.
     if job is None or not hmac.compare_digest(job.bucket, caller.bucket):
-        raise _Refusal(404, "Job not found", {"id": job_id[:64]})
+        raise _Refusal(
+            404, "Job not found", {"id": job_id[:64]}, message="No job with this id for this key."
+        )
     return JSONResponse(await asyncio.to_thread(service.jobs.view, job), headers=headers)

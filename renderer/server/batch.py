@@ -1,9 +1,10 @@
 """`POST /api/v1/batch` bodies: the request's JSON in, a `BatchRequest` of planned items out.
 
 A body is either `{"items": [card, ...]}` or `{"template": card, "rows": [{...}, ...]}`, plus the
-options `format`, `scale`, `quality`, `callback_url`, `output` (`storage://NAME/path/`) and `name`
-(a pattern for output file names, filled like a template). The body is read with the same strict
-JSON reader as a card (duplicate keys, NaN and huge literals are caught, not silently resolved).
+options `format`, `scale`, `quality`, `callback_url`, `output` (`storage://NAME/path/`),
+`overwrite` (replace this key's own files in storage) and `name` (a pattern for output file
+names, filled like a template). The body is read with the same strict JSON reader as a card
+(duplicate keys, NaN and huge literals are caught, not silently resolved).
 
 Two kinds of problem, kept apart: a problem with the request as a whole (not an object, an unknown
 option, too many items, a bad format or storage location) raises `BatchInvalid`, which the
@@ -15,7 +16,12 @@ a client can find the fault in what it sent. Cards themselves are validated by t
 which report the same way.
 
 Rows are filled by `renderer.templates.fill`: values are inserted as text into the parsed
-template, never into JSON text, so a row cannot add keys, components or images.
+template, never into JSON text, so a row cannot add keys, components or images. Planning does not
+fill the cards: a template item carries the template and its row, and the render worker fills it
+(under `Limits.max_filled_bytes`), so the server process never holds what a small body can
+expand to (a 60 KB body once built a 100 MB string per row here). Only output names are filled
+here, bounded by `_MAX_FILLED_NAME`, and the server's gate fills just the `type` and `src` of each
+component, within the same bound as the worker, to check image sources (`gate_view`).
 """
 
 from __future__ import annotations
@@ -35,12 +41,14 @@ from renderer.templates import fill
 
 from .storage import Location, Storage, StorageRefused, safe_relative
 
-__all__ = ["BatchInvalid", "BatchRequest", "ItemError", "PlannedItem", "parse_batch"]
+__all__ = ["BatchInvalid", "BatchRequest", "ItemError", "PlannedItem", "gate_view", "parse_batch"]
 
-OPTIONS = ("format", "scale", "quality", "callback_url", "output", "name")
+OPTIONS = ("format", "scale", "quality", "callback_url", "output", "overwrite", "name")
 _FORMATS = FORMAT_NAMES
 _MAX_URL = 2048  # characters of callback_url, as ImagePolicy.max_url_length
 _MAX_NAME = 255  # characters of the name pattern
+_MAX_FILLED_NAME = 1024  # characters of a name once filled from its row
+_NAME_LIMITS = dataclasses.replace(DEFAULT_LIMITS, max_filled_bytes=_MAX_FILLED_NAME)
 
 
 class BatchInvalid(Exception):
@@ -74,11 +82,12 @@ class ItemError:
 @dataclass(frozen=True, slots=True)
 class PlannedItem:
     index: int
-    spec: Any  # the card document to render (filled from its row); None when `error` is set
+    spec: Any  # the card document to render (the template, with `variables`); None on `error`
     name: str  # output file name relative to the output folder; "" when naming failed
     prefix: str  # pointer of this item's card in the request: "/items/3" or "/template"
     row: str | None  # "row 3" in template mode, added to the messages of this item's errors
     error: ItemError | None = None
+    variables: Mapping[str, object] | None = None  # the row (and index) the worker fills with
 
     def failed(self, error: str, details: list[dict[str, str]]) -> ItemError:
         """A worker's or gate's issues (pointers into the card) as pointers into the request."""
@@ -99,6 +108,7 @@ class BatchRequest:
     quality: int | None
     callback_url: str | None
     output: Location | None
+    overwrite: bool = False  # replace files in storage this key wrote before
 
 
 def parse_batch(
@@ -140,11 +150,16 @@ def parse_batch(
             output = storage.locate(doc["output"])
         except StorageRefused as e:
             _refuse("/output", str(e))
+    overwrite = doc.get("overwrite", False)
+    if not isinstance(overwrite, bool):
+        _refuse("/overwrite", f"Expected true or false. Received: {_show(overwrite)}.")
+    if "overwrite" in doc and output is None:
+        _refuse("/overwrite", "Only with output: images in the job itself are never shared.")
     pattern = doc.get("name")
     if "name" in doc and (not isinstance(pattern, str) or not 0 < len(pattern) <= _MAX_NAME):
         _refuse("/name", f"Expected a file name pattern of 1 to {_MAX_NAME} characters.")
     items = _plan_items(doc, max_items, fmt, pattern, output is not None)
-    return BatchRequest(items, fmt, scale, quality, callback, output)
+    return BatchRequest(items, fmt, scale, quality, callback, output, overwrite)
 
 
 def _render_options(doc: Mapping[str, Any], max_scale: float) -> tuple[Format, float, int | None]:
@@ -218,12 +233,7 @@ def _plan_one(
                 item, error=ItemError("Invalid row", ((problem[0], problem[1] + f" (row {i})"),))
             )
         variables = {"index": i, **source}
-        try:
-            item = dataclasses.replace(item, spec=fill(doc["template"], variables, row=f"row {i}"))
-        except SpecError as e:
-            return dataclasses.replace(
-                item, spec=None, error=ItemError("Invalid parameters", _prefixed("/template", e))
-            )
+        item = dataclasses.replace(item, spec=doc["template"], variables=variables)
     try:
         name = _name(pattern, variables, fmt, f"row {i}" if item.row else None)
     except SpecError as e:
@@ -268,7 +278,7 @@ def _name(
     """The checked output file name of one item: the pattern filled, with the format's extension."""
     if pattern is None:
         return f"item-{variables['index']}.{fmt.extension}"
-    text = fill(pattern, variables, row=row)
+    text = fill(pattern, variables, row=row, limits=_NAME_LIMITS)
     assert isinstance(text, str)
     try:
         rel = safe_relative(text, "The output name")
@@ -286,3 +296,25 @@ def _name(
         )
         raise SpecError([Issue("", message)])
     return str(rel)
+
+
+def gate_view(item: PlannedItem) -> Any:
+    """What the server's document gate looks at for one item: the card itself, or for a template
+    item its components' `type` and `src` filled from the row, in one `fill` under the worker's
+    `Limits.max_filled_bytes` (so at most that much, and only while the gate looks). None when
+    that fill fails: the worker's fill of the whole card fails the same way and reports it."""
+    if item.variables is None or not isinstance(item.spec, dict):
+        return item.spec
+    components = item.spec.get("components")
+    if not isinstance(components, list):
+        return item.spec
+    view = {
+        "components": [
+            {k: c[k] for k in ("type", "src") if k in c} if isinstance(c, dict) else c
+            for c in components
+        ]
+    }
+    try:
+        return fill(view, item.variables)
+    except SpecError:
+        return None

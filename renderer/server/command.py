@@ -61,7 +61,17 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--keep-alive", type=float, default=5.0, help="idle keep-alive seconds (default 5)"
     )
-    p.add_argument("--worker-memory-mb", type=int, help="address-space cap per render worker (MiB)")
+    p.add_argument(
+        "--worker-memory-mb",
+        type=int,
+        help="address-space cap per render worker, MiB (default 2048)",
+    )
+    p.add_argument(
+        "--worker-recycle-mb",
+        type=int,
+        help="replace a render worker left holding more than this after a request, MiB "
+        "resident (default 768); one that ran out of memory is always replaced",
+    )
     p.add_argument(
         "--cors-origin",
         action="append",
@@ -198,6 +208,7 @@ def run(args: argparse.Namespace) -> int:
         "body_timeout": args.body_timeout,
         "header_timeout": args.header_timeout,
         "worker_memory_mb": args.worker_memory_mb,
+        "worker_recycle_mb": args.worker_recycle_mb,
         "cors_origins": tuple(args.cors_origin) if args.cors_origin else None,
         "allow_image_dirs": tuple(args.allow_image_dir) if args.allow_image_dir else None,
         "allow_svg_images": True if args.allow_svg_images else None,

@@ -52,7 +52,7 @@ from renderer.policy import ImagePolicy
 
 from .batch import BatchRequest, PlannedItem
 from .pool import PoolBusy, RenderFailed, RenderPool, RenderTimeout, WorkerCrashed
-from .storage import Location, StorageRefused
+from .storage import StorageRefused
 
 __all__ = ["ID_PATTERN", "Job", "JobRunner", "JobStore", "iso_now", "new_job_id", "sign_callback"]
 
@@ -343,7 +343,7 @@ class JobRunner:
         if isinstance(outcome, bytes):
             try:
                 job.items[item.index] = await asyncio.to_thread(
-                    self._keep, job, request.output, item, outcome
+                    self._keep, job, request, item, outcome
                 )
             except (OSError, StorageRefused) as e:
                 log.warning("job %s item %d not written: %s", job.id, item.index, e)
@@ -369,6 +369,7 @@ class JobRunner:
                     request.quality,
                     base_dir,
                     self.policy,
+                    item.variables,
                 )
             except PoolBusy:
                 await asyncio.sleep(_BUSY_WAIT)
@@ -391,9 +392,11 @@ class JobRunner:
             return result
 
     def _keep(
-        self, job: Job, output: Location | None, item: PlannedItem, data: bytes
+        self, job: Job, request: BatchRequest, item: PlannedItem, data: bytes
     ) -> dict[str, Any]:
-        """Write one image (storage, or the job's folder) and return the item's outcome."""
+        """Write one image (storage, under its ownership rules, or the job's folder) and return
+        the item's outcome."""
+        output = request.output
         outcome: dict[str, Any] = {
             "index": item.index,
             "status": "ok",
@@ -403,7 +406,7 @@ class JobRunner:
         if output is None:
             write_output(self.store.image_path(job, item.index), data)
         else:
-            write_output(output.target(item.name), data)
+            output.write(item.name, data, bucket=job.bucket, overwrite=request.overwrite)
             outcome["path"] = output.file_url(item.name)
         return outcome
 

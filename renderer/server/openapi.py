@@ -29,7 +29,8 @@ ERROR_STATUSES = {
     "415": "The body is not `application/json`, or it has a `Content-Encoding`.",
     "429": "The key's plan quota is used up; `retryAfter` is when it resets.",
     "503": "Every render worker is busy and the queue is full, the render passed its "
-    "deadline, or the rate-limit store is unreachable; retry after `Retry-After` seconds.",
+    "deadline, it needed more memory than a worker may use, or the rate-limit store is "
+    "unreachable; retry after `Retry-After` seconds.",
 }
 
 _RATE_HEADERS = {
@@ -59,13 +60,42 @@ def _rewrite(node: Any) -> Any:
     return node
 
 
+_ISSUE: dict[str, Any] = {
+    "type": "object",
+    "required": ["pointer", "message"],
+    "properties": {
+        "pointer": {
+            "type": "string",
+            "description": "JSON pointer into the request body; empty for the request as a whole.",
+        },
+        "message": {"type": "string", "description": "What is wrong, and what is allowed."},
+        "parameter": {"type": "string", "description": "The query parameter it is about."},
+        "header": {"type": "string", "description": "The request header it is about."},
+    },
+}
+
+
 def _error_schema() -> dict[str, Any]:
     return {
         "type": "object",
-        "required": ["error"],
+        "required": ["error", "details"],
+        "description": "Every error response has this shape: `details.issues` is always there "
+        "(at least one issue); other keys of `details` depend on the error (`limit` and `plan` "
+        "for a plan limit, `deadlineSeconds`, `limitBytes`, `supported`, `requested` and "
+        "`remaining` for a batch over quota, `requestId` for a 500).",
         "properties": {
             "error": {"type": "string"},
-            "details": {"type": "object"},
+            "details": {
+                "type": "object",
+                "required": ["issues"],
+                "properties": {
+                    "issues": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {"$ref": "#/components/schemas/Issue"},
+                    }
+                },
+            },
             "retryAfter": {"type": "string", "format": "date-time"},
         },
     }
@@ -73,11 +103,7 @@ def _error_schema() -> dict[str, Any]:
 
 def _batch_schemas(max_items: int) -> dict[str, Any]:
     """The batch request, the 202 answer, and a job as `GET /api/v1/jobs/{id}` shows it."""
-    issue = {
-        "type": "object",
-        "required": ["pointer", "message"],
-        "properties": {"pointer": {"type": "string"}, "message": {"type": "string"}},
-    }
+    issue = {"$ref": "#/components/schemas/Issue"}
     return {
         "BatchRequest": {
             "type": "object",
@@ -116,6 +142,12 @@ def _batch_schemas(max_items: int) -> dict[str, Any]:
                     "type": "string",
                     "pattern": "^storage://",
                     "description": "`storage://NAME/path/`: an operator-configured folder.",
+                },
+                "overwrite": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "With `output`: replace files this key wrote before. A file "
+                    "another key (or no key) wrote is never replaced.",
                 },
                 "name": {
                     "type": "string",
@@ -206,7 +238,10 @@ def _batch_paths(auth_required: bool) -> dict[str, Any]:
         "refused `callback_url` or `output` (`details.issues` names each with its pointer). "
         "Invalid cards do not refuse the batch: they are that item's error in the job."
     )
-    submit_errors["429"] = "The quota left is smaller than the number of items."
+    submit_errors["429"] = (
+        "The quota left is smaller than the number of items (`details.requested`, "
+        "`details.remaining`); a refused batch costs nothing."
+    )
     submit: dict[str, Any] = {
         "operationId": "submitBatch",
         "summary": "Render many cards, or one template per row, as a background job",
@@ -347,6 +382,7 @@ def build_openapi(
     schemas = dict(defs)
     schemas["Card"] = card
     schemas["Error"] = _error_schema()
+    schemas["Issue"] = _ISSUE
     schemas.update(_batch_schemas(max_batch_items))
     schemas["ImageJSON"] = {
         "type": "object",
@@ -383,7 +419,10 @@ def build_openapi(
             "headers": _RATE_HEADERS,
             "content": success,
         },
-        "304": {"description": "`If-None-Match` matched the image's `ETag`."},
+        "304": {
+            "description": "`If-None-Match` matched the image's `ETag` (or was `*`) and the "
+            "engine accepts the body; a body it refuses is a 400, never a 304."
+        },
     }
     for status, text in ERROR_STATUSES.items():
         responses[status] = {"description": text, "content": error_content}

@@ -4,13 +4,17 @@ Why processes: a render is C code (cairo, libjpeg, libavif) that Python cannot i
 crash or memory blow-up there must not take the server down. Each job goes to an idle worker over
 a pipe; a thread waits for the answer with `Connection.poll(deadline)` so the event loop stays free
 (`/healthz` answers while every worker is busy). Past the deadline the worker is killed (SIGKILL)
-and replaced, and the caller gets `RenderTimeout` (503). When every worker is busy and
-`queue_size` callers already wait, `PoolBusy` (503) is raised at once instead of queueing without
-bound.
+and replaced, and the caller gets `RenderTimeout` (503). A worker that answers but says it should
+not serve again (it ran out of memory, failed on its own account, or holds more than
+`recycle_mb`: see `worker`) is replaced the same way before anyone else is handed to it. When
+every worker is busy and `queue_size` callers already wait, `PoolBusy` (503) is raised at once
+instead of queueing without bound.
 
 Workers start with the "forkserver" context (a clean, single-threaded parent that has already
 imported `renderer`, so a replacement is up in milliseconds rather than re-importing everything),
-or "spawn" where forkserver does not exist. Never "fork": the server process runs threads.
+or "spawn" where forkserver does not exist. Never "fork": the server process runs threads. Each
+worker holds the reading end of a pipe only this process writes to, and exits when it closes
+(`renderer.batch.work.watch_parent`), so a server killed with SIGKILL leaves no worker behind.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import sys
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -29,7 +33,7 @@ from typing import Any, Literal, overload
 from renderer.errors import TIMEOUT_ERRORS
 from renderer.policy import DEFAULT_POLICY, ImagePolicy
 
-from .worker import worker_main
+from .worker import RenderJob, worker_main
 
 __all__ = ["PoolBusy", "RenderFailed", "RenderPool", "RenderTimeout", "WorkerCrashed"]
 
@@ -63,6 +67,7 @@ class PoolStats:
     timeouts: int = 0
     crashes: int = 0
     restarts: int = 0
+    recycled: int = 0  # workers replaced after a request left them unhealthy
     busy_rejections: int = 0
 
 
@@ -97,14 +102,23 @@ def _wait(conn: Connection, timeout: float) -> Any:
 
 
 class RenderPool:
-    def __init__(self, size: int, timeout: float, queue_size: int, memory_mb: int) -> None:
+    def __init__(
+        self,
+        size: int,
+        timeout: float,
+        queue_size: int,
+        memory_mb: int,
+        recycle_mb: float = 768,
+    ) -> None:
         self.size = max(1, size)
         self.timeout = timeout
         self.queue_size = queue_size
         self.memory_mb = memory_mb
+        self.recycle_mb = min(recycle_mb, memory_mb)  # resident memory cannot pass the cap
         self.stats = PoolStats()
         self.waiting = 0
         self._ctx = _context()
+        self._alive, self._alive_w = self._ctx.Pipe(duplex=False)
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self._all: set[_Worker] = set()
         self._threads = ThreadPoolExecutor(self.size * 2 + 2, thread_name_prefix="render-wait")
@@ -123,7 +137,10 @@ class RenderPool:
         """Blocking: start a process and wait for its ready message."""
         parent, child = self._ctx.Pipe()
         process = self._ctx.Process(
-            target=worker_main, args=(child, self.memory_mb), name="renderer-worker", daemon=True
+            target=worker_main,
+            args=(child, self.memory_mb, self.recycle_mb, self._alive),
+            name="renderer-worker",
+            daemon=True,
         )
         process.start()
         child.close()
@@ -191,6 +208,7 @@ class RenderPool:
         quality: int | None,
         base_dir: str | None,
         policy: ImagePolicy = ...,
+        variables: Mapping[str, object] | None = ...,
         *,
         report: Literal[False] = ...,
     ) -> bytes | RenderFailed: ...
@@ -204,6 +222,7 @@ class RenderPool:
         quality: int | None,
         base_dir: str | None,
         policy: ImagePolicy = ...,
+        variables: Mapping[str, object] | None = ...,
         *,
         report: bool,
     ) -> bytes | tuple[bytes, dict[str, Any]] | RenderFailed: ...
@@ -216,19 +235,36 @@ class RenderPool:
         quality: int | None,
         base_dir: str | None,
         policy: ImagePolicy = DEFAULT_POLICY,
+        variables: Mapping[str, object] | None = None,
         *,
         report: bool = False,
     ) -> bytes | tuple[bytes, dict[str, Any]] | RenderFailed:
         """Render in a worker; raises PoolBusy, RenderTimeout or WorkerCrashed. `spec` is the
         request body, or a document already read by the strict reader (a batch item): it is
         pickled whole, so the worker still sees the duplicate keys and bad literals it holds.
-        With `report`, the answer is (image, the render report as `Report.to_dict()`)."""
+        With `variables`, `spec` is a template the worker fills first. With `report`, the answer
+        is (image, the render report as `Report.to_dict()`)."""
+        job = RenderJob(spec, fmt, scale, quality, base_dir, policy, variables, report=report)
+        answer = await self._run(job)
+        if isinstance(answer, RenderFailed):
+            return answer
+        return (answer[1], answer[2]) if report else answer[1]
+
+    async def check(self, spec: bytes, scale: float) -> bytes | RenderFailed:
+        """Run only the spec stage on `spec` in a worker (`b""` when the engine accepts it), under
+        the same deadline: what the server asks before it answers 304 for a body."""
+        answer = await self._run(RenderJob(spec, "png", scale, check_only=True))
+        return answer if isinstance(answer, RenderFailed) else answer[1]
+
+    async def _run(self, job: RenderJob) -> tuple[Any, ...] | RenderFailed:
+        """The worker's `("ok", …)` answer, or its error as `RenderFailed`."""
         worker = await self._acquire()
         loop = asyncio.get_running_loop()
-        job = (spec, fmt, scale, quality, base_dir, policy, *((True,) if report else ()))
         try:
             await loop.run_in_executor(self._threads, worker.conn.send, job)
-            answer = await loop.run_in_executor(self._threads, _wait, worker.conn, self.timeout)
+            retire, answer = await loop.run_in_executor(
+                self._threads, _wait, worker.conn, self.timeout
+            )
         except TIMEOUT_ERRORS:
             self.stats.timeouts += 1
             self._background(self._replace(worker, kill=True))
@@ -241,10 +277,14 @@ class RenderPool:
             self._background(self._replace(worker, kill=True))
             raise
         self.stats.renders += 1
-        self._idle.put_nowait(worker)
+        if retire:  # it exits by itself; never handed to anyone again
+            self.stats.recycled += 1
+            self._background(self._replace(worker, kill=False))
+        else:
+            self._idle.put_nowait(worker)
         if answer[0] == "ok":
-            data: bytes = answer[1]
-            return (data, answer[2]) if report else data
+            result: tuple[Any, ...] = answer
+            return result
         return RenderFailed(answer[1], answer[2], answer[3])
 
     async def close(self) -> None:
@@ -256,3 +296,5 @@ class RenderPool:
         self._all.clear()
         await asyncio.gather(*(loop.run_in_executor(self._threads, w.stop, False) for w in workers))
         self._threads.shutdown(wait=False, cancel_futures=True)
+        self._alive.close()
+        self._alive_w.close()

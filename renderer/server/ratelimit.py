@@ -3,8 +3,14 @@
 `MemoryStore` counts in this process: right for one server process, wrong for several replicas
 (or `--workers N`), where each would grant the full quota. `RedisStore` shares the count through
 Redis (`INCRBY` + `EXPIRE` in one transaction), so any number of replicas enforce one quota. Every
-authenticated request to the image endpoint counts, whatever its outcome, as hosted APIs count; a
-batch job counts one per item (`take`), all or none.
+authenticated request to the image endpoint counts, whatever its outcome, as hosted APIs count.
+
+A batch job costs one request per item, taken all at once or not at all (`take`): the check and
+the count are one step in the store (under the store's lock in this process; one Lua script in
+Redis, which runs atomically), so ten concurrent batches can never all pass the check and then
+all be counted, nor all be refused with the quota spent (issue 11). A refused batch takes nothing
+(`peek` refuses an exhausted key before its body is read, without counting), and one refused
+after its charge was taken gets it back (`give_back`).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from typing import Any, Protocol
 
 from .config import Plan
 
-__all__ = ["Quota", "RateLimiter", "StoreUnavailable", "make_store"]
+__all__ = ["Charge", "Quota", "RateLimiter", "StoreUnavailable", "make_store"]
 
 
 class StoreUnavailable(Exception):
@@ -44,10 +50,26 @@ class Quota:
         return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
 
 
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """Requests taken by `RateLimiter.take`, with what is needed to give them back."""
+
+    key: str
+    ttl: int
+    amount: int
+
+
 class Store(Protocol):
     async def hit(self, key: str, ttl: int, amount: int = 1) -> int:
         """Add `amount` (default one; negative to give back) to `key` (created with `ttl` seconds
         to live) and return the new count."""
+
+    async def take(self, key: str, ttl: int, amount: int, limit: int) -> tuple[int, bool]:
+        """In one atomic step: add `amount` to `key` if the count stays within `limit`.
+        Returns the count after, and whether it was added."""
+
+    async def get(self, key: str) -> int:
+        """The count of `key` (0 when absent)."""
 
     async def close(self) -> None: ...
 
@@ -59,15 +81,44 @@ class MemoryStore:
 
     async def hit(self, key: str, ttl: int, amount: int = 1) -> int:
         async with self._lock:
-            now = time.time()
-            if len(self._counts) > 10_000:  # drop expired windows now and then
-                self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
-            count, expires = self._counts.get(key, (0, now + ttl))
-            self._counts[key] = (count + amount, expires)
-            return count + amount
+            return self._add(key, ttl, amount)
+
+    async def take(self, key: str, ttl: int, amount: int, limit: int) -> tuple[int, bool]:
+        async with self._lock:
+            count = self._counts.get(key, (0, 0.0))[0]
+            if count + amount > limit:
+                return count, False
+            return self._add(key, ttl, amount), True
+
+    async def get(self, key: str) -> int:
+        async with self._lock:
+            return self._counts.get(key, (0, 0.0))[0]
+
+    def _add(self, key: str, ttl: int, amount: int) -> int:
+        now = time.time()
+        if len(self._counts) > 10_000:  # drop expired windows now and then
+            self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
+        count, expires = self._counts.get(key, (0, now + ttl))
+        self._counts[key] = (count + amount, expires)
+        return count + amount
 
     async def close(self) -> None:
         return None
+
+
+# KEYS[1] = the window's key; ARGV = amount, limit, ttl. Scripts run atomically in Redis.
+_TAKE = """
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+local amount = tonumber(ARGV[1])
+if count + amount > tonumber(ARGV[2]) then
+  return {count, 0}
+end
+count = redis.call('INCRBY', KEYS[1], amount)
+if redis.call('TTL', KEYS[1]) < 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+end
+return {count, 1}
+"""
 
 
 class RedisStore:
@@ -75,6 +126,7 @@ class RedisStore:
         import redis.asyncio
 
         self._client: Any = redis.asyncio.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._take: Any = self._client.register_script(_TAKE)
 
     async def hit(self, key: str, ttl: int, amount: int = 1) -> int:
         import redis.exceptions
@@ -87,6 +139,24 @@ class RedisStore:
         except (redis.exceptions.RedisError, OSError) as e:
             raise StoreUnavailable(type(e).__name__) from None
         return int(count)
+
+    async def take(self, key: str, ttl: int, amount: int, limit: int) -> tuple[int, bool]:
+        import redis.exceptions
+
+        try:
+            count, taken = await self._take(keys=[key], args=[amount, limit, ttl])
+        except (redis.exceptions.RedisError, OSError) as e:
+            raise StoreUnavailable(type(e).__name__) from None
+        return int(count), bool(taken)
+
+    async def get(self, key: str) -> int:
+        import redis.exceptions
+
+        try:
+            value = await self._client.get(key)
+        except (redis.exceptions.RedisError, OSError) as e:
+            raise StoreUnavailable(type(e).__name__) from None
+        return int(value or 0)
 
     async def close(self) -> None:
         await self._client.aclose()
@@ -127,16 +197,31 @@ class RateLimiter:
         )
         return Quota(plan.requests, max(0, plan.requests - count), reset_at, count > plan.requests)
 
-    async def take(self, plan: Plan, bucket: str, amount: int) -> Quota | None:
-        """Count `amount` more requests at once (a batch's items), all or none: when they do not
-        all fit, they are given back and the quota says `exceeded`. None without a quota."""
-        if plan.requests is None or amount <= 0:
+    async def peek(self, plan: Plan, bucket: str) -> Quota | None:
+        """The quota as it stands, counting nothing: `exceeded` when no request is left. None
+        for a plan without a quota. May raise `StoreUnavailable`."""
+        if plan.requests is None:
+            return None
+        now = time.time()
+        window, reset_at = _window(plan, now)
+        count = await self.store.get(f"renderer:rl:{plan.name}:{bucket}:{window}")
+        return Quota(plan.requests, max(0, plan.requests - count), reset_at, count >= plan.requests)
+
+    async def take(
+        self, plan: Plan, bucket: str, amount: int
+    ) -> tuple[Quota, Charge | None] | None:
+        """Count `amount` requests at once (a batch's items) if all of them fit, in one atomic
+        step; else count nothing, and the quota says `exceeded` (the charge is None). None for a
+        plan without a quota. May raise `StoreUnavailable`."""
+        if plan.requests is None:
             return None
         now = time.time()
         window, reset_at = _window(plan, now)
         key, ttl = f"renderer:rl:{plan.name}:{bucket}:{window}", int(reset_at - now) + 60
-        count = await self.store.hit(key, ttl, amount)
-        exceeded = count > plan.requests
-        if exceeded:
-            count = await self.store.hit(key, ttl, -amount)
-        return Quota(plan.requests, max(0, plan.requests - count), reset_at, exceeded)
+        count, taken = await self.store.take(key, ttl, amount, plan.requests)
+        quota = Quota(plan.requests, max(0, plan.requests - count), reset_at, not taken)
+        return quota, Charge(key, ttl, amount) if taken else None
+
+    async def give_back(self, charge: Charge) -> None:
+        """Return what `take` counted, to the window it was counted in."""
+        await self.store.hit(charge.key, charge.ttl, -charge.amount)

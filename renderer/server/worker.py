@@ -6,11 +6,20 @@ its address space with `RLIMIT_AS` (`ServerConfig.worker_memory_mb`, default 2 G
 card the default `Limits` allow, 4096×4096, peaks near 1.2 GiB of address space while encoding), so
 a hostile spec fails with `MemoryError` in its worker instead of pushing the machine into swap.
 
-Messages (pickled tuples): the worker sends `("ready",)` once its fonts are warm; a job is
-`(spec: bytes | dict, format: str, scale: float, quality: int | None, base_dir: str | None,
-policy: ImagePolicy[, report: bool])` (a dict is a batch item as the strict reader left it); the
-answer is `("ok", image: bytes)`, `("ok", image, report: dict)` when the job asked for the render
-report, or `("error", status: int, error: str, issues: list[dict])`.
+A worker never serves again after a request that may have left it unhealthy: one that failed for
+a reason of our own (a 500 or 503 answer, out of memory included: its state is unknown), came
+within 10 % of its address-space cap at any point (where a `MemoryError` may have been caught and
+reported as something else, such as an image that "needs more memory than is available"), or is
+left holding more than `recycle_mb` MiB resident (`ServerConfig.worker_recycle_mb`, default 768;
+a fresh worker holds about 60 MB, and one that has encoded 4096² AVIF cards settles near 410 MB).
+It says so in its answer and exits, and the pool starts a fresh one in its place, so a memory
+bomb cannot leave a bloated worker behind to fail the next, ordinary request (issue 11: a worker
+kept 1.5 GB after an image bomb and the next 4096² AVIF card got a 500).
+
+Messages (pickled): the worker sends `("ready",)` once its fonts are warm; a job is a `RenderJob`;
+the answer is `(retire: bool, result)` where `result` is `("ok", image: bytes)`,
+`("ok", image, report: dict)` when the job asked for the render report, or
+`("error", status: int, error: str, issues: list[dict])`.
 """
 
 from __future__ import annotations
@@ -18,20 +27,48 @@ from __future__ import annotations
 import json
 import sys
 import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from renderer import parallel
+from renderer.batch.work import watch_parent
 from renderer.policy import ImagePolicy
 
-__all__ = ["WARMUP_SPEC", "render_job", "worker_main"]
+__all__ = ["WARMUP_SPEC", "RenderJob", "memory_mb", "render_job", "worker_main"]
 
 WARMUP_SPEC: dict[str, Any] = {
     "width": 64,
     "height": 32,
     "components": [{"type": "text", "text": "Warm up", "fontSize": 12}],
 }
+_OUT_OF_MEMORY: tuple[Any, ...] = (
+    "error",
+    503,
+    "The render needed more memory than a worker may use",
+    [],
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RenderJob:
+    """One render. `spec` is a request body, or a document as the strict reader left it (a batch
+    item); with `variables` it is a template this worker fills first (under
+    `Limits.max_filled_bytes`), so a batch's filled cards never exist in the server process.
+    `check_only`: run the spec stage and answer `("ok", b"")` without drawing. `report`: answer
+    the render report too (`Report.to_dict()`)."""
+
+    spec: bytes | dict[str, Any]
+    format: str
+    scale: float = 1.0
+    quality: int | None = None
+    base_dir: str | None = None
+    policy: ImagePolicy = ImagePolicy.server()
+    variables: Mapping[str, object] | None = None
+    check_only: bool = False
+    report: bool = False
 
 
 def _limit_memory(memory_mb: int) -> None:
@@ -44,20 +81,44 @@ def _limit_memory(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
 
 
-def render_job(job: tuple[Any, ...]) -> tuple[Any, ...]:
+def memory_mb() -> tuple[float, float]:
+    """This process's resident memory now and its peak address space, MiB (`VmRSS`, `VmPeak`;
+    the peak resident memory for both where /proc is missing)."""
+    found: dict[bytes, float] = {}
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                key = line.split(b":", 1)[0]
+                if key in (b"VmRSS", b"VmPeak"):
+                    found[key] = int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    if len(found) == 2:
+        return found[b"VmRSS"], found[b"VmPeak"]
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    peak_mb = peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+    return peak_mb, peak_mb
+
+
+def render_job(job: RenderJob) -> tuple[Any, ...]:
     """Run one job; every outcome is a message, so the worker itself never dies of bad input."""
     import renderer
     from renderer import FontError, RenderError, ResourceError, SpecError
 
-    spec, fmt, scale, quality, base_dir, policy, *rest = job
     try:
+        if job.check_only:
+            renderer.validate(job.spec, scale=job.scale)
+            return ("ok", b"")
         data, report = renderer.render(
-            spec,
-            fmt,
-            scale=scale,
-            quality=quality,
-            base_dir=Path(base_dir) if base_dir else None,
-            image_policy=policy,
+            job.spec,
+            job.format,
+            scale=job.scale,
+            quality=job.quality,
+            base_dir=Path(job.base_dir) if job.base_dir else None,
+            variables=job.variables,
+            image_policy=job.policy,
             report=True,
         )
     except SpecError as e:
@@ -68,7 +129,7 @@ def render_job(job: tuple[Any, ...]) -> tuple[Any, ...]:
     except ResourceError as e:
         return ("error", 400, "Invalid image", [i.as_dict() for i in e.issues])
     except MemoryError:
-        return ("error", 503, "The render needed more memory than a worker may use", [])
+        return _OUT_OF_MEMORY
     except RenderError:
         traceback.print_exc(file=sys.stderr)
         return ("error", 500, "Internal server error", [])
@@ -77,14 +138,26 @@ def render_job(job: tuple[Any, ...]) -> tuple[Any, ...]:
     except Exception:
         traceback.print_exc(file=sys.stderr)
         return ("error", 500, "Internal server error", [])
-    return ("ok", data, report.to_dict()) if rest and rest[0] else ("ok", data)
+    return ("ok", data, report.to_dict()) if job.report else ("ok", data)
 
 
-def worker_main(conn: Connection, memory_mb: int) -> None:
+def _unhealthy(result: tuple[Any, ...], cap_mb: int, recycle_mb: float) -> bool:
+    """Whether this worker should stop after `result`: our own failure, or memory."""
+    if result[0] == "error" and result[1] >= 500:
+        return True
+    resident, peak = memory_mb()
+    return resident > recycle_mb or peak > 0.9 * cap_mb
+
+
+def worker_main(
+    conn: Connection, memory_mb_cap: int, recycle_mb: float, alive: Connection | None = None
+) -> None:
     """Entry point of a worker process (started by `RenderPool` with forkserver or spawn)."""
-    _limit_memory(memory_mb)
+    _limit_memory(memory_mb_cap)
+    if alive is not None:
+        watch_parent(alive)  # a killed server leaves no worker behind, even mid-render
     parallel.set_threads(1)  # the pool keeps a worker per core busy: no helper thread per card
-    render_job((json.dumps(WARMUP_SPEC).encode(), "png", 1.0, None, None, ImagePolicy.server()))
+    render_job(RenderJob(json.dumps(WARMUP_SPEC).encode(), "png"))
     conn.send(("ready",))
     while True:
         try:
@@ -92,10 +165,13 @@ def worker_main(conn: Connection, memory_mb: int) -> None:
         except (EOFError, OSError):
             return  # the server closed the pipe: shut down
         try:
-            answer = render_job(job)
+            result = render_job(job)
+            retire = _unhealthy(result, memory_mb_cap, recycle_mb)
         except MemoryError:  # raised while building the answer itself
-            answer = ("error", 503, "The render needed more memory than a worker may use", [])
+            result, retire = _OUT_OF_MEMORY, True
         try:
-            conn.send(answer)
+            conn.send((retire, result))
         except (OSError, ValueError):
+            return
+        if retire:
             return
