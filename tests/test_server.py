@@ -260,6 +260,10 @@ def test_json_response_mode(server: ServerProcess) -> None:
     image = r.json()["image"]
     assert (image["width"], image["height"], image["content_type"]) == (80, 40, "image/webp")
     assert base64.b64decode(image["base64_data"])[8:12] == b"WEBP"
+    # The size is read before the engine checks the card: a bad one is still a 400.
+    bad = {**SMALL, "width": "wide"}
+    issues = assert_error(post(server, bad, accept="application/json"), 400)["details"]["issues"]
+    assert issues[0]["pointer"] == "/width"
 
 
 # --- errors -----------------------------------------------------------------------------------

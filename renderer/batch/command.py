@@ -25,7 +25,8 @@ Each spec reads image files from its own folder (a template: the template's fold
 paths and '..' out of it need an --allow-image-dir that contains them.
 
 A spec may name its own output: "output": {"format": "webp", "quality": 80, "path": "a/b.webp"}.
-Placeholders {{ name }} in string values are filled from each row (--data) or --var.
+Placeholders {{ name }} in string values are filled from each row (--data) or --var;
+{{ name | default: "text" }} gives a default, {{ "{{" }} writes literal braces.
 OUT_DIR/.renderer-manifest.jsonl records what was drawn from what: unchanged items are skipped.
 
 exit codes: 0 all rendered or skipped, 1 some item failed, 2 invalid arguments or data file,

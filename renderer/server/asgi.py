@@ -14,7 +14,9 @@ the same gates up to the body, then: the batch itself (400, see `batch`), the ca
 address (400), the plan's limits for each item (that item's error), the quota for every item at
 once (429, taking nothing), and answers 202 with the job's id; `jobs.JobRunner` draws the items in
 the background, filling template rows in the render workers. The server process only parses the
-body (at most `max_body_bytes`) and fills output names and image sources within fixed bounds.
+body (at most `max_body_bytes` and `max_body_containers`, one large body at a time), fills output
+names and image sources within fixed bounds, and keeps each card pickled (`worker.Packed`) while
+its job waits.
 `GET /api/v1/jobs/{id}` authenticates without counting and answers the job as stored (404 for an
 unknown id or another key's job).
 
@@ -80,6 +82,7 @@ from .refusal import check_on_pool, error_body, render_on_pool
 from .refusal import issue as _issue
 from .refusal import rate_limited as _rate_limited
 from .storage import Storage
+from .worker import Packed
 
 __all__ = ["STRICT_CSP", "create_app"]
 
@@ -254,12 +257,19 @@ class _Service:
         details = _issue("", message, header="Authorization")
         raise _Refusal(caller.status, caller.error, details, headers=extra)
 
-    async def admit(self, request: Request, headers: dict[str, str]) -> tuple[Caller, Quota | None]:
-        """Authenticate and count the request; fills `headers` with the RateLimit-* fields."""
+    async def admit(
+        self, request: Request, headers: dict[str, str], *, count: bool = True
+    ) -> tuple[Caller, Quota | None]:
+        """Authenticate and count the request; fills `headers` with the RateLimit-* fields.
+        With `count=False` (a batch, counted once its items are known: `charge`) only refuse a
+        key whose quota is used up."""
         limiter, _ = await self.ensure_started()
         caller = await self.identify(request, headers)
         try:
-            quota = await limiter.check(caller.plan, caller.bucket)
+            if count:
+                quota = await limiter.check(caller.plan, caller.bucket)
+            else:
+                quota = await limiter.peek(caller.plan, caller.bucket)
         except StoreUnavailable:
             raise _store_down() from None
         if quota is not None:
@@ -268,22 +278,6 @@ class _Service:
             if quota.exceeded:
                 raise _rate_limited(quota, caller.plan, now)
         return caller, quota
-
-    async def admit_batch(self, request: Request, headers: dict[str, str]) -> Caller:
-        """Authenticate, and refuse a key whose quota is used up, counting nothing: a batch is
-        counted once its items are known (`charge`)."""
-        limiter, _ = await self.ensure_started()
-        caller = await self.identify(request, headers)
-        try:
-            quota = await limiter.peek(caller.plan, caller.bucket)
-        except StoreUnavailable:
-            raise _store_down() from None
-        if quota is not None:
-            now = time.time()
-            headers.update(quota.headers(now))
-            if quota.exceeded:
-                raise _rate_limited(quota, caller.plan, now)
-        return caller
 
     async def charge(self, caller: Caller, items: int, headers: dict[str, str]) -> Charge | None:
         """Count a batch's items, all at once or none (one atomic step in the store). 429,
@@ -770,6 +764,8 @@ async def _render_request(service: _Service, request: Request, headers: dict[str
             400, "Invalid parameters", {"issues": [i.as_dict() for i in e.issues]}
         ) from None
     base_dir = service.check_document(doc, plan, scale)
+    size = _size(doc, scale) if as_json else (0, 0)
+    del doc  # held only as its body from here: parsed, it may be 15 times bigger
     etag = _etag(body, image_format, scale, quality, as_json, report)
     cache = {"ETag": f'"{etag}"', "Cache-Control": IMAGE_CACHE}
     _, pool = await service.ensure_started()
@@ -797,8 +793,8 @@ async def _render_request(service: _Service, request: Request, headers: dict[str
             {
                 "image": {
                     "id": etag,
-                    "width": round(int(doc["width"]) * scale),
-                    "height": round(int(doc["height"]) * scale),
+                    "width": size[0],
+                    "height": size[1],
                     "content_type": content_type,
                     "base64_data": base64.b64encode(result).decode("ascii"),
                 },
@@ -810,26 +806,26 @@ async def _render_request(service: _Service, request: Request, headers: dict[str
     return Response(result, media_type=content_type, headers={**headers, **cache})
 
 
+def _size(doc: Any, scale: float) -> tuple[int, int]:
+    """The image's size in device pixels, for the JSON answer; read before the engine has
+    checked the card, so a card without a usable size gives (0, 0) here and a 400 there."""
+    try:
+        return round(int(doc["width"]) * scale), round(int(doc["height"]) * scale)
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return 0, 0
+
+
 def _canonical(fmt: str) -> str:
     return {"jpg": "jpeg", "tif": "tiff"}.get(fmt, fmt)
 
 
 async def _batch_request(service: _Service, request: Request, headers: dict[str, str]) -> Response:
-    caller = await service.admit_batch(request, headers)
+    caller, _ = await service.admit(request, headers, count=False)
     service.check_body_headers(request)
     service.declared_length(request)
     body = await service.read_body(request)
     try:
-        batch = await service.parse(
-            body,
-            lambda b: parse_batch(
-                b,
-                max_items=service.config.max_batch_items,
-                max_body_bytes=service.config.max_body_bytes,
-                max_scale=DEFAULT_LIMITS.max_scale,
-                storage=service.storage,
-            ),
-        )
+        batch = await service.parse(body, lambda b: _plan(service, b, caller.plan))
     except BatchInvalid as e:
         raise _Refusal(400, "Invalid parameters", {"issues": e.issues}) from None
     if batch.callback_url is not None:
@@ -848,10 +844,7 @@ async def _batch_request(service: _Service, request: Request, headers: dict[str,
             raise _Refusal(400, "Invalid parameters", _issue("/callback_url", message)) from None
     charge = await service.charge(caller, len(batch.items), headers)
     try:
-        items = await asyncio.to_thread(
-            lambda: tuple(_gate(service, item, caller.plan, batch.scale) for item in batch.items)
-        )
-        return await _submit(service, caller, dataclasses.replace(batch, items=items), headers)
+        return await _submit(service, caller, batch, headers)
     except BaseException:
         await service.give_back(charge)
         raise
@@ -891,6 +884,29 @@ async def _submit(
         202,
         headers={**headers, "Location": link, "Cache-Control": "no-store"},
     )
+
+
+def _plan(service: _Service, body: bytes, plan: Plan) -> BatchRequest:
+    """Runs in a thread: the batch planned, each item gated, and each card kept `Packed`, so
+    the parsed body is dropped before the job waits for workers (a template shared by every
+    row is packed once)."""
+    batch = parse_batch(
+        body,
+        max_items=service.config.max_batch_items,
+        max_body_bytes=service.config.max_body_bytes,
+        max_scale=DEFAULT_LIMITS.max_scale,
+        storage=service.storage,
+    )
+    packed: dict[int, Packed] = {}
+    items = []
+    for item in batch.items:
+        item = _gate(service, item, plan, batch.scale)
+        if item.spec is not None:
+            if id(item.spec) not in packed:
+                packed[id(item.spec)] = Packed.of(item.spec)
+            item = dataclasses.replace(item, spec=packed[id(item.spec)])
+        items.append(item)
+    return dataclasses.replace(batch, items=tuple(items))
 
 
 def _gate(service: _Service, item: PlannedItem, plan: Plan, scale: float) -> PlannedItem:

@@ -82,7 +82,9 @@ class ItemError:
 @dataclass(frozen=True, slots=True)
 class PlannedItem:
     index: int
-    spec: Any  # the card document to render (the template, with `variables`); None on `error`
+    # The card to render (the template, with `variables`), parsed or, once the server has gated
+    # it, `worker.Packed`; None on `error`.
+    spec: Any
     name: str  # output file name relative to the output folder; "" when naming failed
     prefix: str  # pointer of this item's card in the request: "/items/3" or "/template"
     row: str | None  # "row 3" in template mode, added to the messages of this item's errors

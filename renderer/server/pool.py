@@ -33,7 +33,7 @@ from typing import Any, Literal, overload
 from renderer.errors import TIMEOUT_ERRORS
 from renderer.policy import DEFAULT_POLICY, ImagePolicy
 
-from .worker import RenderJob, worker_main
+from .worker import Packed, RenderJob, worker_main
 
 __all__ = ["PoolBusy", "RenderFailed", "RenderPool", "RenderTimeout", "WorkerCrashed"]
 
@@ -229,7 +229,7 @@ class RenderPool:
 
     async def render(
         self,
-        spec: bytes | dict[str, Any],
+        spec: bytes | dict[str, Any] | Packed,
         fmt: str,
         scale: float,
         quality: int | None,
