@@ -101,9 +101,6 @@ class ServerConfig:
     render_timeout: float = 20.0  # s, per render, then the worker is killed
     queue_size: int = 16  # renders waiting for a worker before 503
     max_body_bytes: int = 5_000_000  # bytes of request body
-    # JSON objects and arrays in a request body: what parsing it costs this process depends on
-    # them most (a card has about 200; a batch of 100 cards, 20,000)
-    max_body_containers: int = 200_000
     body_timeout: float = 10.0  # s to receive the whole body
     header_timeout: float = 10.0  # s to receive request headers (renderer serve only)
     worker_memory_mb: int = 2048  # RLIMIT_AS of each render worker, MiB
@@ -143,7 +140,6 @@ class ServerConfig:
         numbers = {
             "render_timeout": self.render_timeout,
             "max_body_bytes": self.max_body_bytes,
-            "max_body_containers": self.max_body_containers,
             "body_timeout": self.body_timeout,
             "header_timeout": self.header_timeout,
             "worker_memory_mb": self.worker_memory_mb,

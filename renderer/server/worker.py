@@ -9,7 +9,8 @@ a hostile spec fails with `MemoryError` in its worker instead of pushing the mac
 A worker never serves again after a request that may have left it unhealthy: one that failed for
 a reason of our own (a 500 or 503 answer, out of memory included: its state is unknown), came
 within 10 % of its address-space cap at any point (where a `MemoryError` may have been caught and
-reported as something else, such as an image that "needs more memory than is available"), or is
+reported as something else, such as an image that "needs more memory than is available", or an
+encoder's "Encoding of color planes failed", which is then answered as the 503 it is), or is
 left holding more than `recycle_mb` MiB resident (`ServerConfig.worker_recycle_mb`, default 768;
 a fresh worker holds about 60 MB, and one that has encoded 4096² AVIF cards settles near 410 MB).
 It says so in its answer and exits, and the pool starts a fresh one in its place, so a memory
@@ -166,12 +167,17 @@ def render_job(job: RenderJob) -> tuple[Any, ...]:
     return ("ok", data, report.to_dict()) if job.report else ("ok", data)
 
 
-def _unhealthy(result: tuple[Any, ...], cap_mb: int, recycle_mb: float) -> bool:
-    """Whether this worker should stop after `result`: our own failure, or memory."""
-    if result[0] == "error" and result[1] >= 500:
-        return True
+def _judge(result: tuple[Any, ...], cap_mb: int, recycle_mb: float) -> tuple[tuple[Any, ...], bool]:
+    """The answer to send for `result`, and whether this worker must stop after it. A worker
+    retires as soon as it came within 10 % of its cap (`VmPeak` never falls, so this request is
+    the one that did), and then a 500 is an out-of-memory 503: libavif and libwebp report a
+    failed allocation as an encoding error ("Encoding of color planes failed")."""
     resident, peak = memory_mb()
-    return resident > recycle_mb or peak > 0.9 * cap_mb
+    near_cap = peak > 0.9 * cap_mb
+    if near_cap and result[0] == "error" and result[1] == 500:
+        result = _OUT_OF_MEMORY
+    ours = result[0] == "error" and result[1] >= 500  # our own failure: state unknown
+    return result, ours or near_cap or resident > recycle_mb
 
 
 def worker_main(
@@ -190,8 +196,7 @@ def worker_main(
         except (EOFError, OSError):
             return  # the server closed the pipe: shut down
         try:
-            result = render_job(job)
-            retire = _unhealthy(result, memory_mb_cap, recycle_mb)
+            result, retire = _judge(render_job(job), memory_mb_cap, recycle_mb)
         except MemoryError:  # raised while building the answer itself
             result, retire = _OUT_OF_MEMORY, True
         try:
