@@ -269,7 +269,8 @@ def test_unsigned_urls_only_for_the_templates_the_operator_names(og: ServerProce
 def test_unknown_template_and_extension_are_404(og: ServerProcess) -> None:
     r = get(url(og, "nosuch", {"title": "x"}))
     assert r.status_code == 404
-    assert r.json()["details"] == {"template": "nosuch"}
+    assert r.json()["details"]["template"] == "nosuch"
+    assert r.json()["details"]["issues"][0]["message"]  # every error's one shape (issue 12)
     assert get(og.url + "/og/card.exe?s=x").status_code == 404
     assert get(og.url + "/og/..%2Fsecret.png").status_code == 404
 
