@@ -265,13 +265,19 @@ def hostile(tmp_path_factory: pytest.TempPathFactory, storage: Path) -> Iterator
 
 @pytest.fixture(scope="module")
 def tight(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """One render worker capped at 640 MiB and replaced once it holds more than 100 MiB: a fresh
-    one holds about 60, one that drew a 4096² PNG about 85, one that drew a 4096² WEBP more (and
-    it comes within 10 % of the cap doing so)."""
+    """One render worker capped at 640 MiB (a 4096² PNG peaks near 300)."""
     d = tmp_path_factory.mktemp("tight")
-    argv = serve(
-        "--render-workers", "1", "--worker-memory-mb", "640", "--worker-recycle-mb", "100",
-    )  # fmt: skip
+    argv = serve("--render-workers", "1", "--worker-memory-mb", "640")
+    with ServerProcess(argv, d / "server.log") as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def recycling(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One render worker replaced after every request: `--worker-recycle-mb 1` is below what any
+    worker holds, so each answer is followed by a fresh worker."""
+    d = tmp_path_factory.mktemp("recycling")
+    argv = serve("--render-workers", "1", "--worker-recycle-mb", "1")
     with ServerProcess(argv, d / "server.log") as s:
         yield s
 
@@ -446,15 +452,6 @@ def _send_port_zero(t: Target) -> None:
     assert "80" not in issue["message"]
 
 
-def _big(fmt: str) -> tuple[dict[str, Any], str]:
-    card = {
-        "width": 4096,
-        "height": 4096,
-        "components": [{"type": "text", "text": "Big", "fontSize": 400}],
-    }
-    return card, f"image/{fmt}"
-
-
 def _send_memory_bomb(t: Target) -> None:
     """Row 5: a request that runs its worker out of memory, then ordinary big cards: the worker
     is replaced before it serves again, and nothing after gets a 500."""
@@ -462,32 +459,52 @@ def _send_memory_bomb(t: Target) -> None:
     small = [_post(s, "/api/v1/image", CARD, key=None, Accept="image/png") for _ in range(2)]
     assert [r.status_code for r in small] == [200, 200]
     before = _workers(s)
+    source = png_data_uri(6000, 6000)
     bomb = {
         "width": 4096,
         "height": 4096,
-        "components": [
-            {"type": "image", "src": png_data_uri(6000, 6000), "width": 4096, "height": 4096}
-        ],
+        "components": [{"type": "image", "src": source, "width": 4096, "height": 4096}],
     }
     r = _post(s, "/api/v1/image", bomb, key=None, Accept="image/png")
     assert r.status_code in (400, 503), r.text  # out of memory, whichever stage noticed
-    time.sleep(0.5)
-    assert _workers(s).isdisjoint(before)  # replaced
-    for fmt in ("png", "png", "webp", "png"):
-        card, accept = _big(fmt)
-        replaced = _workers(s)
-        r = _post(s, "/api/v1/image", card, key=None, Accept=accept)
+    _wait_for_new_worker(s, before)
+    card = {"width": 4096, "height": 4096, "components": [{"type": "text", "text": "Big"}]}
+    for _ in range(3):
+        r = _post(s, "/api/v1/image", card, key=None, Accept="image/png")
         assert r.status_code == 200, r.text
-        if fmt == "webp":  # leaves the worker near its cap or over 100 MiB: replaced too
-            time.sleep(0.5)
-            assert _workers(s).isdisjoint(replaced)
+    assert _recycled(s) >= 1
+
+
+def _send_to_recycling(t: Target) -> None:
+    """Row 5, the threshold: a worker over `--worker-recycle-mb` after a request is replaced
+    before it serves again, and the requests never notice."""
+    s = t.server
+    for _ in range(3):
+        before = _workers(s)
+        r = _post(s, "/api/v1/image", CARD, key=None, Accept="image/png")
+        assert r.status_code == 200, r.text
+        _wait_for_new_worker(s, before)
+    assert _recycled(s) >= 3
+
+
+def _wait_for_new_worker(s: ServerProcess, old: set[int]) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        now = _workers(s)
+        if now and now.isdisjoint(old):
+            return
+        time.sleep(0.05)
+    msg = f"render worker {old} was not replaced"
+    raise AssertionError(msg)
+
+
+def _recycled(s: ServerProcess) -> float:
     metrics = httpx.get(s.url + "/metrics", timeout=10).text
-    recycled = next(
+    return next(
         float(line.split()[1])
         for line in metrics.splitlines()
         if line.startswith("renderer_workers_recycled_total")
     )
-    assert recycled >= 2
 
 
 @dataclass(frozen=True)
@@ -511,6 +528,7 @@ SERVER_CASES = [
     ServerCase(1, "object-flood", _send_object_flood, 30),
     ServerCase(1, "within-the-item-bound-x10", _send_within_the_bound, 90),
     ServerCase(5, "memory-bomb-then-big-cards", _send_memory_bomb, 90, server="tight"),
+    ServerCase(5, "recycle-threshold", _send_to_recycling, 60, server="recycling"),
     ServerCase(6, "storage-shared-path", _send_shared_path, 60),
     ServerCase(11, "if-none-match-star", _send_if_none_match, 30),
     ServerCase(12, "concurrent-batches-free-key", _send_concurrent_batches, 60),
@@ -530,7 +548,7 @@ def test_server(case: ServerCase, request: pytest.FixtureRequest, storage: Path)
         assert memory.below_mb() < case.worker_mb, f"a worker: {memory.below_mb():.0f} MB"
     # The server is still up and draws an ordinary card.
     assert httpx.get(s.url + "/healthz", timeout=10).json()["status"] == "ok"
-    key = None if case.server == "tight" else "main"
+    key = "main" if case.server == "hostile" else None
     r = _post(s, "/api/v1/image", CARD, key=key, Accept="image/png")
     assert r.status_code == 200, r.text
     assert r.content.startswith(PNG)
