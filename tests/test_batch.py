@@ -254,7 +254,8 @@ def test_incremental_rerun_renders_nothing_and_one_changed_row_renders_one(tmp_p
 
 def test_editing_an_image_rerenders_the_cards_that_use_it(tmp_path: Path) -> None:
     src = tmp_path / "src"
-    Image.new("RGB", (4, 4), "#ff0000").save(src.mkdir() or src / "logo.png")
+    src.mkdir()
+    Image.new("RGB", (4, 4), "#ff0000").save(src / "logo.png")
     with_logo = {
         **card("L"),
         "components": [{"type": "image", "src": "logo.png", "width": 8, "height": 8}],

@@ -131,7 +131,9 @@ def render(spec: dict[str, object], policy: ImagePolicy = LOOPBACK) -> Image.Ima
     return Image.open(io.BytesIO(renderer.render(spec, "png", image_policy=policy))).convert("RGB")
 
 
-def close_to(a: tuple[int, ...], b: tuple[int, ...], tol: int = 12) -> bool:
+def close_to(a: object, b: tuple[int, ...], tol: int = 12) -> bool:
+    """`a` (a pixel as Pillow's getpixel gives it) within `tol` of `b` in every channel."""
+    assert isinstance(a, tuple), a
     return all(abs(x - y) <= tol for x, y in zip(a, b, strict=False))
 
 

@@ -45,7 +45,7 @@ TEMPLATE: dict[str, Any] = {
 
 
 def card(text: str = "Hi", **changes: Any) -> dict[str, Any]:
-    c = json.loads(json.dumps(CARD))
+    c: dict[str, Any] = json.loads(json.dumps(CARD))
     c["components"][0]["text"] = text
     c["components"][0].update(changes)
     return c
