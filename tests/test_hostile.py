@@ -8,13 +8,16 @@ One table of cases per entry point and one test function that runs a table:
   worker processes), peak resident memory sampled over the whole process tree;
 - `SERVER_CASES` / `test_server`: `renderer serve` in a subprocess with real render workers,
   the server's main process and its workers sampled separately (the issue's target: at most
-  256 MB in the main process under any request).
+  256 MB in the main process under any request);
+- `LIBRARY_CASES` / `test_library`: `renderer.render` in a fresh interpreter (the engine's rows:
+  the cost model, segmentation, issue collection, memory errors), its peak resident memory
+  read from the process itself; the same specs through `renderer render` (CLI) and the server
+  where the row is about what any entry point must refuse.
 
 After each case the entry point must still do ordinary work: the CLI renders a plain card, the
 server answers `/healthz` and renders a plain card. Time bounds are loose (a loaded 2-core CI
 machine); they catch a quadratic blow-up or a hang, not a slowdown. Speed is measured by
-`benchmarks/hostile.py`, not here. The engine's rows (cost model, segmentation, issue
-collection, memory errors) join this file as `LIBRARY_CASES` / `test_library`.
+`benchmarks/hostile.py` and `benchmarks/worst_case.py`, not here.
 """
 
 from __future__ import annotations
@@ -552,3 +555,136 @@ def test_server(case: ServerCase, request: pytest.FixtureRequest, storage: Path)
     r = _post(s, "/api/v1/image", CARD, key=key, Accept="image/png")
     assert r.status_code == 200, r.text
     assert r.content.startswith(PNG)
+
+
+# --- the library: renderer.render (the engine's rows) ----------------------------------------
+
+LOREM = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 100)[:5000]
+
+
+def _texts(count: int, text: str, **props: Any) -> dict[str, Any]:
+    component = {"type": "text", "text": text, "frameWidth": 1100, **props}
+    return {"width": 1200, "height": 630, "components": [component] * count}
+
+
+def _huge(text: str, spacing: float = 0) -> dict[str, Any]:
+    glyphs = {"type": "text", "text": text, "fontSize": 1000, "letterSpacing": spacing}
+    return {"width": 4096, "height": 4096, "components": [glyphs]}
+
+
+def _images(count: int) -> dict[str, Any]:
+    image = {"type": "image", "src": png_data_uri(2, 2), "width": 4096, "height": 4096}
+    return {"width": 4096, "height": 4096, "components": [image] * count}
+
+
+def _unknown_keys(keys: int) -> dict[str, Any]:
+    return {**CARD, **{f"k{i}": i for i in range(keys)}}
+
+
+@dataclass(frozen=True)
+class LibraryCase:
+    row: int
+    name: str
+    spec: Callable[[], Any]  # the document (or JSON text) the case renders
+    outcome: str  # "ok", or the RenderError class the render must raise
+    pointer: str | None  # of the first issue, for an error
+    seconds: float
+    max_mb: float = 1024  # the issue's bound for any spec the default limits accept
+
+    @property
+    def id(self) -> str:
+        return f"row{self.row}-{self.name}"
+
+
+LIBRARY_CASES = [
+    # Row 2: 200 texts of 5,000 characters: 21 s and 4.7 GB before; over the shaped budget now.
+    LibraryCase(2, "texts-200x5000", lambda: _texts(200, LOREM), "LimitError", None, 20),
+    # ... and what stays within it: most of each text below the canvas, laid out, not drawn.
+    LibraryCase(2, "texts-19x5000-below", lambda: _texts(19, LOREM, y=590), "ok", None, 30),
+    # 4096² at fontSize 1000: numpy's memory error after 63 s at 5.2 GB before. What falls
+    # outside the canvas is not drawn: four glyphs show, four are drawn.
+    LibraryCase(2, "huge-glyphs", lambda: _huge("W" * 4000), "ok", None, 20),
+    # The same glyphs piled on one another all show: the painted area refuses them.
+    LibraryCase(2, "huge-glyphs-piled", lambda: _huge("W" * 4000, -1000), "LimitError", None, 20),
+    # Row 3: 14 s for one such text before; linear segmentation now.
+    LibraryCase(3, "combining-marks", lambda: _texts(3, "a" + "\u0301" * 4999), "ok", None, 30),
+    LibraryCase(
+        3, "variation-selectors", lambda: _texts(3, "\u2764" + "\ufe0f" * 4999), "ok", None, 30
+    ),
+    LibraryCase(
+        3, "skin-tones", lambda: _texts(1, "\U0001f44b" + "\U0001f3fb" * 999), "ok", None, 60
+    ),
+    # Row 4: 6.2 s before (quadratic issue collection); the first 100 issues now.
+    LibraryCase(4, "unknown-keys-8000", lambda: _unknown_keys(8000), "SpecError", "/k0", 20),
+    # Row 5: 20 full-canvas images from a 2×2 source: 28 s and 2.3 GB before.
+    LibraryCase(5, "images-20x4096", lambda: _images(20), "LimitError", "/components/3", 20),
+    LibraryCase(5, "images-3x4096", lambda: _images(3), "ok", None, 60),
+]
+
+_LIBRARY_RUN = """
+import json, resource, sys, time
+import renderer
+spec = json.loads(sys.stdin.read())
+started = time.monotonic()
+try:
+    renderer.render(spec, "png")
+    outcome, pointer = "ok", None
+except renderer.RenderError as e:
+    outcome, pointer = type(e).__name__, e.issues[0].pointer if e.issues else None
+print(json.dumps({
+    "outcome": outcome, "pointer": pointer, "seconds": time.monotonic() - started,
+    "mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+}))
+"""
+
+
+@pytest.mark.parametrize("case", LIBRARY_CASES, ids=lambda c: c.id)
+def test_library(case: LibraryCase) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _LIBRARY_RUN],
+        input=json.dumps(case.spec()),
+        capture_output=True,
+        text=True,
+        timeout=case.seconds * 4,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout)
+    assert got["outcome"] == case.outcome, got
+    if case.pointer is not None:
+        assert got["pointer"] == case.pointer, got
+    assert got["seconds"] < case.seconds, got
+    assert got["mb"] < case.max_mb, got
+
+
+def test_cli_refuses_an_over_budget_card_with_exit_2(tmp_path: Path) -> None:
+    spec = write_json(tmp_path / "card.json", _texts(200, LOREM))
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "renderer", "render", str(spec), "-o", str(tmp_path / "c.png")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Limits.max_shaped_chars" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert time.monotonic() - started < 30
+    assert not (tmp_path / "c.png").exists()
+
+
+def _send_engine_rows(t: Target) -> None:
+    """Rows 2, 4 and 5 through the server: each a 400 in a moment, the worker none the worse."""
+    s = t.server
+    for spec, reason in (
+        (_texts(200, LOREM), "Limits.max_shaped_chars"),
+        (_images(20), "Limits.max_image_area"),
+        (_unknown_keys(8000), "Unknown property"),
+    ):
+        r = _post(s, "/api/v1/image", spec, Accept="image/png")
+        assert r.status_code == 400, r.text
+        assert reason in _issues(r)[0]["message"]
+
+
+SERVER_CASES.append(ServerCase(2, "engine-rows", _send_engine_rows, 60))
