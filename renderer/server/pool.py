@@ -20,6 +20,7 @@ worker holds the reading end of a pipe only this process writes to, and exits wh
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import multiprocessing
 import sys
 from collections.abc import Coroutine, Mapping
@@ -30,6 +31,7 @@ from multiprocessing.context import ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
 from typing import Any, Literal, overload
 
+from renderer import parallel
 from renderer.errors import TIMEOUT_ERRORS
 from renderer.policy import DEFAULT_POLICY, ImagePolicy
 
@@ -259,6 +261,8 @@ class RenderPool:
     async def _run(self, job: RenderJob) -> tuple[Any, ...] | RenderFailed:
         """The worker's `("ok", …)` answer, or its error as `RenderFailed`."""
         worker = await self._acquire()
+        if self.busy == 1 and parallel.threads() == 2:  # no one else is drawing: use both cores
+            job = dataclasses.replace(job, threads=2)
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(self._threads, worker.conn.send, job)

@@ -83,7 +83,9 @@ class RenderJob:
     item); with `variables` it is a template this worker fills first (under
     `Limits.max_filled_bytes`), so a batch's filled cards never exist in the server process.
     `check_only`: run the spec stage and answer `("ok", b"")` without drawing. `report`: answer
-    the render report too (`Report.to_dict()`)."""
+    the render report too (`Report.to_dict()`). `threads`: 2 when the pool found every other
+    worker idle, so a lone request draws with the helper thread (`renderer.parallel`) and is
+    not left at one core's speed while the other idles; the bytes are the same either way."""
 
     spec: bytes | dict[str, Any] | Packed
     format: str
@@ -94,6 +96,7 @@ class RenderJob:
     variables: Mapping[str, object] | None = None
     check_only: bool = False
     report: bool = False
+    threads: int = 1
 
 
 def _limit_memory(memory_mb: int) -> None:
@@ -195,6 +198,7 @@ def worker_main(
             job = conn.recv()
         except (EOFError, OSError):
             return  # the server closed the pipe: shut down
+        parallel.set_threads(job.threads)
         try:
             result, retire = _judge(render_job(job), memory_mb_cap, recycle_mb)
         except MemoryError:  # raised while building the answer itself
