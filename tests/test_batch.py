@@ -549,3 +549,29 @@ def test_a_symlinked_folder_never_leads_a_card_out_of_out_dir_in_process(tmp_pat
     assert (tmp_path / "out" / "b.png").read_bytes() == renderer.render(card("B"))
     (error,) = summary(result)["errors"]
     assert "leads outside the output folder" in error["message"]
+
+
+def test_a_symlinked_manifest_is_refused_before_any_work(tmp_path: Path) -> None:
+    """A manifest planted as a symbolic link would have each finished card's line appended to
+    the file it points at, outside OUT_DIR: the run refuses it (exit 2) and writes nothing."""
+    spec = tmp_path / "a.json"
+    spec.write_text(
+        json.dumps({"width": 40, "height": 20, "components": [{"type": "text", "text": "x"}]})
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("untouched\n")
+    (out / ".renderer-manifest.jsonl").symlink_to(target)
+    done = subprocess.run(
+        [sys.executable, "-m", "renderer", "batch", str(spec), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "symbolic link" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert target.read_text() == "untouched\n"
+    assert not (out / "a.png").exists()

@@ -92,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     from ..cli import image_policy
     from ..encode import Format
     from .executors import usable_cores
+    from .manifest import ManifestError
     from .plan import Options
     from .rows import DataError, parse_vars, read_rows
     from .runner import EXIT_INTERRUPTED, Settings, Summary, print_summary, run_batch
@@ -150,6 +151,9 @@ def run(args: argparse.Namespace) -> int:
             "pip install 'renderer[dask]'",
             file=sys.stderr,
         )
+        return 2
+    except ManifestError as e:
+        print(f"renderer batch: {e}", file=sys.stderr)
         return 2
     print_summary(summary, args.json)
     return summary.exit_code

@@ -100,10 +100,20 @@ def item_key(
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+class ManifestError(ValueError):
+    """The manifest cannot be used (a symlink, or not a file): the run stops before any work."""
+
+
 class Manifest:
     """The journal of one OUT_DIR, loaded at the start of a run and appended to as files land."""
 
     def __init__(self, path: Path) -> None:
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            msg = (
+                f"{path} is a symbolic link or not a file; a run never writes through it "
+                "(remove it, and the next run starts a new manifest)"
+            )
+            raise ManifestError(msg)
         self.path = path
         self.entries: dict[str, Entry] = {}
         self._fd: int | None = None
@@ -149,7 +159,10 @@ class Manifest:
     def _append(self, record: dict[str, Any]) -> None:
         if self._fd is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            # O_NOFOLLOW: a manifest planted as a symlink must not let a run append lines to
+            # whatever file it points at, outside OUT_DIR (the open fails: the run reports it).
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+            self._fd = os.open(self.path, flags, 0o644)
             if os.fstat(self._fd).st_size == 0:
                 os.write(self._fd, _line({"renderer_manifest": _VERSION}))
         # One write() per line on an O_APPEND descriptor: a kill leaves whole lines or a torn
