@@ -356,6 +356,9 @@ def _clamp(
 
 
 def _faces_used(lines: tuple[_Line, ...]) -> dict[str, str]:
+    """Face name → the characters it drew, in order. Each line looks only at the items that
+    overlap it (found by bisection: items are in logical order), so a paragraph of many lines
+    costs its length, not lines × items."""
     used: dict[str, dict[str, None]] = {}
     for line in lines:
         for text in (line.shaped, line.suffix):
@@ -363,7 +366,10 @@ def _faces_used(lines: tuple[_Line, ...]) -> dict[str, str]:
                 continue
             end = line.span.end if text is line.shaped else len(text.text)
             start = line.span.start if text is line.shaped else 0
-            for item in text.items:
+            first = bisect.bisect_right(text.items, start, key=operator.attrgetter("end"))
+            for item in text.items[first:]:
+                if item.start >= end:
+                    break
                 name = item.face.name if item.face else "Twemoji"
                 chars = text.text[max(start, item.start) : min(end, item.end)]
                 used.setdefault(name, {}).update(dict.fromkeys(c for c in chars if not c.isspace()))
