@@ -181,6 +181,7 @@ class _Service:
             else None
         )
         self._big_parse = asyncio.Semaphore(1)
+        self._big_bodies = asyncio.Semaphore(_BIG_BODIES)
 
     async def ensure_started(self) -> tuple[RateLimiter, RenderPool]:
         """Start the store and the pool once (lifespan, or the first request without one)."""
@@ -359,6 +360,27 @@ class _Service:
         if int(raw) > self.config.max_body_bytes:
             raise _too_large(self.config.max_body_bytes)
 
+    @contextlib.asynccontextmanager
+    async def large_body_slot(self, request: Request) -> AsyncIterator[None]:
+        """Hold one of `_BIG_BODIES` slots while a large body (or one of unknown length) is in
+        this process: read, parsed, and waiting for its worker. Ten 5 MB bodies at once took the
+        server process to 290 MB, mostly bodies waiting for two workers; a request that cannot
+        get a slot within the render deadline is a 503, before its body is read."""
+        length = request.headers.get("content-length", "")
+        if length.strip().isdigit() and int(length) <= _BIG_BODY:
+            yield
+            return
+        try:
+            await asyncio.wait_for(self._big_bodies.acquire(), self.config.render_timeout)
+        except TIMEOUT_ERRORS:
+            raise _Refusal(
+                503, "Server busy: too many large requests at once", headers={"Retry-After": "1"}
+            ) from None
+        try:
+            yield
+        finally:
+            self._big_bodies.release()
+
     async def read_body(self, request: Request) -> bytes:
         """The body; refused as soon as it passes `max_body_bytes`, or at the deadline."""
         limit = self.config.max_body_bytes
@@ -449,6 +471,7 @@ class _Service:
 
 _T = TypeVar("_T")
 _BIG_BODY = 256 * 1024  # bytes: bodies larger than this are parsed one at a time
+_BIG_BODIES = 3  # large bodies held in the server process at once (`large_body_slot`)
 
 
 def _too_large(limit: int) -> _Refusal:
@@ -723,15 +746,34 @@ def create_app(config: ServerConfig | None = None) -> ASGIApp:
 
 async def _render_request(service: _Service, request: Request, headers: dict[str, str]) -> Response:
     caller, _ = await service.admit(request, headers)
-    plan = caller.plan
     service.check_body_headers(request)
-    fmt, scale, quality = _query(request)
+    query = _query(request)
     report = _wants_report(request)
-    image_format, as_json = _choose(request.headers.get("accept"), fmt)
-    as_json = as_json or report
-    image_format = _canonical(image_format)
+    image_format, as_json = _choose(request.headers.get("accept"), query[0])
     headers["Vary"] = "Accept"
     service.declared_length(request)
+    wanted = _Wanted(_canonical(image_format), query[1], query[2], as_json or report, report)
+    async with service.large_body_slot(request):
+        return await _render_body(service, request, headers, caller.plan, wanted)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Wanted:
+    """What a `POST /api/v1/image` asks for, read from its headers and query."""
+
+    image_format: str
+    scale: float
+    quality: int | None
+    as_json: bool
+    report: bool
+
+
+async def _render_body(
+    service: _Service, request: Request, headers: dict[str, str], plan: Plan, wanted: _Wanted
+) -> Response:
+    """The rest of `POST /api/v1/image`, from reading the body, in a large-body slot."""
+    image_format, scale, quality = wanted.image_format, wanted.scale, wanted.quality
+    as_json, report = wanted.as_json, wanted.report
     body = await service.read_body(request)
     try:
         doc = await service.parse(body, lambda b: load_document(b, DEFAULT_LIMITS)[0])
@@ -799,6 +841,14 @@ async def _batch_request(service: _Service, request: Request, headers: dict[str,
     caller, _ = await service.admit(request, headers, count=False)
     service.check_body_headers(request)
     service.declared_length(request)
+    async with service.large_body_slot(request):
+        return await _batch_body(service, request, headers, caller)
+
+
+async def _batch_body(
+    service: _Service, request: Request, headers: dict[str, str], caller: Caller
+) -> Response:
+    """The rest of `POST /api/v1/batch`, from reading the body, in a large-body slot."""
     body = await service.read_body(request)
     try:
         batch = await service.parse(body, lambda b: _plan(service, b, caller.plan))
