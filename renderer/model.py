@@ -26,14 +26,17 @@ __all__ = [
     "Component",
     "DividerComponent",
     "FlexItem",
+    "FontRequest",
     "ImageComponent",
     "Length",
     "Percent",
+    "Span",
     "StackComponent",
     "TagComponent",
     "TextComponent",
     "INK_REACH_EM",
     "TextStyle",
+    "largest_size",
     "on_canvas",
     "resolve",
     "shown",
@@ -94,14 +97,27 @@ class Anchor(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class TextStyle:
-    family: str  # one of the bundled families
-    weight: int  # 100..900
+    """How a run of text is drawn: a component's own style, or a span's (each property it does
+    not set inherited from the component)."""
+
+    family: str  # a bundled or registered family
+    weight: int  # 1..1000 (CSS)
     italic: bool
     size: float  # px
     color: Color
     line_height: float  # multiple of size
     letter_spacing: float  # px added after each character
     lang: str | None = None  # BCP 47 tag
+    decoration: str = "none"  # none | underline | line-through
+    background: Color | None = None  # behind the run's glyphs (a span's); None = none
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A stretch of a text in one style: what `spans` make of a text (a plain text is one)."""
+
+    text: str
+    style: TextStyle
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +168,14 @@ class TextComponent:
     auto_size: tuple[float, float] | None = None  # (min, max) px when fontSize is "auto"
     item: FlexItem = _IN_FLOW
     hidden: bool = False  # hidden, or hideIfEmpty with an empty text
+    spans: tuple[Span, ...] = ()  # the text in its styles; () = all of it in `style`
+    wrap: str = "wrap"  # wrap | balance | pretty (CSS text-wrap)
+    vertical_align: str = "top"  # top | middle | bottom: the lines within frameHeight
+
+    @property
+    def runs(self) -> tuple[Span, ...]:
+        """The text as spans: the given ones, or one span of the whole text."""
+        return self.spans or (Span(self.text, self.style),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +215,12 @@ class TagComponent:
     ellipsis: str = "…"
     item: FlexItem = _IN_FLOW
     hidden: bool = False
+    spans: tuple[Span, ...] = ()  # the text in its styles; () = all of it in `style`
+
+    @property
+    def runs(self) -> tuple[Span, ...]:
+        """The text as spans: the given ones, or one span of the whole text."""
+        return self.spans or (Span(self.text, self.style),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +288,17 @@ def shown(components: tuple[Component, ...]) -> Iterator[Component]:
 
 
 @dataclass(frozen=True, slots=True)
+class FontRequest:
+    """A font the card brings (its `fonts` list): loaded, sanitized, by the resources stage."""
+
+    pointer: str  # /fonts/N
+    src: str  # a path relative to the spec, a data URI or a URL (the image rules)
+    family: str | None = None  # None: the font's own name
+    weight: tuple[int, int] | None = None  # CSS weights it serves; None: its own
+    style: str | None = None  # normal | italic; None: its own
+
+
+@dataclass(frozen=True, slots=True)
 class Card:
     width: int  # px
     height: int  # px
@@ -266,6 +307,10 @@ class Card:
     # Relative image paths resolve against this folder, and files inside it may be read; None
     # (a spec given as a dict or JSON text, no `base_dir`): only `ImagePolicy.allow_paths`.
     base_dir: Path | None
+    fonts: tuple[FontRequest, ...] = ()  # the card's own fonts
+    # (JSON pointer, family) of every fontFamily the spec names: what the families are
+    # checked by once the card's own fonts are known (`spec.family_issues`)
+    families: tuple[tuple[str, str], ...] = ()
 
 
 def on_canvas(c: Component, width: float, height: float) -> bool:
@@ -293,10 +338,10 @@ def _extent(c: Component, width: float, height: float) -> tuple[float, float, fl
             w, h = (c.thickness, length) if c.vertical else (length, c.thickness)
         case TextComponent():
             w, h = c.frame_width, c.frame_height
-            reach = INK_REACH_EM * c.style.size
+            reach = INK_REACH_EM * largest_size(c)
         case TagComponent():
             w, h = None, None
-            reach = INK_REACH_EM * c.style.size
+            reach = INK_REACH_EM * largest_size(c)
         case StackComponent():
             w, h = c.width, c.height
             reach = _stack_reach(c)
@@ -315,8 +360,13 @@ def _stack_reach(c: StackComponent) -> float:
         if child.item.absolute:
             return math.inf
         if isinstance(child, TextComponent | TagComponent):
-            reach = max(reach, INK_REACH_EM * child.style.size)
+            reach = max(reach, INK_REACH_EM * largest_size(child))
     return reach
+
+
+def largest_size(c: TextComponent | TagComponent) -> float:
+    """The largest font size of a text's spans, px (a span may be larger than its component)."""
+    return max(s.style.size for s in c.runs)
 
 
 def _side(at: float, fraction: float, length: float | None) -> tuple[float, float]:

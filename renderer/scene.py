@@ -16,6 +16,7 @@ from .fonts import FontFace
 from .imagefit import FittedImage
 from .layout import (
     CardLayout,
+    Decoration,
     DividerBox,
     ImageBox,
     LayoutBox,
@@ -128,14 +129,23 @@ def _cap(radius: float, width: float, height: float) -> float:
 
 
 def _glyph_runs(text: TextLayout, color: Color, opacity: float = 1.0) -> list[Item]:
+    """A text's glyph runs, each in its own span's colour (`color`, the component's, where it
+    has none), over its spans' backgrounds and under their underlines and strike-throughs."""
     items: list[Item] = []
     for line in text.lines:
+        items += [_band(d, opacity) for d in line.decorations if d.kind == "background"]
         for r in line.runs:
             if isinstance(r, PlacedEmoji):
                 items.append(EmojiItem(r.key, r.x, r.y, r.size, opacity))
             elif r.glyphs:
-                items.append(GlyphRunItem(r.face, r.size, r.oblique, r.x, r.y, r.glyphs, color))
+                paint = color if r.style is None else r.style.color.with_opacity(opacity)
+                items.append(GlyphRunItem(r.face, r.size, r.oblique, r.x, r.y, r.glyphs, paint))
+        items += [_band(d, opacity) for d in line.decorations if d.kind != "background"]
     return items
+
+
+def _band(d: Decoration, opacity: float) -> Rect:
+    return Rect(d.x, d.y, d.width, d.height, 0.0, d.color.with_opacity(opacity))
 
 
 def paint_text(b: TextBox) -> list[Item]:
