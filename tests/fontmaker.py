@@ -2,7 +2,10 @@
 to printable ASCII, and written as TTF, WOFF2 and TTC, plus broken ones (truncated, a renamed
 PNG, a malformed `cmap`, WOFF2 bombs). Nothing is downloaded; every file is a few KB.
 
-`make_fonts(folder)` writes them all and returns their paths by name:
+`make_fonts(good, bad)` writes them all (the usable ones into `good`, the broken ones into `bad`)
+and returns their paths by name; `ensure_fonts()` does so once into `tests/cases/assets/fonts`
+and `fonts-bad` (git-ignored), where the golden cases' `fonts` name them, and again only when
+this file changes:
 
 - `brand-regular.ttf`, `brand-bold.ttf`: "Brand Sans", static 400 and 700 (from Poppins);
 - `brand-variable.ttf`: "Brand Variable", a `wght` 100–900 variable font (from Inter);
@@ -30,7 +33,7 @@ _FONTS = data_dir("fonts")
 
 
 def _subset(source: Path, family: str, style: str = "Regular") -> TTFont:
-    font = TTFont(source)
+    font = TTFont(source, recalcTimestamp=False)
     options = subset.Options()
     options.layout_features = ["*"]
     options.name_IDs = ["*"]
@@ -48,8 +51,15 @@ def _rename(font: TTFont, family: str, style: str) -> None:
         if record.nameID in (1, 2, 3, 4, 6, 16, 17, 21, 22, 25):
             name.removeNames(nameID=record.nameID)
     full = f"{family} {style}"
-    for name_id, value in ((1, family), (2, style), (4, full), (6, full.replace(" ", "")),
-                           (16, family), (17, style), (3, f"test:{full}")):
+    for name_id, value in (
+        (1, family),
+        (2, style),
+        (4, full),
+        (6, full.replace(" ", "")),
+        (16, family),
+        (17, style),
+        (3, f"test:{full}"),
+    ):
         name.setName(value, name_id, 3, 1, 0x409)
 
 
@@ -59,8 +69,26 @@ def _save(font: TTFont, path: Path, flavor: str | None = None) -> Path:
     return path
 
 
-def make_fonts(folder: Path) -> dict[str, Path]:
+ASSETS = Path(__file__).resolve().parent / "cases" / "assets"
+GOOD, BAD = ASSETS / "fonts", ASSETS / "fonts-bad"
+
+
+def ensure_fonts() -> dict[str, Path]:
+    """The test fonts in `GOOD` and `BAD`, made when missing or when this file has changed."""
+    import hashlib
+
+    stamp = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    marker = GOOD / ".made-by"
+    if not (marker.is_file() and marker.read_text() == stamp):
+        make_fonts(GOOD, BAD)
+        marker.write_text(stamp)
+    names = {p.stem: p for p in (*GOOD.iterdir(), *BAD.iterdir()) if not p.name.startswith(".")}
+    return names
+
+
+def make_fonts(folder: Path, bad: Path) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
+    bad.mkdir(parents=True, exist_ok=True)
     out: dict[str, Path] = {}
     poppins = _FONTS / "Poppins"
     out["brand-regular"] = _save(
@@ -81,7 +109,7 @@ def make_fonts(folder: Path) -> dict[str, Path]:
     collection.fonts = [upright, italic]
     collection.save(folder / "brand-serif.ttc")
     out["brand-serif"] = folder / "brand-serif.ttc"
-    out.update(_broken(folder, out["brand-regular"]))
+    out.update(_broken(bad, out["brand-regular"]))
     return out
 
 
@@ -89,15 +117,15 @@ def _broken(folder: Path, good: Path) -> dict[str, Path]:
     data = good.read_bytes()
     out = {"truncated": folder / "truncated.ttf", "png": folder / "png.ttf"}
     out["truncated"].write_bytes(data[: len(data) // 3])
-    png = (_FONTS.parent / "golden_images").glob("*.png") if (_FONTS.parent / "golden_images").is_dir() else []
-    sample = next(iter(png), None)
-    out["png"].write_bytes(sample.read_bytes() if sample else b"\x89PNG\r\n\x1a\n" + bytes(200))
+    out["png"].write_bytes((ASSETS / "avatar.png").read_bytes())
     out["bad-cmap"] = folder / "bad-cmap.ttf"
     out["bad-cmap"].write_bytes(_break_cmap(data))
     out["bomb"] = folder / "bomb.woff2"
     out["bomb"].write_bytes(woff2_bomb(declared=300_000_000, table=300_000_000, actual=1 << 20))
     out["bomb-directory"] = folder / "bomb-directory.woff2"
-    out["bomb-directory"].write_bytes(woff2_bomb(declared=20_000, table=300_000_000, actual=1 << 20))
+    out["bomb-directory"].write_bytes(
+        woff2_bomb(declared=20_000, table=300_000_000, actual=1 << 20)
+    )
     out["bomb-stream"] = folder / "bomb-stream.woff2"
     out["bomb-stream"].write_bytes(woff2_bomb(declared=20_000, table=20_000, actual=200_000_000))
     return out
