@@ -661,18 +661,26 @@ def _decorations(
                 )
             )
         if style.decoration in ("underline", "line-through"):
-            position, thickness = (
-                face.underline if style.decoration == "underline" else face.strikeout
-            )
-            height = max(1.0, round_half_up(thickness * k))
-            if style.decoration == "underline":
-                top = baseline + round_half_up(-position * k)
-            else:
-                top = baseline - round_half_up(position * k)
-            over.append(
-                Decoration(style.decoration, g.left, top, g.right - g.left, height, style.color)
-            )
+            over.append(_line(style, face, g, baseline))
     return tuple(under + over)
+
+
+def _line(style: TextStyle, face: FontFace, g: _Stretch, baseline: float) -> Decoration:
+    """An underline or line-through as Blink draws one with the font's own metrics (CSS
+    `text-decoration-thickness` and `text-underline-position: from-font`): the thickness
+    rounded down to whole px (at least 1); the underline's top at the font's underline
+    position below its ascent, rounded; the line-through centred a third of the ascent
+    above the baseline."""
+    k = style.size / face.upem
+    ascent = face.ascender * k
+    if style.decoration == "underline":
+        position, thickness = face.underline
+        top = baseline - round_half_up(ascent) + round_half_up(ascent - position * k)
+    else:
+        thickness = face.strikeout[1]
+        top = round_half_up(baseline - ascent / 3 - thickness * k / 2)
+    height = max(1.0, math.floor(thickness * k))
+    return Decoration(style.decoration, g.left, top, g.right - g.left, height, style.color)
 
 
 def lay_out_text(
