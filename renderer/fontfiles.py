@@ -312,6 +312,9 @@ def read_font_bytes(
     digest = hashlib.sha256(data).hexdigest()
     if kind in ("woff", "woff2"):
         _check_decoded_size(data, kind, max_decoded)
+    if kind in ("sfnt", "collection"):  # a truncated download is named as such, before OTS
+        for at in _face_offsets(data):
+            _check_tables(data, at)
     if not trusted:
         return _sanitized(_worker("sanitize", data, max_decoded), origin, digest)
     if kind in ("woff", "woff2"):

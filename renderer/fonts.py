@@ -471,13 +471,14 @@ def _emoji_presentation(cluster: str) -> bool:
     return first >= 0x1F000 or first in _EMOJI_PRESENTATION_BMP
 
 
-_faces: dict[tuple[str, tuple[tuple[str, float], ...], float], FontFace] = {}
+_faces: dict[tuple[str, str, bool, tuple[tuple[str, float], ...], float], FontFace] = {}
 _faces_lock = threading.Lock()
 
 
 def _face(info: FaceInfo, weight: float) -> FontFace:
-    """The face of `info` at `weight`, made once per process: every library shares it."""
-    key = (info.id, info.coords, weight)
+    """The face of `info` at `weight`, made once per process: every library shares it (a file
+    registered under two names is two faces, so each reports its own name)."""
+    key = (info.id, info.family, info.italic, info.coords, weight)
     found = _faces.get(key)
     if found is not None:
         return found

@@ -21,6 +21,7 @@ import bisect
 import math
 import operator
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from ..fonts import OBLIQUE_SLANT, FontFace, FontLibrary, library
 from ..geometry import Box, anchored
@@ -362,7 +363,7 @@ def _scaled(style: TextStyle, factor: float) -> TextStyle:
 def _paragraph_runs(block: _Block, factor: float) -> list[tuple[str, Runs]]:
     """The text cut at each `\\n` into paragraphs, each with its runs of (scaled) styles."""
     out: list[tuple[str, Runs]] = []
-    text, runs = "", []  # the paragraph being collected
+    text, runs = "", list[tuple[int, TextStyle]]()  # the paragraph being collected
     for piece in block.spans:
         style = _scaled(piece.style, factor)
         parts = piece.text.split("\n")
@@ -397,6 +398,7 @@ def _shape_all(block: _Block, factor: float) -> list[ShapedText]:
     return [shape_runs(t, r, lang, block.fonts) for t, r in _paragraph_runs(block, factor)]
 
 
+@lru_cache(maxsize=4096)
 def _box_metrics(style: TextStyle, fonts: FontLibrary) -> tuple[float, float]:
     """(above, below) the baseline, px, of an inline box of `style`: its primary face's ascent
     and descent rounded half up, and the leading split around them (the upper half floored)."""
@@ -433,8 +435,16 @@ def _break_all(
     block: _Block, paragraphs: list[ShapedText], width: float | None, mode: str, factor: float
 ) -> list[_Line]:
     strut = _scaled(block.style, factor)
-    lines = [_Line(p, s) for p in paragraphs for s in break_lines(p, width, mode)]
-    return [_with_box(line, strut, block.fonts) for line in lines]
+    lines: list[_Line] = []
+    for p in paragraphs:
+        spans = break_lines(p, width, mode)
+        only = p.runs[0][2] if len(p.runs) == 1 else None
+        if only is strut or only == strut:  # one style, the block's: every line alike
+            ascent, descent = _box_metrics(strut, block.fonts)
+            lines += [_Line(p, s, None, ascent, descent) for s in spans]
+        else:
+            lines += [_with_box(_Line(p, s), strut, block.fonts) for s in spans]
+    return lines
 
 
 def _line_limit(frame: TextFrame, lines: list[_Line]) -> int | None:
