@@ -22,6 +22,7 @@ from .deadline import check_timeout, deadline
 from .encode import Compression, Format, check_quality, encode
 from .errors import TIMEOUT_ERRORS, OutOfMemory, RenderTimeout, SpecError
 from .fonts import FontLibrary, FontsArg, as_library
+from .fonts import library as bundled_library
 from .imagefit import FittedImage, fit_images
 from .layout import CardLayout, lay_out
 from .limits import DEFAULT_LIMITS, Limits
@@ -91,9 +92,10 @@ def prepare(
     for a family that none of the fonts, the card's own included, has)."""
     check_card(card, limits, scale)
     library = load_fonts(card, limits, image_policy, fonts)
-    issues = family_issues(card.families, library.names())
-    if issues:
-        raise SpecError(issues)
+    if library is not bundled_library():  # parse_card knew the bundled names; these it may not
+        issues = family_issues(card.families, library.names())
+        if issues:
+            raise SpecError(issues)
     resources = replace(load_resources(card, scale, limits, image_policy), fonts=library)
     check_deadline()
     layout = lay_out(card, library)

@@ -257,6 +257,7 @@ class FontLibrary:
         registered: Iterable[FaceInfo] = (),
     ) -> None:
         self.families = families
+        self._names = tuple(families)
         self.registered = tuple(dict.fromkeys(f.family for f in registered))
         self.emoji = emoji
         self._lock = threading.Lock()
@@ -375,9 +376,9 @@ class FontLibrary:
                         fallback = face, synthetic
         return fallback
 
-    def names(self) -> list[str]:
+    def names(self) -> tuple[str, ...]:
         """Every family a `fontFamily` may name."""
-        return list(self.families)
+        return self._names
 
 
 def merge_families(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from typing_extensions import assert_never
@@ -110,6 +110,16 @@ class TextStyle:
     lang: str | None = None  # BCP 47 tag
     decoration: str = "none"  # none | underline | line-through
     background: Color | None = None  # behind the run's glyphs (a span's); None = none
+    # hashed once: a style keys the shaping and metrics caches on every text of every card
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        fields = (self.family, self.weight, self.italic, self.size, self.color)
+        rest = (self.line_height, self.letter_spacing, self.lang, self.decoration)
+        object.__setattr__(self, "_hash", hash((fields, rest, self.background)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,9 +318,18 @@ class Card:
     # (a spec given as a dict or JSON text, no `base_dir`): only `ImagePolicy.allow_paths`.
     base_dir: Path | None
     fonts: tuple[FontRequest, ...] = ()  # the card's own fonts
-    # (JSON pointer, family) of every fontFamily the spec names: what the families are
-    # checked by once the card's own fonts are known (`spec.family_issues`)
-    families: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def families(self) -> Iterator[tuple[str, str]]:
+        """(JSON pointer, family) of every family the card's texts and tags name: what is
+        checked against the known families once the card's own fonts are (`spec`). A span
+        that names no family of its own inherits its component's and is not listed."""
+        for c in walk(self.components):
+            if isinstance(c, TextComponent | TagComponent):
+                yield f"{c.pointer}/fontFamily", c.style.family
+                for i, span in enumerate(c.spans):
+                    if span.style.family != c.style.family:
+                        yield f"{c.pointer}/spans/{i}/fontFamily", span.style.family
 
 
 def on_canvas(c: Component, width: float, height: float) -> bool:
@@ -366,7 +385,7 @@ def _stack_reach(c: StackComponent) -> float:
 
 def largest_size(c: TextComponent | TagComponent) -> float:
     """The largest font size of a text's spans, px (a span may be larger than its component)."""
-    return max(s.style.size for s in c.runs)
+    return max((s.style.size for s in c.spans), default=c.style.size)
 
 
 def _side(at: float, fraction: float, length: float | None) -> tuple[float, float]:

@@ -128,9 +128,10 @@ def _cap(radius: float, width: float, height: float) -> float:
     return max(0.0, min(radius, width / 2, height / 2))
 
 
-def _glyph_runs(text: TextLayout, color: Color, opacity: float = 1.0) -> list[Item]:
-    """A text's glyph runs, each in its own span's colour (`color`, the component's, where it
-    has none), over its spans' backgrounds and under their underlines and strike-throughs."""
+def _glyph_runs(text: TextLayout, own: Color, color: Color, opacity: float = 1.0) -> list[Item]:
+    """A text's glyph runs, each in its own span's colour (`color`, the component's `own`
+    with its opacity, where the span's is the same), over its spans' backgrounds and under
+    their underlines and strike-throughs."""
     items: list[Item] = []
     for line in text.lines:
         items += [_band(d, opacity) for d in line.decorations if d.kind == "background"]
@@ -138,7 +139,8 @@ def _glyph_runs(text: TextLayout, color: Color, opacity: float = 1.0) -> list[It
             if isinstance(r, PlacedEmoji):
                 items.append(EmojiItem(r.key, r.x, r.y, r.size, opacity))
             elif r.glyphs:
-                paint = color if r.style is None else r.style.color.with_opacity(opacity)
+                span = own if r.style is None else r.style.color
+                paint = color if span is own or span == own else span.with_opacity(opacity)
                 items.append(GlyphRunItem(r.face, r.size, r.oblique, r.x, r.y, r.glyphs, paint))
         items += [_band(d, opacity) for d in line.decorations if d.kind != "background"]
     return items
@@ -150,7 +152,7 @@ def _band(d: Decoration, opacity: float) -> Rect:
 
 def paint_text(b: TextBox) -> list[Item]:
     c = b.component
-    return _glyph_runs(b.text, c.style.color.with_opacity(c.opacity), c.opacity)
+    return _glyph_runs(b.text, c.style.color, c.style.color.with_opacity(c.opacity), c.opacity)
 
 
 def paint_tag(b: TagBox) -> list[Item]:
@@ -159,7 +161,7 @@ def paint_tag(b: TagBox) -> list[Item]:
     items: list[Item] = [
         Rect(box.x, box.y, box.width, box.height, _cap(radius, box.width, box.height), c.background)
     ]
-    items += _glyph_runs(b.text, c.style.color)
+    items += _glyph_runs(b.text, c.style.color, c.style.color)
     return items if c.opacity >= 1 else [Group(c.opacity, tuple(items))]
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from ..errors import Issue, LimitError, SpecError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..model import Card, Color, FontRequest
-from .bounds import family_issues, family_uses, limit_issues, semantic_issues
+from .bounds import family_issues, limit_issues, semantic_issues
 from .messages import MAX_ISSUES, is_limit, more_issues, schema, schema_issues
 from .resolve import DIVIDER_THICKNESS, component
 from .strict import SpecInput, check_values, load_document
@@ -119,7 +119,6 @@ def parse_card(
         components=tuple(component(f"/components/{i}", c) for i, c in enumerate(doc["components"])),
         base_dir=folder if base_dir is None else base_dir,
         fonts=_font_requests(doc),
-        families=tuple(family_uses(doc)),
     )
     if families is None:
         from ..fonts import library

@@ -16,7 +16,7 @@ from ..errors import Issue
 from ..limits import Limits
 from .tree import RawNode, raw_nodes
 
-__all__ = ["family_issues", "family_uses", "limit_issues", "semantic_issues"]
+__all__ = ["family_issues", "limit_issues", "semantic_issues"]
 
 # Percentages that make sense, by what they size: more than the containing box, or a gap wider
 # than it, is a mistake in a template; positions may lie up to one box beyond either edge.
@@ -191,26 +191,12 @@ def _font_issues(doc: dict[str, Any]) -> list[Issue]:
     return out
 
 
-def family_uses(doc: dict[str, Any]) -> list[tuple[str, str]]:
-    """(pointer, family) of every `fontFamily` the document names, spans' included."""
-    out: list[tuple[str, str]] = []
-    for node in raw_nodes(doc):
-        c, at = node.component, node.pointer
-        if isinstance(c.get("fontFamily"), str):
-            out.append((f"{at}/fontFamily", c["fontFamily"]))
-        for i, span in enumerate(c.get("spans", ()) if isinstance(c.get("spans"), list) else ()):
-            if isinstance(span, dict) and isinstance(span.get("fontFamily"), str):
-                out.append((f"{at}/spans/{i}/fontFamily", span["fontFamily"]))
-    return out
-
-
 def family_issues(uses: Iterable[tuple[str, str]], names: Sequence[str]) -> list[Issue]:
     """Every family used that is not among `names` (bundled, registered and the card's own),
     with the closest name."""
-    known = set(names)
     out: list[Issue] = []
     for pointer, family in uses:
-        if family in known:
+        if family in names:
             continue
         lower = {n.lower(): n for n in names}
         close = difflib.get_close_matches(family.lower(), list(lower), n=1, cutoff=0.6)

@@ -354,6 +354,12 @@ class _Block:
     spans: tuple[Span, ...]
     style: TextStyle
     fonts: FontLibrary
+    decorated: bool = False  # a span has a decoration or a background to draw
+
+    @property
+    def plain(self) -> bool:
+        """One span, in the component's own style: a plain text."""
+        return len(self.spans) == 1 and self.spans[0].style is self.style
 
 
 def _scaled(style: TextStyle, factor: float) -> TextStyle:
@@ -362,6 +368,10 @@ def _scaled(style: TextStyle, factor: float) -> TextStyle:
 
 def _paragraph_runs(block: _Block, factor: float) -> list[tuple[str, Runs]]:
     """The text cut at each `\\n` into paragraphs, each with its runs of (scaled) styles."""
+    if len(block.spans) == 1:  # a plain text: one style for every paragraph
+        (only,) = block.spans
+        style = _scaled(only.style, factor)
+        return [(p, ((len(p), style),)) for p in only.text.split("\n")]
     out: list[tuple[str, Runs]] = []
     text, runs = "", list[tuple[int, TextStyle]]()  # the paragraph being collected
     for piece in block.spans:
@@ -436,14 +446,13 @@ def _break_all(
 ) -> list[_Line]:
     strut = _scaled(block.style, factor)
     lines: list[_Line] = []
+    if block.plain:  # one style, the block's: every line box alike
+        ascent, descent = _box_metrics(strut, block.fonts)
+        for p in paragraphs:
+            lines += [_Line(p, s, None, ascent, descent) for s in break_lines(p, width, mode)]
+        return lines
     for p in paragraphs:
-        spans = break_lines(p, width, mode)
-        only = p.runs[0][2] if len(p.runs) == 1 else None
-        if only is strut or only == strut:  # one style, the block's: every line alike
-            ascent, descent = _box_metrics(strut, block.fonts)
-            lines += [_Line(p, s, None, ascent, descent) for s in spans]
-        else:
-            lines += [_with_box(_Line(p, s), strut, block.fonts) for s in spans]
+        lines += [_with_box(_Line(p, s), strut, block.fonts) for s in break_lines(p, width, mode)]
     return lines
 
 
@@ -519,14 +528,15 @@ def _clamp(
     strut = _scaled(block.style, factor)
     if not frame.wrap and frame.width is not None:
         width = frame.width
-        suffix = _ellipsis(block, frame, factor)
         cut = any(line.width > width + _EPSILON for line in lines)
-        lines = [
-            _with_box(_with_ellipsis(ln, frame, suffix), strut, block.fonts)
-            if ln.width > width + _EPSILON
-            else ln
-            for ln in lines
-        ]
+        if cut:
+            suffix = _ellipsis(block, frame, factor)
+            lines = [
+                _with_box(_with_ellipsis(ln, frame, suffix), strut, block.fonts)
+                if ln.width > width + _EPSILON
+                else ln
+                for ln in lines
+            ]
     limit = _line_limit(frame, lines)
     if limit is None or len(lines) <= limit:
         return lines, cut
@@ -611,7 +621,8 @@ class TextMeasure:
 
 def _block(text: str | tuple[Span, ...], style: TextStyle, fonts: FontLibrary | None) -> _Block:
     spans = (Span(text, style),) if isinstance(text, str) else text
-    return _Block(spans, style, fonts or library())
+    decorated = any(s.style.decoration != "none" or s.style.background is not None for s in spans)
+    return _Block(spans, style, fonts or library(), decorated)
 
 
 def measure_text(
@@ -731,7 +742,7 @@ def lay_out_text(
                 replace(p, level=base) for p in _pieces(line.suffix, 0, len(line.suffix.text))
             ]
         content = line.shaped.text[line.span.start : line.span.end]
-        stretches: list[_Stretch] = []
+        stretches: list[_Stretch] | None = [] if block.decorated else None
         runs = _place(pieces, box.x + offset, baseline, size, clip, stretches)
         placed.append(
             TextLine(
@@ -742,7 +753,7 @@ def lay_out_text(
                 runs,
                 top,
                 line.height,
-                _decorations(stretches, baseline, block.fonts),
+                _decorations(stretches, baseline, block.fonts) if stretches else (),
             )
         )
         top += line.height
