@@ -48,6 +48,7 @@ class Limits:
     max_font_bytes: int = 32_000_000
     max_font_decoded_bytes: int = 64_000_000
     max_spec_fonts: int = 16
+    max_spec_font_bytes: int = 16_000_000  # a card's own fonts together, as sanitized
 
 
 ENV_LIMITS = "RENDERER_LIMITS"

@@ -772,12 +772,26 @@ def load_fonts(
         )
     faces: list[FaceInfo] = []
     issues: list[Issue] = []
+    held: dict[int, int] = {}  # the sfnt bytes the card's fonts hold, by object
     for request in card.fonts:
         check_deadline()
         try:
-            faces += _load_font(request, card.base_dir, limits, policy)
+            loaded = _load_font(request, card.base_dir, limits, policy)
         except ValueError as e:
             issues.append(Issue(request.pointer + "/src", f"Cannot use font: {e}."))
+            continue
+        faces += loaded
+        held.update((id(f.data), len(f.data)) for f in loaded if f.data is not None)
+        if sum(held.values()) > limits.max_spec_font_bytes:
+            raise LimitError(
+                [
+                    Issue(
+                        request.pointer + "/src",
+                        f"The card's own fonts hold {sum(held.values())} bytes up to here; at "
+                        f"most {limits.max_spec_font_bytes} (Limits.max_spec_font_bytes).",
+                    )
+                ]
+            )
     if issues:
         raise FontLoadError(issues)
     return base.with_faces(faces)

@@ -212,6 +212,18 @@ def test_a_broken_registered_font_is_a_clear_error(name: str) -> None:
     assert WHY[name] in str(e.value), str(e.value)
 
 
+def test_a_card_s_fonts_are_bounded_in_number_and_bytes() -> None:
+    data = base64.b64encode(_font("brand-regular").read_bytes()).decode()
+    entry = {"src": f"data:font/ttf;base64,{data}"}
+    spec = _card(_text("x"), fonts=[entry, entry, entry])
+    with pytest.raises(renderer.LimitError) as e:
+        renderer.render(spec, "png", limits=renderer.Limits(max_spec_fonts=2))
+    assert e.value.issues[0].pointer == "/fonts"
+    with pytest.raises(renderer.LimitError, match="max_spec_font_bytes") as e:
+        renderer.render(spec, "png", limits=renderer.Limits(max_spec_font_bytes=1000))
+    assert e.value.issues[0].pointer == "/fonts/0/src"
+
+
 # --- spans ------------------------------------------------------------------------------------
 
 
