@@ -124,7 +124,7 @@ def test_italic_comes_from_the_collection_face_and_fallback_is_slanted_per_face(
     _, report = renderer.render(spec, "png", report=True, fonts=[GOOD])
     runs = report.components[0].runs
     assert runs is not None
-    by_text = {run["text"].strip(): run for run in runs[0] if run["text"].strip()}
+    by_text = {str(run["text"]).strip(): run for run in runs[0] if str(run["text"]).strip()}
     assert by_text["Serif"]["face"] == "Brand Serif 400 Italic"
     assert by_text["Serif"]["oblique"] is False  # a real italic
     assert by_text["中"]["oblique"] is True  # Noto Sans SC has none: slanted
@@ -348,6 +348,27 @@ def test_cli_broken_fonts_exit_with_a_message(name: str, tmp_path: Path) -> None
     assert done.returncode == 1, done.stderr
     assert "/fonts/0/src" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_preflight_lists_a_card_s_font_sources_and_the_preview_watches_font_files(
+    tmp_path: Path,
+) -> None:
+    from renderer.preview.session import Session, View
+
+    doc = _card(_text("x"), fonts=[{"src": "own.ttf"}, {"src": "https://fonts.example/a.woff2"}])
+    asked = renderer.preflight(doc)
+    assert [(f.pointer, f.kind) for f in asked.fonts] == [
+        ("/fonts/0/src", "path"),
+        ("/fonts/1/src", "url"),
+    ]
+    spec = tmp_path / "card.json"
+    spec.write_text(json.dumps(doc))
+    (tmp_path / "own.ttf").write_bytes(_font("brand-regular").read_bytes())
+    session = Session(spec, [], (str(GOOD),))
+    session.frame(View())
+    watched = session.watched()
+    assert tmp_path / "own.ttf" in watched
+    assert {p for p in GOOD.iterdir() if p.suffix in (".ttf", ".ttc", ".woff2")} <= watched
 
 
 # --- batch: a changed font redraws its cards ----------------------------------------------------
