@@ -298,17 +298,26 @@ def _worker(mode: str, data: bytes, max_out: int) -> bytes:
     return done.stdout
 
 
+def _checked_kind(data: bytes, max_bytes: int) -> str:
+    """The font's kind (`font_kind`); ValueError for bytes over the limit or not a font."""
+    if len(data) > max_bytes:
+        msg = (
+            f"the font is {len(data)} bytes or more; the limit is {max_bytes} "
+            "(Limits.max_font_bytes)"
+        )
+        raise ValueError(msg)
+    kind = font_kind(data)
+    if kind is None:
+        raise _not_a_font(data)
+    return kind
+
+
 def read_font_bytes(
     data: bytes, origin: str, *, trusted: bool, max_bytes: int, max_decoded: int
 ) -> list[FontFile]:
     """Every face of the font in `data`: sanitized first unless `trusted`. ValueError says why
     the bytes cannot be used."""
-    if len(data) > max_bytes:
-        msg = f"the font is {len(data)} bytes; the limit is {max_bytes} (Limits.max_font_bytes)"
-        raise ValueError(msg)
-    kind = font_kind(data)
-    if kind is None:
-        raise _not_a_font(data)
+    kind = _checked_kind(data, max_bytes)
     digest = hashlib.sha256(data).hexdigest()
     if kind in ("woff", "woff2"):
         _check_decoded_size(data, kind, max_decoded)
@@ -341,12 +350,7 @@ def _read_path(
 ) -> tuple[FontFile, ...]:
     with path.open("rb") as f:
         data = f.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        msg = f"the font is larger than {max_bytes} bytes (Limits.max_font_bytes)"
-        raise ValueError(msg)
-    kind = font_kind(data)
-    if kind is None:
-        raise _not_a_font(data)
+    kind = _checked_kind(data, max_bytes)
     if kind in ("woff", "woff2"):
         return tuple(
             read_font_bytes(

@@ -42,6 +42,7 @@ from playwright.sync_api import Browser
 import renderer
 from renderer.fonts import FontLibrary, fallback_chain, han_preference, library
 from renderer.layout import TextBox
+from renderer.spec import schema
 from renderer.text.block import round_half_up
 
 TOLERANCE = 1  # px, each side of each line's ink box
@@ -643,15 +644,7 @@ def test_same_lines_and_ink_as_chromium(case: Case, measured: Measured) -> None:
 
 # --- the baseline sweep: ascent and descent rounding as Blink ----------------------------------
 
-SWEEP_FAMILIES = (
-    "Inter",
-    "Noto Sans",
-    "Noto Sans SC",
-    "Noto Sans TC",
-    "Poppins",
-    "Roboto",
-    "Playfair Display",
-)
+SWEEP_FAMILIES = tuple(schema()["$defs"]["fontFamily"]["anyOf"][0]["enum"])  # the seven
 SWEEP_WEIGHTS = (400, 700)
 SWEEP_SIZES = tuple(8 + 0.5 * i for i in range(185))  # 8 … 100 px
 SWEEP_LINE_HEIGHTS = (1.0, 1.2, 1.5)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import bisect
 import math
 import operator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
@@ -546,49 +547,45 @@ def _clamp(
     return kept, True
 
 
-def _faces_used(lines: tuple[_Line, ...]) -> dict[str, str]:
-    """Face name → the characters it drew, in order. Each line looks only at the items that
-    overlap it (found by bisection: items are in logical order), so a paragraph of many lines
-    costs its length, not lines × items."""
-    used: dict[str, dict[str, None]] = {}
-    for line in lines:
-        for text in (line.shaped, line.suffix):
-            if text is None:
-                continue
-            end = line.span.end if text is line.shaped else len(text.text)
-            start = line.span.start if text is line.shaped else 0
-            first = bisect.bisect_right(text.items, start, key=operator.attrgetter("end"))
-            for item in text.items[first:]:
-                if item.start >= end:
-                    break
-                name = item.face.name if item.face else "Twemoji"
-                chars = text.text[max(start, item.start) : min(end, item.end)]
-                used.setdefault(name, {}).update(dict.fromkeys(c for c in chars if not c.isspace()))
-    return {name: "".join(chars) for name, chars in used.items() if chars}
-
-
-def _line_runs(line: _Line) -> list[dict[str, object]]:
-    out: list[dict[str, object]] = []
+def _line_items(line: _Line) -> Iterator[tuple[ShapedItem, str]]:
+    """Each shaped item on the line (its ellipsis included) with the characters it drew
+    there, in logical order. Only the items that overlap the line are looked at (found by
+    bisection: items are in logical order), so a paragraph of many lines costs its length,
+    not lines x items."""
     for text in (line.shaped, line.suffix):
         if text is None:
             continue
         end = line.span.end if text is line.shaped else len(text.text)
         start = line.span.start if text is line.shaped else 0
-        for item in text.items:
+        first = bisect.bisect_right(text.items, start, key=operator.attrgetter("end"))
+        for item in text.items[first:]:
+            if item.start >= end:
+                break
             chars = text.text[max(start, item.start) : min(end, item.end)]
-            if not chars:
-                continue
-            face = item.face
-            out.append(
-                {
-                    "text": chars,
-                    "face": face.name if face else "Twemoji",
-                    "file": face.file if face else "twemoji.zip",
-                    "fontSize": item.style.size if item.style else None,
-                    "oblique": item.oblique,
-                }
-            )
-    return out
+            if chars:
+                yield item, chars
+
+
+def _faces_used(lines: tuple[_Line, ...]) -> dict[str, str]:
+    used: dict[str, dict[str, None]] = {}
+    for line in lines:
+        for item, chars in _line_items(line):
+            name = item.face.name if item.face else "Twemoji"
+            used.setdefault(name, {}).update(dict.fromkeys(c for c in chars if not c.isspace()))
+    return {name: "".join(chars) for name, chars in used.items() if chars}
+
+
+def _line_runs(line: _Line) -> list[dict[str, object]]:
+    return [
+        {
+            "text": chars,
+            "face": item.face.name if item.face else "Twemoji",
+            "file": item.face.file if item.face else "twemoji.zip",
+            "fontSize": item.style.size if item.style else None,
+            "oblique": item.oblique,
+        }
+        for item, chars in _line_items(line)
+    ]
 
 
 def _broken(block: _Block, frame: TextFrame) -> tuple[float, list[ShapedText], list[_Line], bool]:
