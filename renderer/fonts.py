@@ -591,7 +591,8 @@ def register(
 ) -> list[FaceInfo]:
     """Every face of the operator's fonts (files, folders of them, bytes), described by their
     own tables unless a `FontSource` says otherwise; FontLoadError names a file that cannot be
-    used. A folder contributes its font files (by suffix, recursively, in name order)."""
+    used. A folder contributes its font files (by suffix, recursively, in name order; hidden
+    ones skipped)."""
     from .fontfiles import read_font_bytes, read_font_path
 
     faces: list[FaceInfo] = []
@@ -617,8 +618,12 @@ def register(
 
 def _font_paths(path: Path) -> list[Path]:
     if path.is_dir():
-        found = sorted(
-            p for p in path.rglob("*") if p.suffix.lower() in FONT_SUFFIXES and p.is_file()
+        found = sorted(  # hidden files and folders skipped: macOS's "._x.ttf" is no font
+            p
+            for p in path.rglob("*")
+            if p.suffix.lower() in FONT_SUFFIXES
+            and p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(path).parts)
         )
         if not found:
             raise FontLoadError(

@@ -74,15 +74,29 @@ GOOD, BAD = ASSETS / "fonts", ASSETS / "fonts-bad"
 
 
 def ensure_fonts() -> dict[str, Path]:
-    """The test fonts in `GOOD` and `BAD`, made when missing or when this file has changed."""
+    """The test fonts in `GOOD` and `BAD`, made when missing or when this file has changed.
+    Made in a folder of their own and renamed into place file by file, so two test runs side
+    by side (CI's two Pythons) never read a half-written font."""
     import hashlib
+    import os
+    import tempfile
 
     stamp = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
     marker = GOOD / ".made-by"
     if not (marker.is_file() and marker.read_text() == stamp):
-        make_fonts(GOOD, BAD)
-        marker.write_text(stamp)
-    names = {p.stem: p for p in (*GOOD.iterdir(), *BAD.iterdir()) if not p.name.startswith(".")}
+        GOOD.mkdir(parents=True, exist_ok=True)
+        BAD.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=GOOD, prefix=".making-") as work:
+            made = make_fonts(Path(work) / "good", Path(work) / "bad")
+            for path in made.values():
+                os.replace(path, (GOOD if path.parent.name == "good" else BAD) / path.name)
+            (Path(work) / "stamp").write_text(stamp)
+            os.replace(Path(work) / "stamp", marker)
+    names = {
+        p.stem: p
+        for p in (*GOOD.iterdir(), *BAD.iterdir())
+        if p.is_file() and not p.name.startswith(".")
+    }
     return names
 
 

@@ -42,7 +42,7 @@ WHY = {
 
 
 def _font(name: str) -> Path:
-    found = [p for p in (*GOOD.iterdir(), *BAD.iterdir()) if p.stem == name]
+    found = [p for p in (*GOOD.iterdir(), *BAD.iterdir()) if p.stem == name and p.is_file()]
     assert found, name
     return found[0]
 
