@@ -486,8 +486,24 @@ def _face(info: FaceInfo, weight: float) -> FontFace:
     with _faces_lock:
         found = _faces.get(key)
         if found is None:
+            if info.data is not None:
+                _bound_data_faces()
             found = _faces[key] = _load(info, weight)
     return found
+
+
+_DATA_FACES = 256  # faces of fonts held in memory (cards' own fonts) kept at most
+
+
+def _bound_data_faces() -> None:
+    """Forget the faces of fonts given as bytes once there are many: a long-lived server that
+    draws many cards' own fonts must not keep every one (the files' faces are few and stay).
+    Called with `_faces_lock` held; a face still in use elsewhere lives on there."""
+    held = [k for k, face in _faces.items() if face.info.data is not None]
+    if len(held) >= _DATA_FACES:
+        for k in held:
+            del _faces[k]
+        _data_faces.clear()
 
 
 def _load(info: FaceInfo, weight: float) -> FontFace:

@@ -224,6 +224,19 @@ def test_a_card_s_fonts_are_bounded_in_number_and_bytes() -> None:
     assert e.value.issues[0].pointer == "/fonts/0/src"
 
 
+def test_faces_of_many_cards_own_fonts_are_not_all_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    from renderer import fonts
+
+    monkeypatch.setattr(fonts, "_DATA_FACES", 3)
+    raw = _font("brand-regular").read_bytes()
+    for i in range(6):  # six different files (padded differently): six faces made
+        data = base64.b64encode(raw + bytes(4 * (i + 1))).decode()
+        own = [{"src": f"data:font/ttf;base64,{data}"}]
+        spec = _card(_text("x", fontFamily="Brand Sans"), fonts=own)
+        renderer.render(spec, "png")
+        assert sum(f.info.data is not None for f in fonts._faces.values()) <= 3
+
+
 # --- spans ------------------------------------------------------------------------------------
 
 
