@@ -450,10 +450,12 @@ def _break_all(
     if block.plain:  # one style, the block's: every line box alike
         ascent, descent = _box_metrics(strut, block.fonts)
         for p in paragraphs:
-            lines += [_Line(p, s, None, ascent, descent) for s in break_lines(p, width, mode)]
+            spans = break_lines(p, width, mode, strut.size)
+            lines += [_Line(p, s, None, ascent, descent) for s in spans]
         return lines
     for p in paragraphs:
-        lines += [_with_box(_Line(p, s), strut, block.fonts) for s in break_lines(p, width, mode)]
+        spans = break_lines(p, width, mode, strut.size)
+        lines += [_with_box(_Line(p, s), strut, block.fonts) for s in spans]
     return lines
 
 

@@ -57,14 +57,17 @@ def _fit_width(shaped: ShapedText, start: int, end: int) -> float:
     return sum(shaped.char_advance[start:visible]) - shaped.end_trim[visible - 1]
 
 
-def break_lines(shaped: ShapedText, frame: float | None, mode: str = "wrap") -> list[LineSpan]:
+def break_lines(
+    shaped: ShapedText, frame: float | None, mode: str = "wrap", font_size: float = 16.0
+) -> list[LineSpan]:
     """Lines of one paragraph; `frame=None` keeps it on one line. `mode` is CSS `text-wrap`:
     "wrap" fills each line greedily; "balance" and "pretty" then choose among the same break
-    opportunities as Chromium's score line breaker does (`_optimal`)."""
+    opportunities as Chromium's score line breaker does (`_optimal`), whose penalties scale
+    with the block's `font_size` (px)."""
     lines = _greedy(shaped, frame)
     if frame is None or mode == "wrap" or len(lines) < 2 or any(ln.cut for ln in lines):
         return lines
-    return _optimal(shaped, frame, lines, balance=mode == "balance")
+    return _optimal(shaped, frame, lines, font_size, balance=mode == "balance")
 
 
 def _greedy(shaped: ShapedText, frame: float | None) -> list[LineSpan]:
@@ -118,7 +121,7 @@ _FIT = 1 / 64  # LayoutUnit::Epsilon(): how far past the width a line still fits
 
 
 def _optimal(
-    shaped: ShapedText, frame: float, lines: list[LineSpan], *, balance: bool
+    shaped: ShapedText, frame: float, lines: list[LineSpan], font_size: float, *, balance: bool
 ) -> list[LineSpan]:
     """`lines` re-broken to minimize the sum of each line's squared slack (plus a penalty per
     line and one for a lone last word), as Blink scores them; the greedy lines when the rule
@@ -138,7 +141,7 @@ def _optimal(
     candidates = _candidates(shaped, start)
     if len(candidates) < _MIN_CANDIDATES + 2:
         return lines
-    breaks = _scored_breaks(candidates, frame, shaped, balance)
+    breaks = _scored_breaks(candidates, frame, font_size, balance)
     out = list(head)
     prev = start
     for b in breaks:
@@ -171,11 +174,12 @@ def _candidates(shaped: ShapedText, start: int) -> list[tuple[int, float, float,
 def _scored_breaks(
     candidates: list[tuple[int, float, float, float]],
     frame: float,
-    shaped: ShapedText,
+    font_size: float,
     balance: bool,
 ) -> list[int]:
-    """The line ends (offsets) of the best-scoring way to break, as Blink's `ComputeScores`."""
-    font_size = max((style.size for _, _, style in shaped.runs), default=16.0)
+    """The line ends (offsets) of the best-scoring way to break, as Blink's `ComputeScores`:
+    each line scores its squared slack (but a "pretty" last line), plus a penalty per line
+    (four times the width times the block's font size) and its end's penalty."""
     line_penalty = 4 * frame * font_size
     fit = frame + _FIT
     scores: list[tuple[float, int]] = [(0.0, 0)]  # (score, previous candidate)
