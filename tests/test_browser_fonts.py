@@ -270,6 +270,28 @@ CASES = [
         {"text": PRETTY, "fontSize": 22, "frameWidth": 300, "textWrap": "pretty"},
     ),
     Case(
+        "pretty_long_paragraph",
+        {
+            "text": "Chromium reconsiders only the last four lines of a paragraph when it "
+            "wraps text prettily so a long paragraph keeps its first",
+            "fontSize": 20,
+            "frameWidth": 240,
+            "textWrap": "pretty",
+        },
+        height=200,
+    ),
+    Case(
+        "pretty_spans",
+        _spans(
+            "Pretty ",
+            {"text": "spans", "fontWeight": 800, "color": "#2563eb"},
+            " leave the final word of this sentence alone",
+            fontSize=22,
+            frameWidth=300,
+            textWrap="pretty",
+        ),
+    ),
+    Case(
         "font_static_ttf",
         {
             "text": "Brand Sans 400 and 700 from two files",
