@@ -423,11 +423,6 @@ def _chain(family: str, han: str) -> tuple[str, ...]:
     return (family, *(f for f in order if f != family))
 
 
-def is_traditional(lang: str | None) -> bool:
-    """Whether `lang` asks for Traditional Chinese glyphs (and so Noto Sans TC before SC)."""
-    return han_preference(lang) == "tc"
-
-
 class EmojiSet:
     """Twemoji's SVGs, read from one zip on first use; each file is read once and kept."""
 
