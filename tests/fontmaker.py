@@ -11,6 +11,8 @@ this file changes:
 - `brand-variable.ttf`: "Brand Variable", a `wght` 100–900 variable font (from Inter);
 - `brand-web.woff2`: "Brand Web", the same variable font as WOFF2;
 - `brand-serif.ttc`: a collection of "Brand Serif" upright and italic (from Playfair Display);
+- `brand-ital.ttf`, `brand-slnt.ttf`: "Brand Ital" and "Brand Slnt", one `ital` (0–1) and one
+  `slnt` (-10–0) axis (Inter's `wght` axis renamed: the far end is heavier, or lighter);
 - `truncated.ttf`, `png.ttf`, `bad-cmap.ttf`, `bomb.woff2`, `bomb-directory.woff2`,
   `bomb-stream.woff2`: fonts that must be refused with a clear error.
 """
@@ -61,6 +63,25 @@ def _rename(font: TTFont, family: str, style: str) -> None:
         (3, f"test:{full}"),
     ):
         name.setName(value, name_id, 3, 1, 0x409)
+
+
+def _axis(source: Path, path: Path, tag: str, lo: float, default: float, hi: float) -> Path:
+    """The variable font at `source` with its one axis renamed `tag` and given this range,
+    patched in its bytes (fontTools will not write `gvar` for an axis it does not know): its
+    glyphs vary as before between the ends (an `ital` of 1 is the old heaviest weight, a
+    `slnt` of -10 the old lightest), which is enough to see which end the engine chose. Its
+    named instances are dropped (they name the old axis's values)."""
+    data = bytearray(source.read_bytes())
+    (count,) = struct.unpack_from(">H", data, 4)
+    for i in range(count):
+        name, _, offset, _ = struct.unpack_from(">4sIII", data, 12 + 16 * i)
+        if name == b"fvar":
+            (axes,) = struct.unpack_from(">H", data, offset + 4)
+            struct.pack_into(">H", data, offset + 12, 0)  # instanceCount
+            fixed = [round(v * 65536) for v in (lo, default, hi)]
+            struct.pack_into(">4siii", data, offset + axes, tag.encode(), *fixed)
+    path.write_bytes(bytes(data))
+    return path
 
 
 def _save(font: TTFont, path: Path, flavor: str | None = None) -> Path:
@@ -116,6 +137,11 @@ def make_fonts(folder: Path, bad: Path) -> dict[str, Path]:
     inter = _FONTS / "Inter" / "inter-latin-wght-normal.ttf"
     out["brand-variable"] = _save(_subset(inter, "Brand Variable"), folder / "brand-variable.ttf")
     out["brand-web"] = _save(_subset(inter, "Brand Web"), folder / "brand-web.woff2", "woff2")
+    ital, slnt = folder / "brand-ital.ttf", folder / "brand-slnt.ttf"
+    _save(_subset(inter, "Brand Ital"), ital)
+    _save(_subset(inter, "Brand Slnt"), slnt)
+    out["brand-ital"] = _axis(ital, ital, "ital", 0, 0, 1)
+    out["brand-slnt"] = _axis(slnt, slnt, "slnt", -10, 0, 0)
     playfair = _FONTS / "PlayfairDisplay"
     upright = _subset(playfair / "playfair-display-latin-wght-normal.ttf", "Brand Serif")
     italic = _subset(playfair / "playfair-display-latin-wght-italic.ttf", "Brand Serif", "Italic")

@@ -72,7 +72,14 @@ def _pixels(png: bytes) -> np.ndarray:
 
 def test_a_folder_registers_every_family_by_its_name_table() -> None:
     lib = FontLibrary([GOOD])
-    assert set(lib.registered) == {"Brand Sans", "Brand Variable", "Brand Web", "Brand Serif"}
+    assert set(lib.registered) == {
+        "Brand Sans",
+        "Brand Variable",
+        "Brand Web",
+        "Brand Serif",
+        "Brand Ital",
+        "Brand Slnt",
+    }
     sans = lib.families["Brand Sans"]
     assert sorted(f.weight for f in sans) == [(400, 400), (700, 700)]
     serif = lib.families["Brand Serif"]  # a collection: both faces, upright and italic
@@ -128,6 +135,30 @@ def test_italic_comes_from_the_collection_face_and_fallback_is_slanted_per_face(
     assert by_text["Serif"]["face"] == "Brand Serif 400 Italic"
     assert by_text["Serif"]["oblique"] is False  # a real italic
     assert by_text["中"]["oblique"] is True  # Noto Sans SC has none: slanted
+
+
+@pytest.mark.parametrize(
+    ("family", "axis", "wider"), [("Brand Ital", "ital", True), ("Brand Slnt", "slnt", False)]
+)
+def test_an_ital_or_slnt_axis_gives_the_family_its_italic(
+    family: str, axis: str, wider: bool
+) -> None:
+    """Italic is the `ital` axis at 1, or the `slnt` axis at the oblique angle (here -10, the
+    axis's end): no synthesized slant. The test fonts' far ends are heavier (ital) and lighter
+    (slnt) than their upright, so the line's width shows which end was drawn."""
+    widths = {}
+    for style in ("normal", "italic"):
+        spec = _card(_text("Hamburg", fontFamily=family, fontStyle=style))
+        _, report = renderer.render(spec, "png", report=True, fonts=[GOOD])
+        (entry,) = report.components
+        assert entry.runs is not None
+        (run,) = entry.runs[0]
+        assert run["oblique"] is False
+        assert run["face"] == f"{family} 400" + (" Italic" if style == "italic" else "")
+        widths[style] = entry.box.width
+    assert (widths["italic"] > widths["normal"]) is wider, widths
+    faces = FontLibrary([GOOD]).families[family]
+    assert sorted((f.italic, f.coords[0][0]) for f in faces) == [(False, axis), (True, axis)]
 
 
 def test_font_source_names_family_weight_and_style() -> None:
