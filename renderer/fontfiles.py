@@ -332,7 +332,10 @@ def read_font_bytes(
 
 
 def _sanitized(framed: bytes, origin: str, digest: str) -> list[FontFile]:
-    """The worker's faces (each sanitized alone, one sfnt each), read as one font's faces."""
+    """The worker's faces (each sanitized alone, one sfnt each), read as one font's faces.
+    Their digests say so (":s" and the face's index): OTS rewrites tables (the glyphs'
+    among them), so a sanitized face is never the same face as the operator's own copy of
+    the file, whose outlines may differ by a point."""
     (count,) = struct.unpack_from(">I", framed, 0)
     at, out = 4, []
     for index in range(count):
@@ -340,7 +343,7 @@ def _sanitized(framed: bytes, origin: str, digest: str) -> list[FontFile]:
         face = framed[at + 4 : at + 4 + size]
         at += 4 + size
         (file,) = _faces(face, origin, digest, None, face)
-        out.append(replace(file, index=0, digest=f"{digest}:{index}" if count > 1 else digest))
+        out.append(replace(file, index=0, digest=f"{digest}:s{index}"))
     return out
 
 
