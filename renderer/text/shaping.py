@@ -204,10 +204,12 @@ def _end_trim(text: str, advance: list[float], runs: Runs) -> tuple[float, ...]:
 
 
 def _same(a: _Source, b: _Source) -> bool:
-    """Clusters shaped together: one face (slanted alike), or both emoji."""
+    """Clusters shaped together: one face (slanted alike), or both emoji. Faces are compared
+    by identity first, then by key: a library's caches may hold a face made before the
+    process forgot it (`fonts._bound_data_faces`), and it is the same face."""
     if isinstance(a, str) or isinstance(b, str):
         return isinstance(a, str) and isinstance(b, str)
-    return a[0] is b[0] and a[1] == b[1]
+    return (a[0] is b[0] or a[0].key == b[0].key) and a[1] == b[1]
 
 
 def _emoji_item(bounds: list[int], keys: list[_Source], level: int, style: TextStyle) -> ShapedItem:
