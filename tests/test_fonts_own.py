@@ -255,17 +255,27 @@ def test_a_card_s_fonts_are_bounded_in_number_and_bytes() -> None:
     assert e.value.issues[0].pointer == "/fonts/0/src"
 
 
+def _own(raw: bytes, pad: int) -> list[dict[str, str]]:
+    """A card's own font: `raw` padded by `pad` bytes (another file, the same glyphs)."""
+    return [{"src": f"data:font/ttf;base64,{base64.b64encode(raw + bytes(pad)).decode()}"}]
+
+
 def test_faces_of_many_cards_own_fonts_are_not_all_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At most `_DATA_FACES` faces of fonts given as bytes are kept. A card's library keeps
+    the faces it found before they were forgotten, so a text drawn after that from old and
+    new faces of one font is still shaped as one run (kerned across them)."""
     from renderer import fonts
 
     monkeypatch.setattr(fonts, "_DATA_FACES", 3)
     raw = _font("brand-regular").read_bytes()
+    title = _text("AV, Hamburg 400", fontFamily="Brand Sans")
+    expected = renderer.render(_card(title, fonts=_own(raw, 400)), "png")  # a fresh library
+    renderer.render(_card(_text("A", fontFamily="Brand Sans"), fonts=_own(raw, 0)), "png")
     for i in range(6):  # six different files (padded differently): six faces made
-        data = base64.b64encode(raw + bytes(4 * (i + 1))).decode()
-        own = [{"src": f"data:font/ttf;base64,{data}"}]
-        spec = _card(_text("x", fontFamily="Brand Sans"), fonts=own)
+        spec = _card(_text("x", fontFamily="Brand Sans"), fonts=_own(raw, 4 * (i + 1)))
         renderer.render(spec, "png")
         assert sum(f.info.data is not None for f in fonts._faces.values()) <= 3
+    assert renderer.render(_card(title, fonts=_own(raw, 0)), "png") == expected
 
 
 # --- spans ------------------------------------------------------------------------------------
