@@ -99,6 +99,24 @@ def test_render_draws_a_registered_family_and_falls_back_to_the_bundled_ones() -
     assert (np.abs(inter - brand).max(axis=2) > 64).sum() > 100, "the brand font drew the Latin"
 
 
+def test_a_woff_file_and_a_woff_data_uri_draw_as_the_ttf_does(tmp_path: Path) -> None:
+    """WOFF 1.0 (zlib tables) both ways in: the operator's file (decoded by fontTools) and a
+    card's own (decoded by OTS); each draws the same pixels as the TTF it was made from."""
+    from fontTools.ttLib import TTFont
+
+    woff = tmp_path / "brand.woff"
+    with TTFont(_font("brand-regular")) as font:
+        font.flavor = "woff"
+        font.save(woff)
+    assert woff.read_bytes()[:4] == b"wOFF"
+    spec = _card(_text("Hamburg AV", fontFamily="Brand Sans"))
+    ttf = renderer.render(spec, "png", fonts=[_font("brand-regular")])
+    assert renderer.render(spec, "png", fonts=[woff]) == ttf
+    data = base64.b64encode(woff.read_bytes()).decode()
+    own = _card(spec["components"][0], fonts=[{"src": f"data:font/woff;base64,{data}"}])
+    assert (np.abs(_pixels(renderer.render(own, "png")) - _pixels(ttf)) > 8).sum() == 0
+
+
 @pytest.mark.parametrize(
     ("weight", "face"),
     [
@@ -385,7 +403,7 @@ def test_cli_font_dir_renders_and_fonts_lists_the_files(tmp_path: Path) -> None:
     assert "Brand Serif" in plain.stderr  # unknown without the folder
 
 
-@pytest.mark.parametrize("name", ["truncated", "png", "bomb"])
+@pytest.mark.parametrize("name", ["truncated", "png", "bomb", "bad-cmap"])
 def test_cli_broken_fonts_exit_with_a_message(name: str, tmp_path: Path) -> None:
     folder = tmp_path / "fonts"
     folder.mkdir()
