@@ -15,6 +15,8 @@ this file changes:
   `slnt` (-10–0) axis (Inter's `wght` axis renamed: the far end is heavier, or lighter);
 - `truncated.ttf`, `png.ttf`, `bad-cmap.ttf`, `bomb.woff2`, `bomb-directory.woff2`,
   `bomb-stream.woff2`: fonts that must be refused with a clear error.
+
+`cff_copy(ttf, path, family)` writes a static TTF's outlines again as CFF (an OTF, "OTTO").
 """
 
 from __future__ import annotations
@@ -24,11 +26,13 @@ import struct
 from pathlib import Path
 
 from fontTools import subset
+from fontTools.fontBuilder import FontBuilder
+from fontTools.pens.t2CharStringPen import T2CharStringPen
 from fontTools.ttLib import TTCollection, TTFont
 
 from renderer.data import data_dir
 
-__all__ = ["ASCII", "make_fonts", "woff2_bomb"]
+__all__ = ["ASCII", "cff_copy", "make_fonts", "woff2_bomb"]
 
 ASCII = "".join(chr(c) for c in range(0x20, 0x7F))
 _FONTS = data_dir("fonts")
@@ -226,3 +230,33 @@ def woff2_bomb(*, declared: int, table: int, actual: int) -> bytes:
     buf.write(directory)
     buf.write(stream)
     return buf.getvalue()
+
+
+def cff_copy(source: Path, path: Path, family: str) -> Path:
+    """`source`'s glyphs as cubic CFF charstrings in an OTF named `family` (Regular, 400)."""
+    with TTFont(source, recalcTimestamp=False) as src:
+        order, glyphs, metrics = src.getGlyphOrder(), src.getGlyphSet(), src["hmtx"].metrics
+        charstrings = {}
+        for name in order:
+            pen = T2CharStringPen(metrics[name][0], glyphs)
+            glyphs[name].draw(pen)
+            charstrings[name] = pen.getCharString()
+        os2, hhea = src["OS/2"], src["hhea"]
+        fb = FontBuilder(src["head"].unitsPerEm, isTTF=False)
+        fb.setupGlyphOrder(order)
+        fb.setupCharacterMap(src.getBestCmap())
+        fb.setupCFF(family.replace(" ", "") + "-Regular", {"FullName": family}, charstrings, {})
+        fb.setupHorizontalMetrics({n: (metrics[n][0], 0) for n in order})
+        fb.setupHorizontalHeader(ascent=hhea.ascent, descent=hhea.descent)
+        fb.setupNameTable({"familyName": family, "styleName": "Regular"})
+        fb.setupOS2(
+            sTypoAscender=os2.sTypoAscender,
+            sTypoDescender=os2.sTypoDescender,
+            sTypoLineGap=os2.sTypoLineGap,
+            usWinAscent=os2.usWinAscent,
+            usWinDescent=os2.usWinDescent,
+            usWeightClass=400,
+        )
+        fb.setupPost()
+        fb.save(path)
+    return path

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-from fontmaker import BAD, GOOD, ensure_fonts
+from fontmaker import BAD, GOOD, cff_copy, ensure_fonts
 from PIL import Image
 from server_process import ServerProcess, serve
 
@@ -115,6 +115,24 @@ def test_a_woff_file_and_a_woff_data_uri_draw_as_the_ttf_does(tmp_path: Path) ->
     data = base64.b64encode(woff.read_bytes()).decode()
     own = _card(spec["components"][0], fonts=[{"src": f"data:font/woff;base64,{data}"}])
     assert (np.abs(_pixels(renderer.render(own, "png")) - _pixels(ttf)) > 8).sum() == 0
+
+
+def test_an_otf_with_cff_outlines_draws_as_its_ttf_does(tmp_path: Path) -> None:
+    """CFF outlines (an OTF made from the TTF's glyphs), registered and as a card's own."""
+    otf = cff_copy(_font("brand-regular"), tmp_path / "brand-cff.otf", "Brand CFF")
+    assert otf.read_bytes()[:4] == b"OTTO"
+    ttf = _pixels(
+        renderer.render(
+            _card(_text("Hamburg AV", fontFamily="Brand Sans")),
+            "png",
+            fonts=[_font("brand-regular")],
+        )
+    )
+    spec = _card(_text("Hamburg AV", fontFamily="Brand CFF"))
+    assert (np.abs(_pixels(renderer.render(spec, "png", fonts=[otf])) - ttf) > 32).sum() == 0
+    data = base64.b64encode(otf.read_bytes()).decode()
+    own = _card(spec["components"][0], fonts=[{"src": f"data:font/otf;base64,{data}"}])
+    assert (np.abs(_pixels(renderer.render(own, "png")) - ttf) > 32).sum() == 0
 
 
 @pytest.mark.parametrize(
