@@ -291,6 +291,22 @@ def test_a_card_s_fonts_are_bounded_in_number_and_bytes() -> None:
     assert e.value.issues[0].pointer == "/fonts/0/src"
 
 
+def test_a_card_s_copy_of_a_registered_file_is_its_own_sanitized_face() -> None:
+    """OTS rewrites the tables it passes, so a card's copy of the operator's file is never drawn
+    with the operator's face (the report names where each came from)."""
+    path = _font("brand-regular")
+    spec = _card(_text("AV", fontFamily="Brand Sans"))
+    _, registered = renderer.render(spec, "png", fonts=[path], report=True)
+    data = base64.b64encode(path.read_bytes()).decode()
+    _, own = renderer.render(
+        {**spec, "fonts": [{"src": f"data:font/ttf;base64,{data}"}]}, "png", report=True
+    )
+    assert registered.components[0].runs is not None
+    assert own.components[0].runs is not None
+    assert registered.components[0].runs[0][0]["file"] == str(path)
+    assert own.components[0].runs[0][0]["file"] == "/fonts/0"
+
+
 def _own(raw: bytes, pad: int) -> list[dict[str, str]]:
     """A card's own font: `raw` padded by `pad` bytes (another file, the same glyphs)."""
     return [{"src": f"data:font/ttf;base64,{base64.b64encode(raw + bytes(pad)).decode()}"}]
