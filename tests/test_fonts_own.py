@@ -456,6 +456,36 @@ def test_cli_broken_fonts_exit_with_a_message(name: str, tmp_path: Path) -> None
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("batch", "{specs}", "-o", "{out}"),
+        ("serve", "--host", "127.0.0.1", "--port", "0"),
+        ("fonts",),
+    ],
+)
+def test_batch_serve_and_fonts_refuse_a_broken_font_dir_at_start(
+    command: tuple[str, ...], tmp_path: Path
+) -> None:
+    folder = tmp_path / "fonts"
+    folder.mkdir()
+    (folder / "bad-cmap.ttf").write_bytes(_font("bad-cmap").read_bytes())
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "a.json").write_text(json.dumps(_card(_text("x"))))
+    args = [a.format(specs=tmp_path / "specs", out=tmp_path / "out") for a in command]
+    done = subprocess.run(
+        [sys.executable, "-m", "renderer", *args, "--font-dir", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "bad-cmap.ttf" in done.stderr
+    assert WHY["bad-cmap"] in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
 def test_preflight_lists_a_card_s_font_sources_and_the_preview_watches_font_files(
     tmp_path: Path,
 ) -> None:
