@@ -134,6 +134,42 @@ def unknown_keys() -> dict[str, Any]:
     return _card([{**_text("x"), **junk} for _ in range(200)], side=100)
 
 
+def spans() -> dict[str, Any]:
+    """Eight texts of 1,000 spans each, every span changing weight, style, size and colour,
+    every fourth underlined and every sixth on a background: 8,000 shaping items, some 40,000
+    glyphs and 99,000 keys and values (the bounds are 50,000 and 100,000)."""
+    components = []
+    for c in range(8):
+        runs = []
+        for i in range(1000):
+            span: dict[str, Any] = {
+                "text": "abcd " if i % 2 else "WXYZ ",
+                "fontWeight": 400 if i % 3 else 800,
+                "fontStyle": "italic" if i % 5 == 0 else "normal",
+                "color": f"#{i * 997 % 0xFFFFFF:06x}",
+                "fontSize": 8 + i % 7,
+                "textDecoration": "underline" if i % 4 == 0 else "none",
+            }
+            if i % 6 == 0:
+                span["background"] = "#ffee00"
+            runs.append(span)
+        components.append({"type": "text", "x": 0, "y": c * 100, "frameWidth": 1200, "spans": runs})
+    return _card(components, 1200)
+
+
+def spec_fonts() -> dict[str, Any]:
+    """As many of a card's own fonts as a 5 MB document holds: eight 400 KB variable fonts as
+    data URIs, each sanitized by OTS in its own bounded process, each drawing a line."""
+    from renderer.data import data_dir
+
+    font = data_dir("fonts") / "NotoSans" / "noto-sans-latin-ext-wght-italic.ttf"
+    raw = font.read_bytes()  # each copy padded differently: eight fonts to read, not one
+    uris = [base64.b64encode(raw + bytes(4 * i)).decode("ascii") for i in range(8)]
+    fonts = [{"family": f"Own {i}", "src": f"data:font/ttf;base64,{u}"} for i, u in enumerate(uris)]
+    texts = [_text("Ŧħĕ ŀāżŷ ďőĝ", fontFamily=f"Own {i}", y=40 * i) for i in range(8)]
+    return {**_card(texts, 1200), "fonts": fonts}
+
+
 CASES: dict[str, Callable[[], dict[str, Any]]] = {
     "shaped-devanagari": shaped_devanagari,
     "shaped-arabic": shaped_arabic,
@@ -146,6 +182,8 @@ CASES: dict[str, Callable[[], dict[str, Any]]] = {
     "clusters": clusters,
     "emoji": emoji,
     "unknown-keys": unknown_keys,
+    "spans": spans,
+    "spec-fonts": spec_fonts,
 }
 
 _LIBRARY = """

@@ -146,6 +146,13 @@ PACKAGES: tuple[Package, ...] = (
         variable=True,
     ),
     Package(
+        "Noto Sans JP",
+        "@fontsource-variable/noto-sans-jp",
+        "5.3.1",
+        "0a8f7d31c6c091e31977c801313b18e692312c37d9fe9a6d779b876e8046dbfc",
+        variable=True,
+    ),
+    Package(
         "Noto Sans Thai",
         "@fontsource-variable/noto-sans-thai",
         "5.3.0",

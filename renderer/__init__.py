@@ -16,6 +16,7 @@ from .encode import Format
 from .errors import (
     EncodeError,
     FontError,
+    FontLoadError,
     ImageLoadError,
     Issue,
     LimitError,
@@ -26,6 +27,7 @@ from .errors import (
     ResourceError,
     SpecError,
 )
+from .fonts import FontLibrary, FontSource
 from .limits import DEFAULT_LIMITS, Limits
 from .policy import DEFAULT_POLICY, ImagePolicy
 from .preflight import preflight
@@ -39,6 +41,9 @@ __all__ = [
     "DEFAULT_POLICY",
     "EncodeError",
     "FontError",
+    "FontLibrary",
+    "FontLoadError",
+    "FontSource",
     "ImagePolicy",
     "Format",
     "ImageLoadError",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, ParamSpec, TypeVar, overload
 
@@ -20,7 +20,9 @@ from .budget import check_card, check_layout
 from .deadline import check as check_deadline
 from .deadline import check_timeout, deadline
 from .encode import Compression, Format, check_quality, encode
-from .errors import TIMEOUT_ERRORS, OutOfMemory, RenderTimeout
+from .errors import TIMEOUT_ERRORS, OutOfMemory, RenderTimeout, SpecError
+from .fonts import FontLibrary, FontsArg, as_library
+from .fonts import library as bundled_library
 from .imagefit import FittedImage, fit_images
 from .layout import CardLayout, lay_out
 from .limits import DEFAULT_LIMITS, Limits
@@ -28,18 +30,25 @@ from .model import Card
 from .policy import DEFAULT_POLICY, ImagePolicy, StrPath
 from .raster import needs_svg, paint_scene
 from .report import Report, build_report
-from .resources import Resources, load_resources
+from .resources import Resources, load_fonts, load_resources
 from .scene import Scene, build_scene
-from .spec import SpecInput, load_document, parse_card
+from .spec import SpecInput, family_issues, load_document, parse_card
 from .svg import build_svg
 
 __all__ = ["Prepared", "lay_out_spec", "prepare", "render", "render_async", "validate"]
 
 
-def validate(spec: SpecInput, *, limits: Limits = DEFAULT_LIMITS, scale: float = 1.0) -> Card:
+def validate(
+    spec: SpecInput,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    scale: float = 1.0,
+    fonts: FontsArg = None,
+) -> Card:
     """Check a spec without drawing it; returns the resolved card or raises `SpecError`
-    (`LimitError` for a card over a bound of `limits`, the cost model's included)."""
-    card = parse_card(spec, limits, scale)
+    (`LimitError` for a card over a bound of `limits`, the cost model's included). `fonts`:
+    the families a `fontFamily` may name besides the bundled ones (as for `render`)."""
+    card = parse_card(spec, limits, scale, families=as_library(fonts).names())
     check_card(card, limits, scale)
     return card
 
@@ -51,10 +60,11 @@ def lay_out_spec(
     limits: Limits = DEFAULT_LIMITS,
     base_dir: StrPath | None = None,
     image_policy: ImagePolicy = DEFAULT_POLICY,
+    fonts: FontsArg = None,
 ) -> CardLayout:
     """Where every component and every line lands, without drawing (for tests and reports).
     The same for every output format."""
-    return _prepared(spec, scale, limits, base_dir, image_policy).layout
+    return _prepared(spec, scale, limits, base_dir, image_policy, as_library(fonts)).layout
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,23 +85,35 @@ def prepare(
     scale: float = 1.0,
     limits: Limits = DEFAULT_LIMITS,
     image_policy: ImagePolicy = DEFAULT_POLICY,
+    fonts: FontLibrary | None = None,
 ) -> Prepared:
     """A parsed card → resources → layout → fitted images, each bound of the cost model
-    checked before the work it bounds. Raises `LimitError` or `ResourceError`."""
+    checked before the work it bounds. Raises `LimitError` or `ResourceError` (a `SpecError`
+    for a family that none of the fonts, the card's own included, has)."""
     check_card(card, limits, scale)
-    resources = load_resources(card, scale, limits, image_policy)
+    library = load_fonts(card, limits, image_policy, fonts)
+    if library is not bundled_library():  # parse_card knew the bundled names; these it may not
+        issues = family_issues(card.families, library.names())
+        if issues:
+            raise SpecError(issues)
+    resources = replace(load_resources(card, scale, limits, image_policy), fonts=library)
     check_deadline()
-    layout = lay_out(card)
+    layout = lay_out(card, library)
     check_layout(layout, limits, scale)
     images = fit_images(layout, resources, scale, limits, image_policy)
     return Prepared(layout, resources, images)
 
 
 def _prepared(
-    spec: SpecInput, scale: float, limits: Limits, base_dir: StrPath | None, policy: ImagePolicy
+    spec: SpecInput,
+    scale: float,
+    limits: Limits,
+    base_dir: StrPath | None,
+    policy: ImagePolicy,
+    fonts: FontLibrary,
 ) -> Prepared:
-    card = parse_card(spec, limits, scale, _folder(base_dir))
-    return prepare(card, scale=scale, limits=limits, image_policy=policy)
+    card = parse_card(spec, limits, scale, _folder(base_dir), fonts.names())
+    return prepare(card, scale=scale, limits=limits, image_policy=policy, fonts=fonts)
 
 
 @overload
@@ -108,6 +130,7 @@ def render(
     report: Literal[False] = ...,
     image_policy: ImagePolicy = ...,
     timeout: float | None = ...,
+    fonts: FontsArg = ...,
 ) -> bytes: ...
 
 
@@ -125,6 +148,7 @@ def render(
     report: Literal[True],
     image_policy: ImagePolicy = ...,
     timeout: float | None = ...,
+    fonts: FontsArg = ...,
 ) -> tuple[bytes, Report]: ...
 
 
@@ -141,6 +165,7 @@ def render(
     report: bool = False,
     image_policy: ImagePolicy = DEFAULT_POLICY,
     timeout: float | None = None,
+    fonts: FontsArg = None,
 ) -> bytes | tuple[bytes, Report]:
     """Render a card spec to image bytes (and, with `report=True`, a `Report` of the layout).
 
@@ -157,12 +182,18 @@ def render(
     `variables`: fill the spec's `{{ name }}` placeholders first (rules: `renderer.templates`);
     without it, braces are ordinary text.
     `image_policy`: where image sources may come from (`ImagePolicy.server()` for a service).
+    `fonts`: fonts of one's own, drawn wherever a `fontFamily` names their family: a
+    `FontLibrary`, or files and folders (TTF, OTF, TTC, WOFF, WOFF2) and `FontSource`s to
+    register (family names from the files' name tables); the bundled families stay, and
+    continue every fallback chain. Fonts the spec itself brings (its `fonts` list) are
+    registered over these, after the OpenType Sanitizer.
     `timeout`: seconds; past it the render stops at its next checkpoint with `RenderTimeout`
     (`renderer.deadline`). Raises `SpecError` (with every issue and its JSON pointer) or another
     `RenderError`; running out of memory raises `OutOfMemory`.
     """
     fmt = Format.parse(format)
     check_quality(quality)
+    library = as_library(fonts)
     try:
         with deadline(timeout):
             return _render(
@@ -176,6 +207,7 @@ def render(
                 variables,
                 report,
                 image_policy,
+                library,
             )
     except MemoryError as e:  # numpy's, Pillow's, cairo's own; OutOfMemory stays as it is
         if isinstance(e, OutOfMemory):
@@ -195,6 +227,7 @@ def _render(
     variables: Mapping[str, object] | None,
     report: bool,
     image_policy: ImagePolicy,
+    fonts: FontLibrary,
 ) -> bytes | tuple[bytes, Report]:
     if variables is not None:
         from .templates import fill
@@ -204,7 +237,7 @@ def _render(
             fill(doc, variables, limits=limits),
             folder if base_dir is None else base_dir,
         )
-    prepared = _prepared(spec, scale, limits, base_dir, image_policy)
+    prepared = _prepared(spec, scale, limits, base_dir, image_policy, fonts)
     layout = prepared.layout
     scene = build_scene(layout, prepared.images)
     if fmt is Format.SVG:

@@ -131,6 +131,12 @@ class _Tally:
             else:
                 self.emoji += 1
                 self.area += min(run.size * run.size, canvas)
+        if isinstance(b, TextBox | TagBox):  # spans' backgrounds and lines: rectangles too
+            for line in b.text.lines:
+                self.area += sum(
+                    _area_on_canvas(d.x, d.y, d.width, d.height, card.width, card.height)
+                    for d in line.decorations
+                )
         match b:
             case TagBox() | ImageBox() | DividerBox() | StackBox():
                 box = b.box

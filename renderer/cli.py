@@ -22,6 +22,7 @@ from .files import write_atomic
 if TYPE_CHECKING:
     from .encode import Format
     from .errors import Issue, RenderError
+    from .fonts import FontLibrary
     from .model import Card
     from .policy import ImagePolicy
 
@@ -136,6 +137,7 @@ def _parser() -> argparse.ArgumentParser:
         help="stop a render still running after this long (exit 1, nothing written)",
     )
     add_image_source_options(r)
+    add_font_options(r)
 
     v = sub.add_parser(
         "validate",
@@ -153,10 +155,17 @@ def _parser() -> argparse.ArgumentParser:
         help="also load every image source, as render would; exit 1 if one cannot be read",
     )
     add_image_source_options(v)
+    add_font_options(v)
 
     _register_sign(sub)
     sub.add_parser("formats", help="list output formats")
-    sub.add_parser("fonts", help="list bundled font families")
+    f = sub.add_parser(
+        "fonts",
+        help="list the font families a spec may name, with their files",
+        description="List the bundled families and, with --font-dir, the registered ones: "
+        "weights, styles and the files that serve them.",
+    )
+    add_font_options(f)
     for module in _plugins().values():
         module.register(sub)
     return p
@@ -189,6 +198,35 @@ def add_image_source_options(parser: argparse.ArgumentParser) -> None:
         metavar="CIDR",
         help="network image URLs may reach, e.g. 10.1.0.0/16 or 127.0.0.1/32 (repeatable)",
     )
+
+
+def add_font_options(parser: argparse.ArgumentParser) -> None:
+    """`--font-dir`: fonts of the operator's own (render, validate, fonts, batch, serve,
+    preview), registered over the bundled families."""
+    g = parser.add_argument_group("fonts")
+    g.add_argument(
+        "--font-dir",
+        action="append",
+        metavar="DIR",
+        help="register the fonts (TTF, OTF, TTC, WOFF, WOFF2) in this folder, or this one font "
+        "file, under their own family names (repeatable); the bundled families stay",
+    )
+
+
+def font_library(args: argparse.Namespace) -> FontLibrary | None:
+    """The library `--font-dir` describes (None without it); ValueError says which font or
+    folder cannot be used."""
+    from .errors import FontLoadError
+    from .fonts import as_library
+
+    dirs = getattr(args, "font_dir", None) or []
+    if not dirs:
+        return None
+    try:
+        return as_library(tuple(dirs))
+    except FontLoadError as e:
+        msg = "--font-dir: " + "; ".join(i.message for i in e.issues)
+        raise ValueError(msg) from None
 
 
 def image_policy(args: argparse.Namespace) -> ImagePolicy:
@@ -302,6 +340,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
     try:
         fmt = _output_format(args)
         policy = image_policy(args)
+        fonts = font_library(args)
     except ValueError as e:
         print(f"renderer: {e}", file=sys.stderr)
         return EXIT_INVALID
@@ -316,6 +355,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
             report=True,
             image_policy=policy,
             timeout=args.timeout,
+            fonts=fonts,
         )
     except SpecError as e:
         _report(name, e)
@@ -387,18 +427,22 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     try:
         policy = image_policy(args)
+        fonts = font_library(args)
     except ValueError as e:
         print(f"renderer: {e}", file=sys.stderr)
         return EXIT_INVALID
+    from .fonts import as_library
+
+    names = as_library(fonts).names()
     status = EXIT_OK
     for arg in args.specs:
         name = "<stdin>" if arg == "-" else arg
         unreadable: list[Issue] = []
         try:
-            card = parse_card(_read_spec(arg))
+            card = parse_card(_read_spec(arg), families=names)
             issues: list[Issue] = []
             if args.resources:
-                unreadable = _unreadable_sources(card, policy)
+                unreadable = _unreadable_sources(card, policy, fonts)
         except SpecError as e:
             issues = list(e.issues)
         if issues:
@@ -409,7 +453,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return status
 
 
-def _unreadable_sources(card: Card, policy: ImagePolicy) -> list[Issue]:
+def _unreadable_sources(card: Card, policy: ImagePolicy, fonts: FontLibrary | None) -> list[Issue]:
     """Every source of `card` the resources stage cannot use, as render would load it (the
     same stage, caches and policy). Each image is loaded as if it had a placeholder, so the
     stage records every failure, in component order, instead of stopping at the first."""
@@ -426,8 +470,15 @@ def _unreadable_sources(card: Card, policy: ImagePolicy) -> list[Issue]:
             return dataclasses.replace(c, children=tuple(map(tolerant, c.children)))
         return c
 
+    from .errors import FontLoadError, SpecError
+
     components = tuple(map(tolerant, card.components))
-    loaded = prepare(dataclasses.replace(card, components=components), image_policy=policy)
+    try:
+        loaded = prepare(
+            dataclasses.replace(card, components=components), image_policy=policy, fonts=fonts
+        )
+    except (FontLoadError, SpecError) as e:  # the card's own fonts, or a family none has
+        return list(e.issues)
     return [Issue(pointer, message) for pointer, message in loaded.resources.errors.items()]
 
 
@@ -469,14 +520,33 @@ def _cmd_formats() -> int:
     return EXIT_OK
 
 
-def _cmd_fonts() -> int:
-    from .fonts import FALLBACK_FAMILIES, library
+def _cmd_fonts(args: argparse.Namespace) -> int:
+    from .fonts import FALLBACK_FAMILIES, as_library
 
-    lib = library()
+    try:
+        lib = as_library(font_library(args))
+    except ValueError as e:
+        print(f"renderer: {e}", file=sys.stderr)
+        return EXIT_INVALID
     for family, faces in lib.families.items():
         lo = min(f.weight[0] for f in faces)
         hi = max(f.weight[1] for f in faces)
         styles = "normal, italic" if any(f.italic for f in faces) else "normal (italic synthesized)"
+        if family in lib.registered:
+            print(
+                f"{family:<18} weights {lo}-{hi}  {styles:<28} {len(faces):>3} faces   (registered)"
+            )
+            for f in faces:
+                style = "italic" if f.italic else "normal"
+                axes = ", variable" if f.variable else ""
+                index = f" #{f.index}" if f.index else ""
+                weights = (
+                    f"{f.weight[0]}-{f.weight[1]}"
+                    if f.weight[0] != f.weight[1]
+                    else f"{f.weight[0]}"
+                )
+                print(f"    {f.origin or f.path}{index}  {weights} {style}{axes}")
+            continue
         role = "fallback" if family in FALLBACK_FAMILIES[3:] else "family"
         print(f"{family:<18} weights {lo}-{hi}  {styles:<28} {len(faces):>3} slices  ({role})")
     return EXIT_OK
@@ -493,7 +563,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "formats":
         return _cmd_formats()
     if args.command == "fonts":
-        return _cmd_fonts()
+        return _cmd_fonts(args)
     result: int = _plugins()[args.command].run(args)
     return result
 

@@ -81,6 +81,12 @@ def spec_reference() -> str:
     for kind in s["$defs"]["component"]["properties"]["type"]["enum"]:
         d = s["$defs"][kind]
         lines += ["", f"#### `{kind}`", "", d["description"], "", *_table(d)]
+    for name, where in (
+        ("span", "an item of `spans` (text, tag)"),
+        ("fontFace", "an item of `fonts`"),
+    ):
+        d = s["$defs"][name]
+        lines += ["", f"#### `{d['title']}`: {where}", "", d["description"], "", *_table(d)]
     lines += ["", END]
     return "\n".join(lines)
 

@@ -5,7 +5,8 @@
     │   └── LimitError           the spec is valid but breaks a `Limits` bound
     ├── ResourceError            an input the spec points at cannot be used
     │   ├── ImageLoadError       an image source is missing, unreadable or not an allowed format
-    │   └── FontError            the bundled fonts are missing or damaged (an installation problem)
+    │   ├── FontError            the bundled fonts are missing or damaged (an installation problem)
+    │   └── FontLoadError        a font file the caller or the spec names cannot be used
     ├── RasterError              cairo could not draw the scene (a bug or resource exhaustion)
     ├── EncodeError              an encoder could not write the requested format
     ├── RenderTimeout (TimeoutError)  the render passed the caller's `timeout`
@@ -24,6 +25,7 @@ __all__ = [
     "TIMEOUT_ERRORS",
     "EncodeError",
     "FontError",
+    "FontLoadError",
     "ImageLoadError",
     "Issue",
     "LimitError",
@@ -92,6 +94,10 @@ class ImageLoadError(ResourceError):
 
 class FontError(ResourceError):
     """The bundled fonts are missing or unreadable: an installation problem, not a user error."""
+
+
+class FontLoadError(ResourceError):
+    """A font the caller or the spec names cannot be read, is not a font, or was refused."""
 
 
 class RasterError(RenderError):

@@ -1,16 +1,21 @@
-"""Fonts: the bundled families, CSS weight matching, and per-character face lookup.
+"""Fonts: the bundled families, fonts of one's own, CSS weight matching, per-character lookup.
 
-Takes a family, weight and style; returns HarfBuzz fonts at the right variation. Every family is
-stored as unicode-range slices (as Fontsource ships them), so a CJK title loads only the few slices
-its characters live in, the first time they are needed. Faces are created once per process and
-never mutated afterwards, which is what makes sharing them between threads safe.
+Takes a family, weight and style; returns HarfBuzz fonts at the right variation. Every bundled
+family is stored as unicode-range slices (as Fontsource ships them), so a CJK title loads only the
+few slices its characters live in, the first time they are needed. A `FontLibrary` may register
+fonts of the operator's own over the bundled ones (files and folders; `fontfiles` reads and
+checks them), and a card's own `fonts` derive one more library (`with_faces`). Faces are created
+once per process and never mutated afterwards, which is what makes sharing them between threads
+and libraries safe.
 
 Fallback works per grapheme cluster: a cluster (a letter with its marks, an emoji sequence) comes
-whole from the first face of the chain that has every character of it: the requested family, Noto
-Sans, Noto Sans SC and TC (TC first for `lang` zh-Hant, zh-TW, zh-HK, zh-MO), Noto Sans Arabic,
-Hebrew, KR and Thai, then the Twemoji colour emoji. Emoji-presentation clusters go to Twemoji
-first. KR and Thai come last so that they only draw what no earlier family has (Hangul, Thai):
-Han ideographs stay with SC/TC whatever the `lang`.
+whole from the first face of the chain that has every character of it: the requested family
+(bundled or registered), Noto Sans, Noto Sans SC and TC (TC first for `lang` zh-Hant, zh-TW,
+zh-HK, zh-MO; Noto Sans JP before both for `ja`), Noto Sans Arabic, Hebrew, KR, JP and Thai, then
+the Twemoji colour emoji. Emoji-presentation clusters go to Twemoji first. KR, JP and Thai come
+last so that they only draw what no earlier family has (Hangul, Thai): Han ideographs stay with
+SC/TC unless the `lang` is Japanese. Whether a face is slanted for italic is decided per face:
+a fallback family without an italic gets the synthesized oblique even when the primary has one.
 """
 
 from __future__ import annotations
@@ -18,30 +23,44 @@ from __future__ import annotations
 import bisect
 import json
 import math
+import os
 import re
 import struct
 import threading
 import zipfile
-from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uharfbuzz as hb
 
 from .data import data_dir
-from .errors import FontError, Issue
+from .errors import FontError, FontLoadError, Issue
+
+if TYPE_CHECKING:
+    from .fontfiles import FontFile
+
+StrPath = str | os.PathLike[str]
 
 __all__ = [
     "EMOJI_VIEWBOX",
-    "IGNORABLE",
     "FALLBACK_FAMILIES",
+    "FONT_SUFFIXES",
+    "IGNORABLE",
     "OBLIQUE_SLANT",
     "FaceInfo",
     "FontFace",
     "FontLibrary",
+    "FontSource",
+    "face_infos",
+    "fallback_chain",
+    "han_preference",
     "library",
+    "as_library",
     "match_weight",
+    "register",
 ]
 
 FALLBACK_FAMILIES = (
@@ -51,11 +70,13 @@ FALLBACK_FAMILIES = (
     "Noto Sans Arabic",
     "Noto Sans Hebrew",
     "Noto Sans KR",
+    "Noto Sans JP",
     "Noto Sans Thai",
 )
 OBLIQUE_SLANT = math.tan(math.radians(14))  # synthesized oblique shear: CSS's default angle
 EMOJI_VIEWBOX = 36.0  # Twemoji SVGs are drawn on a 36 × 36 canvas
 _TRADITIONAL = re.compile(r"^zh[-_](hant|tw|hk|mo)\b", re.IGNORECASE)
+_JAPANESE = re.compile(r"^ja\b", re.IGNORECASE)
 IGNORABLE = re.compile(
     "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f"
     "\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufe00-\ufe0f\ufeff"
@@ -119,16 +140,27 @@ _EMOJI_PRESENTATION_BMP = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class FaceInfo:
-    """One font file as the manifest describes it."""
+    """One face of a font file: a bundled slice as the manifest describes it, or a registered
+    face as its tables (or its registration) describe it."""
 
     family: str
-    path: Path
-    subset: str
+    path: Path  # the file (for a face given as bytes, a name for messages only)
+    subset: str  # the bundled slice's unicode-range subset; "all" for a registered face
     italic: bool
-    weight: tuple[int, int]  # [min, max] CSS weight the file covers
-    variable: bool
+    weight: tuple[int, int]  # [min, max] CSS weight the face covers
+    variable: bool  # has a `wght` axis, set to the matched weight
     starts: tuple[int, ...]  # unicode-range starts, sorted
     ends: tuple[int, ...]  # matching inclusive ends
+    index: int = 0  # the face in a collection (TTC)
+    data: bytes | None = field(default=None, repr=False, compare=False)  # sfnt, else `path`
+    coords: tuple[tuple[str, float], ...] = ()  # other axes set for this face (ital, slnt)
+    ident: str = ""  # unique identity of a registered face; "" = the bundled file's stem
+    origin: str = ""  # the file as the user named it; "" for a bundled face
+    digest: str = ""  # sha256 of a registered face's file ("" for a bundled one)
+
+    @property
+    def id(self) -> str:
+        return self.ident or self.path.stem
 
     def in_range(self, cp: int) -> bool:
         i = bisect.bisect_right(self.starts, cp) - 1
@@ -139,7 +171,7 @@ class FaceInfo:
 class FontFace:
     """A face at one weight: what shaping, metrics and outlines read. Immutable once made."""
 
-    key: str  # unique: file name and weight, used for caches and SVG determinism
+    key: str  # unique: file identity and weight, used for caches and SVG determinism
     info: FaceInfo
     weight: float  # the wght coordinate (or the static face's weight)
     font: hb.Font = field(repr=False)
@@ -151,11 +183,32 @@ class FontFace:
     # widened by a quarter em because other instances of a variable font may reach further.
     # Culling judges whole runs with it before asking for any glyph's own extents.
     bbox: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    # font units: the underline's position (y up, negative below the baseline) and thickness,
+    # and the strikeout's (`post` and `OS/2`, as browsers read them)
+    underline: tuple[float, float] = (0.0, 0.0)
+    strikeout: tuple[float, float] = (0.0, 0.0)
 
     @property
     def name(self) -> str:
         style = "Italic" if self.info.italic else ""
         return f"{self.info.family} {int(self.weight)}{(' ' + style) if style else ''}"
+
+    @property
+    def file(self) -> str:
+        """The file that drew it, as the user named it (a bundled slice: its file name)."""
+        return self.info.origin or self.info.path.name
+
+
+@dataclass(frozen=True, slots=True)
+class FontSource:
+    """A font to register, and what to call it. `src`: a TTF, OTF, TTC, WOFF or WOFF2 file, a
+    folder of them, or the bytes of one. `family`, `weight` (one CSS weight or a [min, max]
+    range) and `style` ("normal" or "italic") default to what the file's own tables say."""
+
+    src: str | os.PathLike[str] | bytes
+    family: str | None = None
+    weight: int | tuple[int, int] | None = None
+    style: str | None = None
 
 
 def match_weight(desired: int, ranges: list[tuple[int, int]]) -> int:
@@ -174,24 +227,60 @@ def match_weight(desired: int, ranges: list[tuple[int, int]]) -> int:
     return order[0]
 
 
-class FontLibrary:
-    """The bundled families, loaded lazily; one instance per process (see `library()`)."""
+_Candidates = tuple[tuple[FaceInfo, ...], int, bool]
+_CLUSTER_CACHE = 65_536  # clusters remembered per library; emptied when full
 
-    def __init__(self, root: Path) -> None:
+
+class FontLibrary:
+    """Font families by name: the bundled collection, and the faces registered over it.
+
+    `FontLibrary(["brand/", "Brand-Bold.otf", FontSource(data, family="Brand")])` registers every
+    font in those files and folders (the operator's own: trusted, not sanitized); a registered
+    family of a bundled family's name replaces it. Immutable once made, so one library can serve
+    many threads and renders: its faces and lookups are cached for its lifetime. `library()` is
+    the bundled collection alone. The fallback chain after any family is the bundled one, so a
+    Latin brand font still draws CJK, Arabic, Hebrew, Thai and emoji."""
+
+    def __init__(self, fonts: Iterable[StrPath | FontSource | bytes] = ()) -> None:
+        from .limits import DEFAULT_LIMITS
+
+        base = library()
+        faces = register(
+            fonts, DEFAULT_LIMITS.max_font_bytes, DEFAULT_LIMITS.max_font_decoded_bytes
+        )
+        self._setup(merge_families(base.families, faces), base.emoji, faces)
+
+    def _setup(
+        self,
+        families: dict[str, tuple[FaceInfo, ...]],
+        emoji: EmojiSet,
+        registered: Iterable[FaceInfo] = (),
+    ) -> None:
+        self.families = families
+        self._names = tuple(families)
+        self.registered = tuple(dict.fromkeys(f.family for f in registered))
+        self.emoji = emoji
+        self._lock = threading.Lock()
+        self._candidates: dict[tuple[str, int, bool], _Candidates] = {}
+        self._clusters: dict[tuple[str, str, int, bool, str], tuple[FontFace, bool] | None] = {}
+        self._derived: dict[tuple[str, ...], FontLibrary] = {}
+
+    @classmethod
+    def from_manifest(cls, root: Path) -> FontLibrary:
+        """The bundled collection in `root` (its `manifest.json`)."""
         try:
             manifest: dict[str, Any] = json.loads((root / "manifest.json").read_text("utf-8"))
         except (OSError, ValueError) as e:
             raise FontError([Issue("", f"Cannot read the font manifest in {root}: {e}")]) from e
-        self.families: dict[str, tuple[FaceInfo, ...]] = {}
+        families: dict[str, tuple[FaceInfo, ...]] = {}
         for family, entry in manifest["families"].items():
-            faces = [self._info(root, family, f) for f in entry["faces"]]
+            faces = [cls._info(root, family, f) for f in entry["faces"]]
             # Latin slices first: they serve most text and settle overlaps between subsets.
             faces.sort(key=lambda f: (f.subset != "latin", f.subset != "latin-ext"))
-            self.families[family] = tuple(faces)
-        self._lock = threading.Lock()
-        self._faces: dict[tuple[Path, float], FontFace] = {}
-        self._candidates: dict[tuple[str, int, bool], tuple[tuple[FaceInfo, ...], int, bool]] = {}
-        self.emoji = EmojiSet(root / manifest["emoji"]["archive"])
+            families[family] = tuple(faces)
+        lib = cls.__new__(cls)
+        lib._setup(families, EmojiSet(root / manifest["emoji"]["archive"]))
+        return lib
 
     @staticmethod
     def _info(root: Path, family: str, f: dict[str, Any]) -> FaceInfo:
@@ -207,9 +296,27 @@ class FontLibrary:
             ends=tuple(b for _, b in ranges),
         )
 
-    def candidates(
-        self, family: str, weight: int, italic: bool
-    ) -> tuple[tuple[FaceInfo, ...], int, bool]:
+    def with_faces(self, faces: Sequence[FaceInfo]) -> FontLibrary:
+        """This library with `faces` registered over it (a spec's own fonts). The same faces
+        give the same library object, so a batch of cards sharing a brand font shares its
+        caches too."""
+        if not faces:
+            return self
+        key = tuple(f.id for f in faces) + tuple(f"{f.family}|{f.weight}|{f.italic}" for f in faces)
+        with self._lock:
+            found = self._derived.get(key)
+            if found is None:
+                if len(self._derived) >= 64:
+                    self._derived.clear()
+                found = self._derived[key] = FontLibrary.__new__(FontLibrary)
+                registered = [f for f in self.faces_registered()] + list(faces)
+                found._setup(merge_families(self.families, faces), self.emoji, registered)
+        return found
+
+    def faces_registered(self) -> list[FaceInfo]:
+        return [f for name in self.registered for f in self.families.get(name, ())]
+
+    def candidates(self, family: str, weight: int, italic: bool) -> _Candidates:
         """The slices that serve (family, weight, style), the matched weight, and whether an
         oblique must be synthesized because the family has no italic."""
         key = (family, weight, italic)
@@ -218,9 +325,7 @@ class FontLibrary:
             found = self._candidates[key] = self._find_candidates(family, weight, italic)
         return found
 
-    def _find_candidates(
-        self, family: str, weight: int, italic: bool
-    ) -> tuple[tuple[FaceInfo, ...], int, bool]:
+    def _find_candidates(self, family: str, weight: int, italic: bool) -> _Candidates:
         faces = self.families[family]
         styled = [f for f in faces if f.italic == italic] or list(faces)
         synthetic = italic and not any(f.italic for f in styled)
@@ -229,80 +334,93 @@ class FontLibrary:
         return chosen, matched, synthetic
 
     def face(self, info: FaceInfo, weight: float) -> FontFace:
-        """The face of `info` at `weight`, created on first use."""
-        key = (info.path, weight if info.variable else info.weight[0])
-        found = self._faces.get(key)
-        if found is not None:
-            return found
-        with self._lock:
-            found = self._faces.get(key)
-            if found is None:
-                found = self._faces[key] = self._load(info, key[1])
-        return found
-
-    @staticmethod
-    def _load(info: FaceInfo, weight: float) -> FontFace:
-        try:
-            hb_face = _hb_face(info.path)
-        except Exception as e:
-            raise FontError([Issue("", f"Cannot load font {info.path.name}: {e}")]) from e
-        font = hb.Font(hb_face)
-        if info.variable:
-            font.set_variations({"wght": weight})
-        extents = font.get_font_extents("ltr")
-        return FontFace(
-            key=f"{info.path.stem}@{weight:g}",
-            info=info,
-            weight=weight,
-            font=font,
-            upem=hb_face.upem,
-            ascender=float(extents.ascender),
-            descender=float(-extents.descender),
-            cmap=_cmap(info.path),
-            bbox=_bbox(hb_face),
-        )
+        """The face of `info` at `weight`, created on first use (shared by every library)."""
+        return _face(info, weight if info.variable else info.weight[0])
 
     def primary(self, family: str, weight: int, italic: bool) -> tuple[FontFace, bool]:
         """The face whose metrics set the line box (the first slice), and the oblique flag."""
         faces, matched, synthetic = self.candidates(family, weight, italic)
         return self.face(faces[0], matched), synthetic
 
-    @lru_cache(maxsize=65536)  # noqa: B019 - the library lives as long as the process
     def face_for_cluster(
-        self, cluster: str, family: str, weight: int, italic: bool, traditional: bool
-    ) -> FontFace | None:
+        self, cluster: str, family: str, weight: int, italic: bool, han: str
+    ) -> tuple[FontFace, bool] | None:
         """The first face of the chain with a glyph for every visible character of `cluster`;
-        failing that, the first with its first character; None when no face has that."""
+        failing that, the first with its first character; None when no face has that. With it,
+        whether that face's family has no italic, so the face is slanted (an oblique) when
+        italic is asked for. `han`: "sc", "tc" or "ja" (`han_preference`)."""
+        key = (cluster, family, weight, italic, han)
+        try:
+            return self._clusters[key]
+        except KeyError:
+            pass
+        found = self._find_for_cluster(cluster, family, weight, italic, han)
+        if len(self._clusters) >= _CLUSTER_CACHE:
+            self._clusters.clear()
+        self._clusters[key] = found
+        return found
+
+    def _find_for_cluster(
+        self, cluster: str, family: str, weight: int, italic: bool, han: str
+    ) -> tuple[FontFace, bool] | None:
         needed = [ord(c) for c in IGNORABLE.sub("", cluster)] or [ord(cluster[0])]
-        fallback: FontFace | None = None
-        for fam in _chain(family, traditional):
-            faces, matched, _ = self.candidates(fam, weight, italic)
+        fallback: tuple[FontFace, bool] | None = None
+        for fam in fallback_chain(family, han):
+            faces, matched, synthetic = self.candidates(fam, weight, italic)
             for info in faces:
                 if info.in_range(needed[0]):
                     face = self.face(info, matched)
                     if all(cp in face.cmap for cp in needed):
-                        return face
+                        return face, synthetic
                     if fallback is None and needed[0] in face.cmap:
-                        fallback = face
+                        fallback = face, synthetic
         return fallback
 
+    def names(self) -> tuple[str, ...]:
+        """Every family a `fontFamily` may name."""
+        return self._names
 
-def _chain(family: str, traditional: bool) -> tuple[str, ...]:
-    han = ("Noto Sans TC", "Noto Sans SC") if traditional else ("Noto Sans SC", "Noto Sans TC")
-    order = (
-        "Noto Sans",
-        *han,
-        "Noto Sans Arabic",
-        "Noto Sans Hebrew",
-        "Noto Sans KR",
-        "Noto Sans Thai",
-    )
+
+def merge_families(
+    base: dict[str, tuple[FaceInfo, ...]], faces: Iterable[FaceInfo]
+) -> dict[str, tuple[FaceInfo, ...]]:
+    """`base` with `faces` registered over it: a registered family replaces a bundled one of
+    the same name; faces registered under one name join each other."""
+    added: dict[str, list[FaceInfo]] = {}
+    for f in faces:
+        added.setdefault(f.family, []).append(f)
+    merged = dict(base)
+    for family, found in added.items():
+        merged[family] = tuple(found)
+    return merged
+
+
+def han_preference(lang: str | None) -> str:
+    """Which Han glyph forms `lang` asks for: "tc" (Traditional Chinese: zh-Hant, zh-TW, zh-HK,
+    zh-MO), "ja" (Japanese) or "sc" (Simplified Chinese, and the default)."""
+    if lang and _TRADITIONAL.match(lang):
+        return "tc"
+    if lang and _JAPANESE.match(lang):
+        return "ja"
+    return "sc"
+
+
+def fallback_chain(family: str, han: str = "sc") -> tuple[str, ...]:
+    """The families tried for a character, in order: the requested one, then the bundled
+    fallbacks (Han from SC, TC or JP first as `han` says)."""
+    return _chain(family, han)
+
+
+@cache
+def _chain(family: str, han: str) -> tuple[str, ...]:
+    first = {
+        "sc": ("Noto Sans SC", "Noto Sans TC"),
+        "tc": ("Noto Sans TC", "Noto Sans SC"),
+        "ja": ("Noto Sans JP", "Noto Sans SC", "Noto Sans TC"),
+    }[han]
+    order = ("Noto Sans", *first, "Noto Sans Arabic", "Noto Sans Hebrew", "Noto Sans KR")
+    order += tuple(f for f in ("Noto Sans JP", "Noto Sans Thai") if f not in order)
     return (family, *(f for f in order if f != family))
-
-
-def is_traditional(lang: str | None) -> bool:
-    """Whether `lang` asks for Traditional Chinese glyphs (and so Noto Sans TC before SC)."""
-    return bool(lang and _TRADITIONAL.match(lang))
 
 
 class EmojiSet:
@@ -349,9 +467,88 @@ def _emoji_presentation(cluster: str) -> bool:
     return first >= 0x1F000 or first in _EMOJI_PRESENTATION_BMP
 
 
+_faces: dict[tuple[str, str, bool, tuple[tuple[str, float], ...], float], FontFace] = {}
+_faces_lock = threading.Lock()
+
+
+def _face(info: FaceInfo, weight: float) -> FontFace:
+    """The face of `info` at `weight`, made once per process: every library shares it (a file
+    registered under two names is two faces, so each reports its own name)."""
+    key = (info.id, info.family, info.italic, info.coords, weight)
+    found = _faces.get(key)
+    if found is not None:
+        return found
+    with _faces_lock:
+        found = _faces.get(key)
+        if found is None:
+            if info.data is not None:
+                _bound_data_faces()
+            found = _faces[key] = _load(info, weight)
+    return found
+
+
+_DATA_FACES = 256  # faces of fonts held in memory (cards' own fonts) kept at most
+
+
+def _bound_data_faces() -> None:
+    """Forget the faces of fonts given as bytes once there are many: a long-lived server that
+    draws many cards' own fonts must not keep every one (the files' faces are few and stay).
+    Called with `_faces_lock` held; a face still in use elsewhere lives on there."""
+    held = [k for k, face in _faces.items() if face.info.data is not None]
+    if len(held) >= _DATA_FACES:
+        for k in held:
+            del _faces[k]
+        _data_faces.clear()
+
+
+def _load(info: FaceInfo, weight: float) -> FontFace:
+    try:
+        hb_face = _hb_face_of(info)
+    except Exception as e:
+        raise FontError([Issue("", f"Cannot load font {info.path.name}: {e}")]) from e
+    font = hb.Font(hb_face)
+    variations = dict(info.coords)
+    if info.variable:
+        variations["wght"] = weight
+    if variations:
+        font.set_variations(variations)
+    extents = font.get_font_extents("ltr")
+    coords = "".join(f",{tag}={value:g}" for tag, value in info.coords)
+    return FontFace(
+        key=f"{info.id}{coords}@{weight:g}",
+        info=info,
+        weight=weight,
+        font=font,
+        upem=hb_face.upem,
+        ascender=float(extents.ascender),
+        descender=float(-extents.descender),
+        cmap=_cmap_of(info),
+        bbox=_bbox(hb_face),
+        underline=_line_metrics(hb_face, "post"),
+        strikeout=_line_metrics(hb_face, "OS/2"),
+    )
+
+
+def _hb_face_of(info: FaceInfo) -> hb.Face:
+    if info.data is None:
+        return _hb_face(info.path, info.index)
+    return _hb_face_data(info.id, info)
+
+
 @cache
-def _hb_face(path: Path) -> hb.Face:
-    return hb.Face(hb.Blob.from_file_path(str(path)))
+def _hb_face(path: Path, index: int = 0) -> hb.Face:
+    return hb.Face(hb.Blob.from_file_path(str(path)), index)
+
+
+_data_faces: dict[str, hb.Face] = {}
+
+
+def _hb_face_data(ident: str, info: FaceInfo) -> hb.Face:
+    found = _data_faces.get(ident)
+    if found is None:
+        assert info.data is not None
+        found = _data_faces[ident] = hb.Face(hb.Blob(info.data), info.index)
+    return found
 
 
 def _bbox(face: hb.Face) -> tuple[float, float, float, float]:
@@ -363,11 +560,178 @@ def _bbox(face: hb.Face) -> tuple[float, float, float, float]:
     return (x0 - m, y0 - m, x1 + m, y1 + m)
 
 
+def _line_metrics(face: hb.Face, table: str) -> tuple[float, float]:
+    """(position, thickness) in font units of the underline (`post`) or strikeout (`OS/2`),
+    y up; a face without them gets CSS's usual fallbacks (1/20 em thick, the underline 1/10 em
+    below the baseline, the strikeout at 0.3 em)."""
+    data = bytes(face.reference_table(table).data)
+    upem = face.upem
+    if table == "post" and len(data) >= 12:
+        position, thickness = struct.unpack_from(">hh", data, 8)
+        if thickness > 0:
+            return float(position), float(thickness)
+        return float(position or -upem / 10), upem / 20
+    if table == "OS/2" and len(data) >= 30:
+        thickness, position = struct.unpack_from(">hh", data, 26)
+        if thickness > 0:
+            return float(position), float(thickness)
+    return (-upem / 10, upem / 20) if table == "post" else (0.3 * upem, upem / 20)
+
+
+def _cmap_of(info: FaceInfo) -> frozenset[int]:
+    if info.data is None:
+        return _cmap(info.path, info.index)
+    return frozenset(_hb_face_of(info).unicodes)
+
+
 @cache
-def _cmap(path: Path) -> frozenset[int]:
+def _cmap(path: Path, index: int = 0) -> frozenset[int]:
     """The code points a file maps, read once per file (every weight of a variable slice is a
     face of its own, and they share it)."""
-    return frozenset(_hb_face(path).unicodes)
+    return frozenset(_hb_face(path, index).unicodes)
+
+
+# --- registering the operator's fonts -------------------------------------------------------
+
+FONT_SUFFIXES = (".ttf", ".otf", ".ttc", ".otc", ".woff", ".woff2")
+OBLIQUE_ANGLE = 14.0  # degrees: CSS's default oblique, also what a `slnt` axis is set to
+
+
+def register(
+    fonts: Iterable[StrPath | FontSource | bytes], max_bytes: int, max_decoded: int
+) -> list[FaceInfo]:
+    """Every face of the operator's fonts (files, folders of them, bytes), described by their
+    own tables unless a `FontSource` says otherwise; FontLoadError names a file that cannot be
+    used. A folder contributes its font files (by suffix, recursively, in name order; hidden
+    ones skipped)."""
+    from .fontfiles import read_font_bytes, read_font_path
+
+    faces: list[FaceInfo] = []
+    for item in fonts:
+        source = item if isinstance(item, FontSource) else FontSource(item)
+        src = source.src
+        try:
+            if isinstance(src, bytes):
+                name = f"<{len(src)} bytes>"
+                files = read_font_bytes(
+                    src, name, trusted=True, max_bytes=max_bytes, max_decoded=max_decoded
+                )
+                faces += [f for file in files for f in face_infos(file, source)]
+                continue
+            for path in _font_paths(Path(src)):
+                name = str(path)
+                files = read_font_path(path, max_bytes=max_bytes, max_decoded=max_decoded)
+                faces += [f for file in files for f in face_infos(file, source)]
+        except ValueError as e:
+            raise FontLoadError([Issue("", f"Cannot use font {name}: {e}.")]) from None
+    return faces
+
+
+def _font_paths(path: Path) -> list[Path]:
+    if path.is_dir():
+        found = sorted(  # hidden files and folders skipped: macOS's "._x.ttf" is no font
+            p
+            for p in path.rglob("*")
+            if p.suffix.lower() in FONT_SUFFIXES
+            and p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        )
+        if not found:
+            raise FontLoadError(
+                [Issue("", f"No font files (TTF, OTF, TTC, WOFF, WOFF2) in {path}.")]
+            )
+        return found
+    if not path.exists():
+        raise FontLoadError([Issue("", f"Cannot use font {path}: no such file or folder.")])
+    return [path]
+
+
+def face_infos(file: FontFile, source: FontSource | None = None) -> list[FaceInfo]:
+    """The faces one font file contributes to its family: one, or, for a variable font with an
+    `ital` axis (or only a `slnt` axis), an upright and an italic one (an oblique is set on the
+    `slnt` axis, not synthesized)."""
+    family = (source.family if source else None) or file.family
+    weight = file.weight
+    if source is not None and source.weight is not None:
+        w = source.weight
+        weight = (w, w) if isinstance(w, int) else (int(w[0]), int(w[1]))
+    path = file.path or Path(file.origin)
+    ident = f"{file.digest[:20]}{file.digest[64:]}#{file.index}"  # a sanitized one: "…:sN"
+    base = FaceInfo(
+        family=family,
+        path=path,
+        subset="all",
+        italic=file.italic,
+        weight=weight,
+        variable=file.axis("wght") is not None,
+        starts=(0,),
+        ends=(0x10FFFF,),
+        index=file.index,
+        data=file.data,
+        ident=ident,
+        origin=file.origin,
+        digest=file.digest,
+    )
+    style = source.style if source else None
+    if style is not None:
+        return [_styled(base, style == "italic", file)]
+    ital, slnt = file.axis("ital"), file.axis("slnt")
+    if ital is not None and ital[0] <= 0 < 1 <= ital[2]:
+        return [_styled(base, False, file), _styled(base, True, file)]
+    if slnt is not None and slnt[0] < 0 and not file.italic:
+        return [_styled(base, False, file), _styled(base, True, file)]
+    return [base]
+
+
+def _styled(base: FaceInfo, italic: bool, file: FontFile) -> FaceInfo:
+    """`base` as its upright or italic face: the `ital` axis set to 0 or 1, or the `slnt` axis
+    to the oblique angle (clamped to the axis) for italic."""
+    coords: list[tuple[str, float]] = []
+    ital, slnt = file.axis("ital"), file.axis("slnt")
+    if ital is not None:
+        coords.append(("ital", 1.0 if italic else 0.0))
+    elif slnt is not None:
+        lo, _, hi = slnt
+        coords.append(
+            ("slnt", max(lo, min(hi, -OBLIQUE_ANGLE)) if italic else max(lo, min(hi, 0.0)))
+        )
+    suffix = "".join(f",{t}={v:g}" for t, v in coords)
+    return replace(base, italic=italic, coords=tuple(coords), ident=base.ident + suffix)
+
+
+FontsArg = FontLibrary | Iterable[StrPath | FontSource | bytes] | None
+_registered: dict[tuple[object, ...], FontLibrary] = {}
+
+
+def as_library(fonts: FontsArg) -> FontLibrary:
+    """What a `fonts=` argument means: the bundled library (None), a library as it is, or a
+    library of the files and folders named, made once per process while they stay unchanged
+    (the key holds each file's size and modification time)."""
+    if fonts is None:
+        return library()
+    if isinstance(fonts, FontLibrary):
+        return fonts
+    items = tuple(fonts)
+    key = tuple(_stamp(item) for item in items)
+    found = _registered.get(key)
+    if found is None:
+        if len(_registered) >= 32:
+            _registered.clear()
+        found = _registered[key] = FontLibrary(items)
+    return found
+
+
+def _stamp(item: StrPath | FontSource | bytes) -> object:
+    source = item if isinstance(item, FontSource) else FontSource(item)
+    if isinstance(source.src, bytes):
+        return (hash(source.src), len(source.src), source.family, source.weight, source.style)
+    path = Path(source.src)
+    try:
+        files = [path] if not path.is_dir() else sorted(path.rglob("*"))
+        stamps = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    except OSError:
+        stamps = ()
+    return (str(path), stamps, source.family, source.weight, source.style)
 
 
 _library: FontLibrary | None = None
@@ -375,10 +739,10 @@ _library_lock = threading.Lock()
 
 
 def library() -> FontLibrary:
-    """The process-wide font library, read from the bundled `fonts/` on first use."""
+    """The process-wide bundled library, read from the bundled `fonts/` on first use."""
     global _library
     if _library is None:
         with _library_lock:
             if _library is None:
-                _library = FontLibrary(data_dir("fonts"))
+                _library = FontLibrary.from_manifest(data_dir("fonts"))
     return _library

@@ -25,13 +25,14 @@ layout lists them for the report.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TypeAlias
 
 from typing_extensions import assert_never
 
 from .deadline import check as check_deadline
 from .flex import FlexTree, Measure, NodeStyle, Space
+from .fonts import FontLibrary, library
 from .geometry import Box, anchored
 from .model import (
     Anchor,
@@ -44,11 +45,11 @@ from .model import (
     StackComponent,
     TagComponent,
     TextComponent,
-    TextStyle,
     on_canvas,
     resolve,
 )
 from .text.block import (
+    Decoration,
     PlacedEmoji,
     PlacedRun,
     TextFrame,
@@ -63,6 +64,7 @@ from .text.block import (
 __all__ = [
     "Box",
     "CardLayout",
+    "Decoration",
     "DividerBox",
     "ImageBox",
     "LayoutBox",
@@ -149,42 +151,50 @@ def _width(length: Length | None, room: Box) -> float | None:
 
 
 def text_frame(c: TextComponent, width: float | None) -> TextFrame:
-    return TextFrame(width, c.frame_height, c.align, c.max_lines, c.ellipsis, c.auto_size)
-
-
-def place_text(c: TextComponent, room: Box, clip: Box) -> TextBox:
-    x, y = _at(c, room)
-    text = lay_out_text(
-        c.text, c.style, text_frame(c, _width(c.frame_width, room)), x, y, c.anchor, clip
+    return TextFrame(
+        width,
+        c.frame_height,
+        c.align,
+        c.max_lines,
+        c.ellipsis,
+        c.auto_size,
+        mode=c.wrap,
+        vertical_align=c.vertical_align,
     )
+
+
+def place_text(c: TextComponent, room: Box, clip: Box, fonts: FontLibrary) -> TextBox:
+    x, y = _at(c, room)
+    frame = text_frame(c, _width(c.frame_width, room))
+    text = lay_out_text(c.runs, c.style, frame, x, y, c.anchor, clip, fonts)
     return TextBox(c, text.box, text)
 
 
-def _tag_size(c: TagComponent) -> tuple[float, float, float]:
+def _tag_size(c: TagComponent, fonts: FontLibrary) -> tuple[float, float, float]:
     """(width, height, text width) of a tag's background: a label never wraps; it is cut
     between characters at `maxWidth`."""
     frame = TextFrame(width=c.max_width, wrap=False, ellipsis=c.ellipsis)
-    measured = measure_text(c.text, c.style, frame)
-    text_width = measured.width if c.max_width is None else _tag_text_width(c, frame)
+    measured = measure_text(c.runs, c.style, frame, fonts)
+    text_width = measured.width if c.max_width is None else _tag_text_width(c, frame, fonts)
     return text_width + 2 * c.padding_x, measured.height + 2 * c.padding_y, text_width
 
 
-def _tag_text_width(c: TagComponent, frame: TextFrame) -> float:
-    laid = lay_out_text(c.text, c.style, frame, 0, 0, Anchor.TOP_LEFT)
+def _tag_text_width(c: TagComponent, frame: TextFrame, fonts: FontLibrary) -> float:
+    laid = lay_out_text(c.runs, c.style, frame, 0, 0, Anchor.TOP_LEFT, None, fonts)
     return max(line.width for line in laid.lines)
 
 
-def _tag_in(c: TagComponent, box: Box, text_width: float, clip: Box) -> TagBox:
+def _tag_in(c: TagComponent, box: Box, text_width: float, clip: Box, fonts: FontLibrary) -> TagBox:
     frame = TextFrame(width=text_width, align="center", wrap=False, ellipsis=c.ellipsis)
     x, y = box.x + c.padding_x, box.y + c.padding_y
-    text = lay_out_text(c.text, c.style, frame, x, y, Anchor.TOP_LEFT, clip)
+    text = lay_out_text(c.runs, c.style, frame, x, y, Anchor.TOP_LEFT, clip, fonts)
     return TagBox(c, box, text)
 
 
-def place_tag(c: TagComponent, room: Box, clip: Box) -> TagBox:
-    w, h, text_width = _tag_size(c)
+def place_tag(c: TagComponent, room: Box, clip: Box, fonts: FontLibrary) -> TagBox:
+    w, h, text_width = _tag_size(c, fonts)
     x, y = _at(c, room)
-    return _tag_in(c, anchored(x, y, w, h, c.anchor), text_width, clip)
+    return _tag_in(c, anchored(x, y, w, h, c.anchor), text_width, clip, fonts)
 
 
 def place_image(c: ImageComponent, room: Box) -> ImageBox:
@@ -205,19 +215,19 @@ def place_divider(c: DividerComponent, room: Box) -> DividerBox:
     return DividerBox(c, anchored(x, y, w, h, c.anchor))
 
 
-def place(c: Component, room: Box, clip: Box) -> LayoutBox:
+def place(c: Component, room: Box, clip: Box, fonts: FontLibrary) -> LayoutBox:
     """`c` placed by its own x, y and anchor in `room` (the canvas, or a stack's padding box)."""
     match c:
         case TextComponent():
-            return place_text(c, room, clip)
+            return place_text(c, room, clip, fonts)
         case TagComponent():
-            return place_tag(c, room, clip)
+            return place_tag(c, room, clip, fonts)
         case ImageComponent():
             return place_image(c, room)
         case DividerComponent():
             return place_divider(c, room)
         case StackComponent():
-            return place_stack(c, room, clip)
+            return place_stack(c, room, clip, fonts)
         case _:
             assert_never(c)
 
@@ -225,7 +235,7 @@ def place(c: Component, room: Box, clip: Box) -> LayoutBox:
 # --- stacks: measure every leaf, let Taffy size and position, arrange -------------------------
 
 
-def _text_measure(c: TextComponent) -> Measure:
+def _text_measure(c: TextComponent, fonts: FontLibrary) -> Measure:
     """Taffy's question about a text, answered as CSS sizes a block of text: at a definite
     room, fit-content (max-content, but no less than min-content and no more than the room);
     its height is that of its lines at that width. An auto-sized text is measured at
@@ -236,15 +246,15 @@ def _text_measure(c: TextComponent) -> Measure:
 
     def widths() -> tuple[float, float]:
         if not intrinsic:
-            small, _ = intrinsic_widths(c.text, _sized(c, low), low)
-            _, large = intrinsic_widths(c.text, _sized(c, high), high)
+            small, _ = intrinsic_widths(c.runs, c.style, low, fonts)
+            _, large = intrinsic_widths(c.runs, c.style, high, fonts)
             intrinsic.append((small, large))
         return intrinsic[0]
 
     def at(width: float) -> TextMeasure:
         found = measured.get(width)
         if found is None:
-            found = measured[width] = measure_text(c.text, c.style, text_frame(c, width))
+            found = measured[width] = measure_text(c.runs, c.style, text_frame(c, width), fonts)
         return found
 
     def measure(
@@ -260,10 +270,6 @@ def _text_measure(c: TextComponent) -> Measure:
         return width, known_h if known_h is not None else at(width).height
 
     return measure
-
-
-def _sized(c: TextComponent, size: float) -> TextStyle:
-    return replace(c.style, size=size)
 
 
 def _style(c: Component, **box: Length | None) -> NodeStyle:
@@ -303,6 +309,7 @@ class _Flow:
     """One stack's Taffy tree: the node of each component, and what the leaves measured."""
 
     tree: FlexTree
+    fonts: FontLibrary
     nodes: dict[str, int] = field(default_factory=dict)  # pointer → node
     tags: dict[str, float] = field(default_factory=dict)  # pointer → text width
 
@@ -319,11 +326,12 @@ class _Flow:
     def _leaf(self, c: Component) -> tuple[NodeStyle, Measure | None]:
         match c:
             case TextComponent():
-                return _style(c, width=c.frame_width, height=c.frame_height), _text_measure(c)
+                measure = _text_measure(c, self.fonts)
+                return _style(c, width=c.frame_width, height=c.frame_height), measure
             case TagComponent():
                 # A label keeps its own size: not stretched by `align`, not squeezed by an
                 # overflowing row (as a CSS box of `width: max-content` and that height).
-                w, h, text_width = _tag_size(c)
+                w, h, text_width = _tag_size(c, self.fonts)
                 self.tags[c.pointer] = text_width
                 return _style(c, width=w, height=h, min_width=w, min_height=h), None
             case ImageComponent():
@@ -346,12 +354,13 @@ def _arrange(
     box = Box(origin[0] + got.x, origin[1] + got.y, got.width, got.height)
     match c:
         case TextComponent():
+            frame = text_frame(c, box.width)
             text = lay_out_text(
-                c.text, c.style, text_frame(c, box.width), box.x, box.y, Anchor.TOP_LEFT, clip
+                c.runs, c.style, frame, box.x, box.y, Anchor.TOP_LEFT, clip, flow.fonts
             )
             return TextBox(c, box, text, pushed and len(text.lines) > 1)
         case TagComponent():
-            return _tag_in(c, box, flow.tags[c.pointer], clip)
+            return _tag_in(c, box, flow.tags[c.pointer], clip, flow.fonts)
         case ImageComponent():
             return ImageBox(c, box)
         case DividerComponent():
@@ -376,18 +385,18 @@ def _arrange_stack(flow: _Flow, c: StackComponent, box: Box, clip: Box) -> Stack
         if child.hidden:
             continue
         if child.item.absolute:
-            children.append(place(child, _padding_box(c, box), clip))
+            children.append(place(child, _padding_box(c, box), clip, flow.fonts))
         else:
             pushes = column and child.pointer != last
             children.append(_arrange(flow, child, (box.x, box.y), clip, pushes))
     return StackBox(c, box, tuple(children))
 
 
-def place_stack(c: StackComponent, room: Box, clip: Box) -> StackBox:
+def place_stack(c: StackComponent, room: Box, clip: Box, fonts: FontLibrary) -> StackBox:
     """The stack and everything in it: Taffy sizes it within `room` (as fit-content when it
     has no width or height), then its anchor places it."""
     with FlexTree() as tree:
-        flow = _Flow(tree)
+        flow = _Flow(tree, fonts)
         root = flow.node(c)
         tree.compute(root, room.width, room.height)
         size = tree.box(root)
@@ -404,7 +413,10 @@ def _hidden(components: tuple[Component, ...]) -> Iterator[Component]:
             yield from _hidden(c.children)
 
 
-def lay_out(card: Card) -> CardLayout:
+def lay_out(card: Card, fonts: FontLibrary | None = None) -> CardLayout:
+    """Every shown component of `card` on the canvas laid out, its text in `fonts` (default:
+    the bundled library)."""
+    fonts = fonts or library()
     canvas = Box(0.0, 0.0, float(card.width), float(card.height))
     laid: list[LayoutBox] = []
     off: list[Component] = []
@@ -415,6 +427,6 @@ def lay_out(card: Card) -> CardLayout:
             off.append(c)
             continue
         check_deadline()
-        laid.append(place(c, canvas, canvas))
+        laid.append(place(c, canvas, canvas, fonts))
     hidden = tuple(_hidden(card.components))
     return CardLayout(card, tuple(laid), tuple(off), hidden)

@@ -43,6 +43,12 @@ class Limits:
     max_glyphs: int = 50_000  # glyphs drawn
     max_emoji: int = 1_000  # colour emoji drawn (each an SVG drawing)
     max_painted_area: int = 400_000_000  # device px painted: glyph em squares, images, rects
+    # Fonts (renderer.fontfiles): bytes of one font file as given, what a WOFF or WOFF2 may
+    # decode to, and how many fonts a card's own `fonts` list may name.
+    max_font_bytes: int = 32_000_000
+    max_font_decoded_bytes: int = 64_000_000
+    max_spec_fonts: int = 16
+    max_spec_font_bytes: int = 16_000_000  # a card's own fonts together, as sanitized
 
 
 ENV_LIMITS = "RENDERER_LIMITS"

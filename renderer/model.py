@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from typing_extensions import assert_never
@@ -26,14 +26,17 @@ __all__ = [
     "Component",
     "DividerComponent",
     "FlexItem",
+    "FontRequest",
     "ImageComponent",
     "Length",
     "Percent",
+    "Span",
     "StackComponent",
     "TagComponent",
     "TextComponent",
     "INK_REACH_EM",
     "TextStyle",
+    "largest_size",
     "on_canvas",
     "resolve",
     "shown",
@@ -94,14 +97,37 @@ class Anchor(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class TextStyle:
-    family: str  # one of the bundled families
-    weight: int  # 100..900
+    """How a run of text is drawn: a component's own style, or a span's (each property it does
+    not set inherited from the component)."""
+
+    family: str  # a bundled or registered family
+    weight: int  # 1..1000 (CSS)
     italic: bool
     size: float  # px
     color: Color
     line_height: float  # multiple of size
     letter_spacing: float  # px added after each character
     lang: str | None = None  # BCP 47 tag
+    decoration: str = "none"  # none | underline | line-through
+    background: Color | None = None  # behind the run's glyphs (a span's); None = none
+    # hashed once: a style keys the shaping and metrics caches on every text of every card
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        fields = (self.family, self.weight, self.italic, self.size, self.color)
+        rest = (self.line_height, self.letter_spacing, self.lang, self.decoration)
+        object.__setattr__(self, "_hash", hash((fields, rest, self.background)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A stretch of a text in one style: what `spans` make of a text (a plain text is one)."""
+
+    text: str
+    style: TextStyle
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +178,14 @@ class TextComponent:
     auto_size: tuple[float, float] | None = None  # (min, max) px when fontSize is "auto"
     item: FlexItem = _IN_FLOW
     hidden: bool = False  # hidden, or hideIfEmpty with an empty text
+    spans: tuple[Span, ...] = ()  # the text in its styles; () = all of it in `style`
+    wrap: str = "wrap"  # wrap | balance | pretty (CSS text-wrap)
+    vertical_align: str = "top"  # top | middle | bottom: the lines within frameHeight
+
+    @property
+    def runs(self) -> tuple[Span, ...]:
+        """The text as spans: the given ones, or one span of the whole text."""
+        return self.spans or (Span(self.text, self.style),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +225,12 @@ class TagComponent:
     ellipsis: str = "…"
     item: FlexItem = _IN_FLOW
     hidden: bool = False
+    spans: tuple[Span, ...] = ()  # the text in its styles; () = all of it in `style`
+
+    @property
+    def runs(self) -> tuple[Span, ...]:
+        """The text as spans: the given ones, or one span of the whole text."""
+        return self.spans or (Span(self.text, self.style),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +298,17 @@ def shown(components: tuple[Component, ...]) -> Iterator[Component]:
 
 
 @dataclass(frozen=True, slots=True)
+class FontRequest:
+    """A font the card brings (its `fonts` list): loaded, sanitized, by the resources stage."""
+
+    pointer: str  # /fonts/N
+    src: str  # a path relative to the spec, a data URI or a URL (the image rules)
+    family: str | None = None  # None: the font's own name
+    weight: tuple[int, int] | None = None  # CSS weights it serves; None: its own
+    style: str | None = None  # normal | italic; None: its own
+
+
+@dataclass(frozen=True, slots=True)
 class Card:
     width: int  # px
     height: int  # px
@@ -266,6 +317,19 @@ class Card:
     # Relative image paths resolve against this folder, and files inside it may be read; None
     # (a spec given as a dict or JSON text, no `base_dir`): only `ImagePolicy.allow_paths`.
     base_dir: Path | None
+    fonts: tuple[FontRequest, ...] = ()  # the card's own fonts
+
+    @property
+    def families(self) -> Iterator[tuple[str, str]]:
+        """(JSON pointer, family) of every family the card's texts and tags name: what is
+        checked against the known families once the card's own fonts are (`spec`). A span
+        that names no family of its own inherits its component's and is not listed."""
+        for c in walk(self.components):
+            if isinstance(c, TextComponent | TagComponent):
+                yield f"{c.pointer}/fontFamily", c.style.family
+                for i, span in enumerate(c.spans):
+                    if span.style.family != c.style.family:
+                        yield f"{c.pointer}/spans/{i}/fontFamily", span.style.family
 
 
 def on_canvas(c: Component, width: float, height: float) -> bool:
@@ -293,10 +357,10 @@ def _extent(c: Component, width: float, height: float) -> tuple[float, float, fl
             w, h = (c.thickness, length) if c.vertical else (length, c.thickness)
         case TextComponent():
             w, h = c.frame_width, c.frame_height
-            reach = INK_REACH_EM * c.style.size
+            reach = INK_REACH_EM * largest_size(c)
         case TagComponent():
             w, h = None, None
-            reach = INK_REACH_EM * c.style.size
+            reach = INK_REACH_EM * largest_size(c)
         case StackComponent():
             w, h = c.width, c.height
             reach = _stack_reach(c)
@@ -315,8 +379,13 @@ def _stack_reach(c: StackComponent) -> float:
         if child.item.absolute:
             return math.inf
         if isinstance(child, TextComponent | TagComponent):
-            reach = max(reach, INK_REACH_EM * child.style.size)
+            reach = max(reach, INK_REACH_EM * largest_size(child))
     return reach
+
+
+def largest_size(c: TextComponent | TagComponent) -> float:
+    """The largest font size of a text's spans, px (a span may be larger than its component)."""
+    return max((s.style.size for s in c.spans), default=c.style.size)
 
 
 def _side(at: float, fraction: float, length: float | None) -> tuple[float, float]:

@@ -61,6 +61,8 @@ _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
 _CANONICAL_QUAD = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
 _HOST_NAME = re.compile(r"^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$")
 _OK_TYPES = ("application/octet-stream", "binary/octet-stream")
+# A card's own fonts come the same way: `font/*` (RFC 8081) and the types servers sent before it.
+_FONT_TYPES = ("application/font-woff", "application/x-font-ttf", "application/x-font-otf")
 _CHUNK = 64 * 1024
 
 # Cloud instance-metadata endpoints: refused even when private addresses are allowed.
@@ -365,8 +367,8 @@ def _check_type(response: httpx.Response) -> None:
         msg = f"the server sent a compressed body (Content-Encoding: {encoding}); refused"
         raise FetchError(msg)
     ctype = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if ctype and not ctype.startswith("image/") and ctype not in _OK_TYPES:
-        msg = f"the server sent Content-Type {ctype!r}, not an image"
+    if ctype and not ctype.startswith(("image/", "font/")) and ctype not in _OK_TYPES + _FONT_TYPES:
+        msg = f"the server sent Content-Type {ctype!r}, not an image (nor a font)"
         raise FetchError(msg)
 
 

@@ -57,6 +57,7 @@ class ImagePolicy:
     # symlinks resolved. Absolute paths and `..` are read only when they land inside one.
     allow_paths: tuple[StrPath, ...] = ()  # stored as resolved `Path`s
     allow_svg: bool = True  # SVG sources, rasterized in a bounded subprocess
+    allow_spec_fonts: bool = True  # a card's own `fonts` (sanitized by OTS in a subprocess)
     allow_urls: bool = True  # http(s) sources at all
     schemes: tuple[str, ...] = ("http", "https")
     # Operator exceptions to the address rules: host names (exact, or "*.example.com" for any
@@ -93,11 +94,22 @@ class ImagePolicy:
 
     @classmethod
     def server(
-        cls, *, allow_paths: Iterable[StrPath] = (), allow_svg: bool = False, **kwargs: object
+        cls,
+        *,
+        allow_paths: Iterable[StrPath] = (),
+        allow_svg: bool = False,
+        allow_spec_fonts: bool = False,
+        **kwargs: object,
     ) -> ImagePolicy:
-        """The policy for a network service: no SVG unless enabled. Files, as everywhere, only
-        from `allow_paths` and the `base_dir` the service passes (none by default)."""
-        return cls(allow_paths=allow_paths, allow_svg=allow_svg, **kwargs)  # type: ignore[arg-type]
+        """The policy for a network service: no SVG and no fonts in specs unless enabled.
+        Files, as everywhere, only from `allow_paths` and the `base_dir` the service passes
+        (none by default)."""
+        return cls(
+            allow_paths=allow_paths,  # type: ignore[arg-type]
+            allow_svg=allow_svg,
+            allow_spec_fonts=allow_spec_fonts,
+            **kwargs,  # type: ignore[arg-type]
+        )
 
     def with_changes(self, **kwargs: object) -> ImagePolicy:
         """A copy with some fields changed (`dataclasses.replace`, typed for callers)."""

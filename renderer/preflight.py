@@ -1,7 +1,8 @@
 """Preflight: what a raw document asks for, read cheaply before any work, for gates.
 
 A server must refuse a request before it spends a render worker on it: too many components for
-the caller's plan, an image file path it does not serve. A batch must hash every image file a
+the caller's plan, an image or font file path it does not serve, fonts in a spec when it takes
+none. A batch must hash every image file a
 spec names, so that editing a logo redraws its cards. Both need the document's component tree
 read the way the engine reads it, stacks included, without validating or resolving it (the
 engine judges that, in a worker). `preflight` is that one reading; nothing else outside the
@@ -31,6 +32,7 @@ class Preflight:
     nodes: int  # components at every depth (what Limits.max_components and plans count)
     depth: int  # the deepest nesting of stacks (0: no stack holds anything)
     images: tuple[ImageSource, ...]  # every image's source, in document order
+    fonts: tuple[ImageSource, ...] = ()  # the card's own fonts' sources (`fonts`), in order
 
 
 def preflight(doc: Any) -> Preflight:
@@ -43,4 +45,19 @@ def preflight(doc: Any) -> Preflight:
         src = node.component.get("src")
         if node.component.get("type") == "image" and isinstance(src, str):
             images.append(ImageSource(node.pointer + "/src", src, classify_source(src)))
-    return Preflight(nodes, depth, tuple(images))
+    return Preflight(nodes, depth, tuple(images), _fonts(doc))
+
+
+def _fonts(doc: Any) -> tuple[ImageSource, ...]:
+    """The sources of the card's own `fonts`, told apart as images are (a font is never raw
+    base64: text that is not a data URI or a URL is a path)."""
+    entries = doc.get("fonts") if isinstance(doc, dict) else None
+    if not isinstance(entries, list):
+        return ()
+    out = []
+    for i, entry in enumerate(entries):
+        src = entry.get("src") if isinstance(entry, dict) else None
+        if isinstance(src, str):
+            kind = classify_source(src)
+            out.append(ImageSource(f"/fonts/{i}/src", src, "path" if kind == "base64" else kind))
+    return tuple(out)

@@ -4,7 +4,8 @@ glyph is missing without looking at the picture.
 Built from the `CardLayout` after layout (it never changes the image). `to_dict()` is the JSON
 shape `renderer render --report` writes: `{"components": [...]}`, every node of the tree in spec
 order (a stack before its children), each with `pointer`, `type`, `box` and, for text and tags,
-`lines`, `fontSize`, `clamped`, `overflow`, `faces` and `missing`, and for text `shrunk` (fitted
+`lines`, `fontSize`, `clamped`, `overflow`, `faces`, `missing` and `runs` (per line, each run's
+text with the face, file and size that drew it), and for text `shrunk` (fitted
 below `maxFontSize`) and `pushed` (its lines moved the stack's next children); an image drawn as
 a placeholder (`onImageError`) adds `placeholder` and its `error`; a component wholly off the
 canvas has `offCanvas: true` and a hidden one `hidden: true` (neither was laid out or drawn,
@@ -58,6 +59,8 @@ class ComponentReport:
     hidden: bool = False  # `hidden`, or empty with `hideIfEmpty`: not laid out or drawn
     shrunk: bool = False  # text: fontSize "auto" chose a size below maxFontSize
     pushed: bool = False  # text in a column stack: its lines moved the next children down
+    # text and tag: per line, each run's text and the face that drew it (name, file, size)
+    runs: list[list[dict[str, object]]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -78,6 +81,7 @@ class ComponentReport:
                 overflow=self.overflow,
                 faces=self.faces,
                 missing=list(self.missing),
+                runs=self.runs,
             )
         if self.type == "text" and self.lines is not None:
             out.update(shrunk=self.shrunk, pushed=self.pushed)
@@ -129,6 +133,7 @@ def _text(b: TextBox | TagBox, kind: str) -> ComponentReport:
         t.missing,
         shrunk=auto is not None and t.font_size < auto[1],
         pushed=isinstance(b, TextBox) and b.pushed,
+        runs=t.runs,
     )
 
 

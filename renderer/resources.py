@@ -69,9 +69,10 @@ from PIL import (
 )
 
 from .deadline import check as check_deadline
-from .errors import ImageLoadError, Issue, LimitError
+from .errors import FontLoadError, ImageLoadError, Issue, LimitError
+from .fonts import FaceInfo, FontLibrary, face_infos, library
 from .limits import DEFAULT_LIMITS, Limits
-from .model import Card, ImageComponent, on_canvas, shown
+from .model import Card, FontRequest, ImageComponent, on_canvas, shown
 from .policy import DEFAULT_POLICY, ImagePolicy
 from .svgsource import looks_like_svg
 
@@ -82,6 +83,7 @@ __all__ = [
     "Source",
     "classify_source",
     "clear_caches",
+    "load_fonts",
     "load_resources",
     "pixel_cap",
     "resolve_path",
@@ -150,6 +152,7 @@ class Resources:
     sources: dict[str, Source]  # by component pointer, every image of the tree on the canvas
     # "/components/N/src" -> why that source was replaced by a placeholder (onImageError)
     errors: dict[str, str] = field(default_factory=dict)
+    fonts: FontLibrary | None = None  # the caller's library with the card's own fonts over it
 
 
 # --- telling sources apart and reading their bytes ------------------------------------------------
@@ -225,7 +228,8 @@ def _allowed_folders(base_dir: Path | None, policy: ImagePolicy) -> tuple[Path, 
         return extra
 
 
-def _read_file(path: Path, src: str, limits: Limits) -> bytes:
+def _read_file(path: Path, src: str, limits: Limits, max_bytes: int | None = None) -> bytes:
+    limit = limits.max_image_bytes if max_bytes is None else max_bytes
     try:
         # Before opening: opening a FIFO for reading blocks until a writer comes, and /dev/zero
         # never ends. The file is checked again once open, in case it was swapped meanwhile.
@@ -236,21 +240,24 @@ def _read_file(path: Path, src: str, limits: Limits) -> bytes:
             if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
                 msg = f"{src!r} is not a regular file"
                 raise ValueError(msg)
-            data = f.read(limits.max_image_bytes + 1)
+            data = f.read(limit + 1)
     except OSError as e:
         msg = f"cannot read file {src!r}: {e.strerror or e}"
         raise ValueError(msg) from None
-    if len(data) > limits.max_image_bytes:
-        msg = f"file is larger than {limits.max_image_bytes} bytes (Limits.max_image_bytes)"
+    if len(data) > limit:
+        what = "max_image_bytes" if max_bytes is None else "max_font_bytes"
+        msg = f"file is larger than {limit} bytes (Limits.{what})"
         raise ValueError(msg)
     return data
 
 
-def _source_bytes(src: str, kind: str, limits: Limits, policy: ImagePolicy) -> bytes:
+def _source_bytes(
+    src: str, kind: str, limits: Limits, policy: ImagePolicy, max_bytes: int | None = None
+) -> bytes:
     if kind == "url":
         from .net import fetch  # the HTTP client loads only when a spec names a URL
 
-        return fetch(src, policy, limits.max_image_bytes)
+        return fetch(src, policy, limits.max_image_bytes if max_bytes is None else max_bytes)
     if kind == "data":
         return _decode_data_uri(src)
     data = _b64decode(src)
@@ -685,3 +692,106 @@ def load_resources(
     if issues:
         raise ImageLoadError(issues)
     return Resources(sources, errors)
+
+
+# --- the card's own fonts ------------------------------------------------------------------------
+
+_spec_fonts: _LRU[Hashable, tuple[FaceInfo, ...]] = _LRU(
+    64, 512 << 20, lambda faces: sum(len(f.data or b"") for f in faces[:1])
+)
+CACHES.append(_spec_fonts)
+
+
+def _font_bytes(
+    request: FontRequest, base_dir: Path | None, limits: Limits, policy: ImagePolicy
+) -> bytes:
+    src = request.src
+    kind = "data" if src[:5].lower() == "data:" else "url" if _URL.match(src) else "path"
+    if kind == "path":
+        return _read_file(resolve_path(src, base_dir, policy), src, limits, limits.max_font_bytes)
+    return _source_bytes(src, kind, limits, policy, limits.max_font_bytes)
+
+
+def _load_font(
+    request: FontRequest, base_dir: Path | None, limits: Limits, policy: ImagePolicy
+) -> tuple[FaceInfo, ...]:
+    """The faces of one of the card's fonts: its bytes read under the image rules, sanitized
+    (`fontfiles`), described by its tables unless the request names family, weight, style."""
+    from .fontfiles import read_font_bytes
+    from .fonts import FontSource
+
+    kind = (
+        "data"
+        if request.src[:5].lower() == "data:"
+        else "url"
+        if _URL.match(request.src)
+        else "path"
+    )
+    key, _ = _source_key(request.src, kind, base_dir, policy)
+
+    def load() -> tuple[FaceInfo, ...]:
+        data = _font_bytes(request, base_dir, limits, policy)
+        files = read_font_bytes(
+            data,
+            request.pointer,
+            trusted=False,
+            max_bytes=limits.max_font_bytes,
+            max_decoded=limits.max_font_decoded_bytes,
+        )
+        return tuple(
+            face
+            for file in files
+            for face in face_infos(
+                file, FontSource(b"", request.family, request.weight, request.style)
+            )
+        )
+
+    return _spec_fonts.get(
+        ("font", key, request.family, request.weight, request.style, limits), load
+    )
+
+
+def load_fonts(
+    card: Card, limits: Limits, policy: ImagePolicy, fonts: FontLibrary | None = None
+) -> FontLibrary:
+    """`fonts` (default: the bundled library) with the card's own fonts registered over it;
+    one `FontLoadError` names every font that cannot be used, at its `/fonts/N/src`."""
+    base = fonts or library()
+    if not card.fonts:
+        return base
+    if not policy.allow_spec_fonts:
+        raise FontLoadError(
+            [
+                Issue(
+                    f.pointer + "/src",
+                    "Fonts in the spec are not accepted here (a server's operator allows them "
+                    "with --allow-spec-fonts; ImagePolicy.allow_spec_fonts).",
+                )
+                for f in card.fonts
+            ]
+        )
+    faces: list[FaceInfo] = []
+    issues: list[Issue] = []
+    held: dict[int, int] = {}  # the sfnt bytes the card's fonts hold, by object
+    for request in card.fonts:
+        check_deadline()
+        try:
+            loaded = _load_font(request, card.base_dir, limits, policy)
+        except ValueError as e:
+            issues.append(Issue(request.pointer + "/src", f"Cannot use font: {e}."))
+            continue
+        faces += loaded
+        held.update((id(f.data), len(f.data)) for f in loaded if f.data is not None)
+        if sum(held.values()) > limits.max_spec_font_bytes:
+            raise LimitError(
+                [
+                    Issue(
+                        request.pointer + "/src",
+                        f"The card's own fonts hold {sum(held.values())} bytes up to here; at "
+                        f"most {limits.max_spec_font_bytes} (Limits.max_spec_font_bytes).",
+                    )
+                ]
+            )
+    if issues:
+        raise FontLoadError(issues)
+    return base.with_faces(faces)

@@ -16,6 +16,7 @@ from .fonts import FontFace
 from .imagefit import FittedImage
 from .layout import (
     CardLayout,
+    Decoration,
     DividerBox,
     ImageBox,
     LayoutBox,
@@ -127,20 +128,31 @@ def _cap(radius: float, width: float, height: float) -> float:
     return max(0.0, min(radius, width / 2, height / 2))
 
 
-def _glyph_runs(text: TextLayout, color: Color, opacity: float = 1.0) -> list[Item]:
+def _glyph_runs(text: TextLayout, own: Color, color: Color, opacity: float = 1.0) -> list[Item]:
+    """A text's glyph runs, each in its own span's colour (`color`, the component's `own`
+    with its opacity, where the span's is the same), over its spans' backgrounds and under
+    their underlines and strike-throughs."""
     items: list[Item] = []
     for line in text.lines:
+        items += [_band(d, opacity) for d in line.decorations if d.kind == "background"]
         for r in line.runs:
             if isinstance(r, PlacedEmoji):
                 items.append(EmojiItem(r.key, r.x, r.y, r.size, opacity))
             elif r.glyphs:
-                items.append(GlyphRunItem(r.face, r.size, r.oblique, r.x, r.y, r.glyphs, color))
+                span = own if r.style is None else r.style.color
+                paint = color if span is own or span == own else span.with_opacity(opacity)
+                items.append(GlyphRunItem(r.face, r.size, r.oblique, r.x, r.y, r.glyphs, paint))
+        items += [_band(d, opacity) for d in line.decorations if d.kind != "background"]
     return items
+
+
+def _band(d: Decoration, opacity: float) -> Rect:
+    return Rect(d.x, d.y, d.width, d.height, 0.0, d.color.with_opacity(opacity))
 
 
 def paint_text(b: TextBox) -> list[Item]:
     c = b.component
-    return _glyph_runs(b.text, c.style.color.with_opacity(c.opacity), c.opacity)
+    return _glyph_runs(b.text, c.style.color, c.style.color.with_opacity(c.opacity), c.opacity)
 
 
 def paint_tag(b: TagBox) -> list[Item]:
@@ -149,7 +161,7 @@ def paint_tag(b: TagBox) -> list[Item]:
     items: list[Item] = [
         Rect(box.x, box.y, box.width, box.height, _cap(radius, box.width, box.height), c.background)
     ]
-    items += _glyph_runs(b.text, c.style.color)
+    items += _glyph_runs(b.text, c.style.color, c.style.color)
     return items if c.opacity >= 1 else [Group(c.opacity, tuple(items))]
 
 

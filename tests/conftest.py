@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fontmaker import ensure_fonts
 from golden import GoldenCheck, Tolerance, check_golden
 
 _UPDATED = pytest.StashKey[list[Path]]()
@@ -28,6 +29,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_UPDATED] = []
+    ensure_fonts()  # the test fonts the golden cases' `fonts` name (tests/fontmaker.py)
     config.addinivalue_line(
         "markers",
         "golden_tolerance(channel=1, pixels=0, *, reason): widen a golden comparison: a pixel "

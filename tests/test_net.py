@@ -546,3 +546,31 @@ def test_port_zero_is_named_and_the_host_header_carries_non_default_ports() -> N
     assert _host_header(check_url("https://h:80/x", ImagePolicy())) == "h:80"
     assert _host_header(check_url("http://h:80/x", ImagePolicy())) == "h"
     assert _host_header(check_url("http://[::1]:8080/x", ImagePolicy())) == "[::1]:8080"
+
+
+# --- a card's own fonts, fetched under the same policy (issue 15) --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "ctype"), [("brand-web.woff2", "font/woff2"), ("brand-regular.ttf", "font/ttf")]
+)
+def test_a_card_font_url_is_fetched_under_the_image_policy(
+    server: Server, name: str, ctype: str
+) -> None:
+    """Fonts are served as `font/*` (RFC 8081); the loopback exception is the image policy's."""
+    from fontmaker import GOOD, ensure_fonts
+
+    ensure_fonts()
+    server.routes[f"/{name}"] = Route(
+        body=(GOOD / name).read_bytes(), headers={"Content-Type": ctype}
+    )
+    text = {"type": "text", "text": "Brand", "x": 4, "y": 4, "fontFamily": "Own"}
+    spec = {"width": 200, "height": 40, "components": [text]}
+    spec["fonts"] = [{"family": "Own", "src": server.url(f"/{name}")}]
+    _, report = renderer.render(spec, "png", image_policy=LOOPBACK, report=True)
+    assert list(report.components[0].faces or ()) == ["Own 400"]
+    with pytest.raises(renderer.FontLoadError) as e:
+        renderer.render(spec, "png")  # loopback refused by default
+    (issue,) = e.value.issues
+    assert issue.pointer == "/fonts/0/src"
+    assert "127.0.0.1" in issue.message or "loopback" in issue.message, issue.message

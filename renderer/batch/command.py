@@ -35,7 +35,7 @@ exit codes: 0 all rendered or skipped, 1 some item failed, 2 invalid arguments o
 
 
 def register(subparsers: Any) -> None:
-    from ..cli import add_image_source_options
+    from ..cli import add_font_options, add_image_source_options
 
     p = subparsers.add_parser(
         "batch",
@@ -86,10 +86,11 @@ def register(subparsers: Any) -> None:
         help="seconds between progress lines when stderr is not a terminal (default 10)",
     )
     add_image_source_options(p)
+    add_font_options(p)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import image_policy
+    from ..cli import font_library, image_policy
     from ..encode import Format
     from .executors import usable_cores
     from .manifest import ManifestError
@@ -107,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         if args.scheduler and args.executor != "dask":
             _fail("--scheduler needs --executor dask")
         policy = image_policy(args)
+        font_library(args)  # every --font-dir font readable, before any card is planned
         variables = parse_vars(args.var)
         data_paths = [Path(p) for p in args.data or []]
         rows = read_rows(data_paths) if args.data else None
@@ -124,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
         variables=variables if (args.var or rows is not None) else None,
         rows=rows,
         image_policy=policy,
+        font_dirs=tuple(args.font_dir or ()),
     )
     settings = Settings(
         sources=[Path(s) for s in args.sources],

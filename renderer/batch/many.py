@@ -30,6 +30,7 @@ def render_many(
     limits: Limits = DEFAULT_LIMITS,
     base_dir: StrPath | None = None,
     image_policy: ImagePolicy = DEFAULT_POLICY,
+    fonts: Iterable[StrPath] = (),
 ) -> Iterator[bytes | Exception]:
     """Render many cards on `jobs` worker processes; yield each result in input order.
 
@@ -40,7 +41,8 @@ def render_many(
     cores; 1 renders in this process. Worker processes load fonts once and live as long as the
     iteration. A bad `format`, `quality` or `template` raises at once, before any work.
     `base_dir` and `image_policy` are as for `render`; a template read from a path keeps its
-    folder, and each spec read from a path its own.
+    folder, and each spec read from a path its own. `fonts`: font files and folders to
+    register (as `render`'s), loaded once in each worker.
     """
     fmt = Format.parse(format)
     check_quality(quality)
@@ -58,6 +60,7 @@ def render_many(
         "limits": limits,
         "base_dir": None if base_dir is None else str(base_dir),
         "image_policy": image_policy,
+        "fonts": tuple(str(f) for f in fonts),
     }
 
     def job(i: int, item: Any) -> tuple[int, Job | Exception]:

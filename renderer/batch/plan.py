@@ -34,7 +34,7 @@ from .manifest import file_digest, item_key
 from .rows import Row
 from .work import ErrorInfo, Job
 
-__all__ = ["Item", "Options", "discover", "image_digests", "plan"]
+__all__ = ["Item", "Options", "discover", "font_digests", "image_digests", "plan"]
 
 _OUTPUT_KEYS = ("format", "quality", "path")
 _MAX_NAME = 4096  # characters of an output path (PATH_MAX), also while filling --name
@@ -52,6 +52,7 @@ class Options:
     rows: list[Row] | None = None  # --data
     limits: Limits = DEFAULT_LIMITS
     image_policy: ImagePolicy = DEFAULT_POLICY  # --allow-image-dir, -host, -network
+    font_dirs: tuple[str, ...] = ()  # --font-dir: the operator's fonts
 
 
 @dataclass(slots=True)
@@ -151,6 +152,7 @@ def _plan_one(
     fmt, quality, rel = _output(output, folder, Path(item.source).stem, n, row, variables, options)
     item.output, item.row_values = rel, dict(variables)
     images = image_digests(filled, base, options.image_policy)
+    images |= font_digests(filled, base, options.image_policy, options.font_dirs)
     key_options = {"format": fmt.value, "quality": quality, "scale": options.scale, "output": rel}
     item.key = item_key(doc, variables if templating else None, key_options, images)
     item.job = Job(
@@ -163,6 +165,7 @@ def _plan_one(
         limits=options.limits,
         base_dir=None if base is None else str(base),
         image_policy=options.image_policy,
+        fonts=options.font_dirs,
     )
 
 
@@ -254,6 +257,27 @@ def _safe_path(name: Any, pointer: str, issues: list[Issue]) -> PurePosixPath:
 
 def _short(text: str) -> str:
     return text if len(text) <= 100 else text[:99] + "…"
+
+
+def font_digests(
+    doc: Any, base: Path | None, policy: ImagePolicy, font_dirs: tuple[str, ...]
+) -> dict[str, str]:
+    """Digests of the font files a card is drawn with: every `--font-dir` font, and the files
+    the card's own `fonts` name (`font:` keys), so a changed brand font redraws its cards."""
+    found: dict[str, str] = {}
+    if font_dirs:
+        from ..fonts import as_library
+
+        for face in as_library(font_dirs).faces_registered():
+            found[f"font:{face.origin}#{face.index}"] = face.digest
+    for font in preflight(doc).fonts:
+        if font.kind == "path":
+            try:
+                path = resolve_path(font.src, base, policy)
+                found[f"font:{font.src}"] = file_digest(path) if path.is_file() else "missing"
+            except (OSError, ValueError):
+                found[f"font:{font.src}"] = "missing"
+    return found
 
 
 def image_digests(doc: Any, base: Path | None, policy: ImagePolicy) -> dict[str, str]:

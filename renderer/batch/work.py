@@ -62,6 +62,7 @@ class Job:
     image_policy: ImagePolicy = DEFAULT_POLICY
     dest: str | None = None  # relative to out_dir, / separators
     out_dir: str = ""  # OUT_DIR, resolved
+    fonts: tuple[str, ...] = ()  # the operator's font files and folders (--font-dir)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +130,7 @@ def render_job(job: Job) -> Outcome:
             base_dir=None if job.base_dir is None else Path(job.base_dir),
             variables=job.variables,
             image_policy=job.image_policy,
+            fonts=job.fonts or None,
         )
         digest = hashlib.sha256(data).hexdigest()
         if job.dest is not None:

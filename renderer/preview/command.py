@@ -24,14 +24,17 @@ _EPILOG = """examples:
   renderer preview og.json --data posts/*.md         # a row picker for the posts
   renderer preview card.json --port 0 --no-open      # any free port; print the address only
 
-The page re-renders within a moment of each save of the spec, an image file it names, or a data
-file. Everything runs on this machine: the server listens on 127.0.0.1 only.
+The page re-renders within a moment of each save of the spec, an image or font file it names,
+a data file, or a --font-dir font. Everything runs on this machine: the server listens on
+127.0.0.1 only.
 
 exit codes: 0 stopped with Ctrl-C, 2 invalid arguments (a file that cannot be read, a port in use).
 """
 
 
 def register(subparsers: Any) -> None:
+    from ..cli import add_font_options
+
     p = subparsers.add_parser(
         "preview",
         help="show a spec in the browser, redrawn on every save",
@@ -57,13 +60,21 @@ def register(subparsers: Any) -> None:
         "0 = any free)",
     )
     p.add_argument("--no-open", action="store_true", help="do not open a browser")
+    add_font_options(p)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..cli import font_library
+
     for path in [args.spec, *args.data]:
         if not Path(path).is_file():
             print(f"renderer preview: cannot read {path}: no such file", file=sys.stderr)
             return EXIT_INVALID
+    try:
+        font_library(args)
+    except ValueError as e:
+        print(f"renderer preview: {e}", file=sys.stderr)
+        return EXIT_INVALID
     try:
         sock = _bind(args.port)
     except OSError as e:
@@ -94,7 +105,7 @@ def _serve(args: argparse.Namespace, sock: socket.socket) -> int:
 
     port: int = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}/"
-    session = Session(Path(args.spec), [Path(p) for p in args.data])
+    session = Session(Path(args.spec), [Path(p) for p in args.data], tuple(args.font_dir or ()))
     config = uvicorn.Config(
         create_preview_app(session, port),
         log_level="warning",

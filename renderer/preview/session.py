@@ -65,6 +65,25 @@ def image_files(doc: Any, base: Path | None) -> set[Path]:
         src = node.get("src")
         if node.get("type") == "image" and isinstance(src, str) and classify_source(src) == "path":
             found.add(Path(os.path.abspath(base / src)))
+    fonts = doc.get("fonts") if isinstance(doc, dict) else None
+    for entry in fonts if isinstance(fonts, list) else ():  # the card's own font files
+        src = entry.get("src") if isinstance(entry, dict) else None
+        if isinstance(src, str) and classify_source(src) in ("path", "base64"):
+            found.add(Path(os.path.abspath(base / src)))
+    return found
+
+
+def font_files(font_dirs: tuple[str, ...]) -> set[Path]:
+    """The font files `--font-dir` names (a folder's by suffix): editing one redraws."""
+    from ..fonts import FONT_SUFFIXES
+
+    found: set[Path] = set()
+    for item in font_dirs:
+        path = Path(os.path.abspath(item))
+        if path.is_dir():
+            found |= {p for p in path.rglob("*") if p.suffix.lower() in FONT_SUFFIXES}
+        else:
+            found.add(path)
     return found
 
 
@@ -86,16 +105,17 @@ def _objects(node: Any) -> Iterator[dict[str, Any]]:
 class Session:
     """One spec and its data files; not thread-safe (the server renders one frame at a time)."""
 
-    def __init__(self, spec: Path, data: list[Path]) -> None:
+    def __init__(self, spec: Path, data: list[Path], font_dirs: tuple[str, ...] = ()) -> None:
         self.name = str(spec)  # as the user gave it, for the page
         self.spec = Path(os.path.abspath(spec))
         self.data = [Path(os.path.abspath(p)) for p in data]
+        self.font_dirs = font_dirs  # --font-dir: registered fonts, watched like the spec
         self._images: set[Path] = set()
         self._good: dict[View, _Drawn] = {}
         self._latest: _Drawn | None = None
 
     def watched(self) -> set[Path]:
-        return {self.spec, *self.data, *self._images}
+        return {self.spec, *self.data, *self._images, *font_files(self.font_dirs)}
 
     def frame(self, view: View, version: int = 0) -> dict[str, Any]:
         started = time.perf_counter()
@@ -146,7 +166,14 @@ class Session:
                     return None, [Issue("", row.problem)]
                 doc = fill(doc, row.values, row=row.label)
             self._images = image_files(doc, base)
-            data, report = render(doc, view.format, scale=view.scale, base_dir=base, report=True)
+            data, report = render(
+                doc,
+                view.format,
+                scale=view.scale,
+                base_dir=base,
+                report=True,
+                fonts=self.font_dirs or None,
+            )
         except (SpecError, ResourceError) as e:
             return None, list(e.issues) or [Issue("", str(e))]
         except (RenderError, ValueError) as e:

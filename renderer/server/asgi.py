@@ -169,6 +169,7 @@ class _Service:
         self.image_policy = ImagePolicy.server(
             allow_paths=tuple(self.allowed_dirs),
             allow_svg=config.allow_svg_images,
+            allow_spec_fonts=config.allow_spec_fonts,
             allow_hosts=config.allow_image_hosts,
         )
         self.storage = Storage(config.storage)
@@ -195,6 +196,7 @@ class _Service:
                     self.config.queue_size,
                     self.config.worker_memory_mb,
                     self.config.worker_recycle_mb,
+                    self.config.font_dirs,
                 )
                 await pool.start()
                 self.pool = pool
@@ -444,6 +446,20 @@ class _Service:
         for image in asked.images:
             if image.kind == "path":
                 self._check_path(image.src, image.pointer)
+        for font in asked.fonts:
+            if not self.config.allow_spec_fonts:
+                raise _Refusal(
+                    400,
+                    "Invalid parameters",
+                    _issue(
+                        font.pointer,
+                        "Fonts in the spec are not accepted by this server (its operator can "
+                        "allow them with --allow-spec-fonts); the families it serves are the "
+                        "bundled ones and its --font-dir fonts.",
+                    ),
+                )
+            if font.kind == "path":
+                self._check_path(font.src, font.pointer)
         return str(self.allowed_dirs[0]) if self.allowed_dirs else None
 
     def _check_path(self, src: str, pointer: str) -> None:

@@ -88,6 +88,19 @@ def register(subparsers: Any) -> None:
         help="accept SVG image sources (drawn in a bounded subprocess); off by default",
     )
     p.add_argument(
+        "--font-dir",
+        action="append",
+        metavar="DIR",
+        help="register the fonts in this folder (or this font file) in every render worker, "
+        "under their own family names (repeatable)",
+    )
+    p.add_argument(
+        "--allow-spec-fonts",
+        action="store_true",
+        help="accept a card's own fonts (its `fonts` list), each passed through the OpenType "
+        "Sanitizer in a bounded subprocess; off by default",
+    )
+    p.add_argument(
         "--allow-image-host",
         action="append",
         metavar="HOST",
@@ -212,6 +225,8 @@ def run(args: argparse.Namespace) -> int:
         "cors_origins": tuple(args.cors_origin) if args.cors_origin else None,
         "allow_image_dirs": tuple(args.allow_image_dir) if args.allow_image_dir else None,
         "allow_svg_images": True if args.allow_svg_images else None,
+        "font_dirs": tuple(args.font_dir) if args.font_dir else None,
+        "allow_spec_fonts": True if args.allow_spec_fonts else None,
         "allow_image_hosts": tuple(args.allow_image_host) if args.allow_image_host else None,
         "max_batch_items": args.max_batch_items,
         "jobs_dir": os.path.abspath(args.jobs_dir) if args.jobs_dir else None,
@@ -229,6 +244,15 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print("renderer serve: --workers must be at least 1", file=sys.stderr)
         return 2
+    if config.font_dirs:  # the operator's own fonts: refused at start-up, not per request
+        from renderer.errors import FontLoadError
+        from renderer.fonts import as_library
+
+        try:
+            as_library(config.font_dirs)
+        except FontLoadError as e:
+            print(f"renderer serve: --font-dir: {e}", file=sys.stderr)
+            return 2
     if not config.api_keys and not _is_loopback(args.host) and not args.allow_unauthenticated:
         print(
             f"renderer serve: refusing to serve {args.host} without API keys; set "

@@ -110,6 +110,8 @@ class ServerConfig:
     cors_origins: tuple[str, ...] = ()
     allow_image_dirs: tuple[str, ...] = ()
     allow_svg_images: bool = False  # SVG image sources (rasterized in a bounded subprocess)
+    font_dirs: tuple[str, ...] = ()  # the operator's fonts, registered in every render worker
+    allow_spec_fonts: bool = False  # a card's own `fonts` (sanitized in a bounded subprocess)
     allow_image_hosts: tuple[str, ...] = ()  # hosts trusted even on private addresses
     max_batch_items: int = 100  # specs (or rows) per batch job
     auth_failures_per_minute: int | None = 30  # per client address; None = not limited
@@ -200,7 +202,13 @@ class ServerConfig:
                 raise ConfigError(msg)
             plans[name] = Plan.from_dict(name, {k: v for k, v in p.items() if k != "name"})
         values["plans"] = plans
-        for tuple_field in ("cors_origins", "allow_image_dirs", "allow_image_hosts", "og_unsigned"):
+        for tuple_field in (
+            "cors_origins",
+            "allow_image_dirs",
+            "allow_image_hosts",
+            "og_unsigned",
+            "font_dirs",
+        ):
             if tuple_field in values:
                 values[tuple_field] = tuple(values[tuple_field])
         if not isinstance(values.get("storage", {}), Mapping):

@@ -111,12 +111,14 @@ class RenderPool:
         queue_size: int,
         memory_mb: int,
         recycle_mb: float = 768,
+        font_dirs: tuple[str, ...] = (),
     ) -> None:
         self.size = max(1, size)
         self.timeout = timeout
         self.queue_size = queue_size
         self.memory_mb = memory_mb
         self.recycle_mb = min(recycle_mb, memory_mb)  # resident memory cannot pass the cap
+        self.font_dirs = font_dirs  # the operator's fonts, registered in every worker
         self.stats = PoolStats()
         self.waiting = 0
         self._ctx = _context()
@@ -140,7 +142,7 @@ class RenderPool:
         parent, child = self._ctx.Pipe()
         process = self._ctx.Process(
             target=worker_main,
-            args=(child, self.memory_mb, self.recycle_mb, self._alive),
+            args=(child, self.memory_mb, self.recycle_mb, self._alive, self.font_dirs),
             name="renderer-worker",
             daemon=True,
         )

@@ -130,15 +130,19 @@ def memory_mb() -> tuple[float, float]:
     return peak_mb, peak_mb
 
 
+_FONTS: tuple[str, ...] = ()  # the operator's --font-dir fonts, set once per worker
+
+
 def render_job(job: RenderJob) -> tuple[Any, ...]:
     """Run one job; every outcome is a message, so the worker itself never dies of bad input."""
     import renderer
     from renderer import FontError, RenderError, ResourceError, SpecError
+    from renderer.errors import FontLoadError
 
     try:
         spec = job.spec.open() if isinstance(job.spec, Packed) else job.spec
         if job.check_only:
-            renderer.validate(spec, scale=job.scale)
+            renderer.validate(spec, scale=job.scale, fonts=_FONTS or None)
             return ("ok", b"")
         data, report = renderer.render(
             spec,
@@ -149,9 +153,12 @@ def render_job(job: RenderJob) -> tuple[Any, ...]:
             variables=job.variables,
             image_policy=job.policy,
             report=True,
+            fonts=_FONTS or None,
         )
     except SpecError as e:
         return ("error", 400, "Invalid parameters", [i.as_dict() for i in e.issues])
+    except FontLoadError as e:  # a card's own font: unreadable, not a font, or refused by OTS
+        return ("error", 400, "Invalid font", [i.as_dict() for i in e.issues])
     except FontError:
         traceback.print_exc(file=sys.stderr)
         return ("error", 500, "Internal server error", [])
@@ -184,9 +191,15 @@ def _judge(result: tuple[Any, ...], cap_mb: int, recycle_mb: float) -> tuple[tup
 
 
 def worker_main(
-    conn: Connection, memory_mb_cap: int, recycle_mb: float, alive: Connection | None = None
+    conn: Connection,
+    memory_mb_cap: int,
+    recycle_mb: float,
+    alive: Connection | None = None,
+    font_dirs: tuple[str, ...] = (),
 ) -> None:
     """Entry point of a worker process (started by `RenderPool` with forkserver or spawn)."""
+    global _FONTS
+    _FONTS = font_dirs
     _limit_memory(memory_mb_cap)
     if alive is not None:
         watch_parent(alive)  # a killed server leaves no worker behind, even mid-render

@@ -13,12 +13,14 @@ listing every problem found, each with a JSON pointer.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ..errors import Issue, LimitError, SpecError
 from ..limits import DEFAULT_LIMITS, Limits
-from ..model import Card, Color
-from .bounds import limit_issues, semantic_issues
+from ..model import Card, Color, FontRequest
+from .bounds import family_issues, limit_issues, semantic_issues
 from .messages import MAX_ISSUES, is_limit, more_issues, schema, schema_issues
 from .resolve import DIVIDER_THICKNESS, component
 from .strict import SpecInput, check_values, load_document
@@ -26,6 +28,7 @@ from .tree import RawNode, raw_nodes
 
 __all__ = [
     "DIVIDER_THICKNESS",
+    "family_issues",
     "MAX_ISSUES",
     "RawNode",
     "SpecInput",
@@ -49,14 +52,48 @@ def _check_scale(scale: float, limits: Limits) -> None:
         )
 
 
+def _font_requests(doc: dict[str, Any]) -> tuple[FontRequest, ...]:
+    out = []
+    for i, entry in enumerate(doc.get("fonts", ())):
+        weight = entry.get("weight")
+        out.append(
+            FontRequest(
+                f"/fonts/{i}",
+                entry["src"],
+                entry.get("family"),
+                None
+                if weight is None
+                else (int(weight), int(weight))
+                if isinstance(weight, int)
+                else (int(weight[0]), int(weight[1])),
+                entry.get("style"),
+            )
+        )
+    return tuple(out)
+
+
+def _check_families(card: Card, names: Sequence[str]) -> None:
+    """Unknown families are refused here when every name is known without loading a font (the
+    card's own fonts all declare their `family`); else once they are loaded (`resources`)."""
+    if any(f.family is None for f in card.fonts):
+        return
+    declared = [f.family for f in card.fonts if f.family is not None]
+    issues = family_issues(card.families, [*names, *dict.fromkeys(declared)])
+    if issues:
+        raise SpecError(issues[:MAX_ISSUES])
+
+
 def parse_card(
     spec: SpecInput,
     limits: Limits = DEFAULT_LIMITS,
     scale: float = 1.0,
     base_dir: Path | None = None,
+    families: Sequence[str] | None = None,
 ) -> Card:
     """Validate `spec` and resolve it into a `Card`, or raise `SpecError` listing every issue.
-    `base_dir` (else a spec file's folder) is the folder relative image paths name."""
+    `base_dir` (else a spec file's folder) is the folder relative image paths name.
+    `families`: the font families a `fontFamily` may name besides the card's own fonts
+    (default: the bundled ones)."""
     doc, folder = load_document(spec, limits)
     issues: list[Issue] = []
     check_values(doc, [], limits, issues)
@@ -75,10 +112,17 @@ def parse_card(
     if issues:
         raise LimitError(issues[:MAX_ISSUES])
     background = doc.get("background", "#ffffff")
-    return Card(
+    card = Card(
         width=int(doc["width"]),
         height=int(doc["height"]),
         background=None if background == "transparent" else Color.parse(background),
         components=tuple(component(f"/components/{i}", c) for i, c in enumerate(doc["components"])),
         base_dir=folder if base_dir is None else base_dir,
+        fonts=_font_requests(doc),
     )
+    if families is None:
+        from ..fonts import library
+
+        families = library().names()
+    _check_families(card, families)
+    return card

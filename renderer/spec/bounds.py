@@ -7,13 +7,16 @@ judged exactly as one on the card, and each issue names its full pointer
 
 from __future__ import annotations
 
+import difflib
+import json
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..errors import Issue
 from ..limits import Limits
 from .tree import RawNode, raw_nodes
 
-__all__ = ["limit_issues", "semantic_issues"]
+__all__ = ["family_issues", "limit_issues", "semantic_issues"]
 
 # Percentages that make sense, by what they size: more than the containing box, or a gap wider
 # than it, is a mistake in a template; positions may lie up to one box beyond either edge.
@@ -101,6 +104,15 @@ def limit_issues(doc: dict[str, Any], limits: Limits, scale: float) -> list[Issu
         )
     for node in nodes:
         out.extend(_node_issues(node, limits))
+    fonts = doc.get("fonts", ())
+    if len(fonts) > limits.max_spec_fonts:
+        out.append(
+            Issue(
+                "/fonts",
+                f"At most {limits.max_spec_fonts} fonts per card (Limits.max_spec_fonts). "
+                f"Received: {len(fonts)}.",
+            )
+        )
     return out
 
 
@@ -147,10 +159,53 @@ def _auto_size_issues(node: RawNode) -> list[Issue]:
     return out
 
 
+def _text_issues(node: RawNode) -> list[Issue]:
+    """A text or tag has `text` or `spans`, not both."""
+    c, at = node.component, node.pointer
+    if c.get("type") not in ("text", "tag"):
+        return []
+    if "text" not in c and "spans" not in c:
+        return [Issue(f"{at}/text", "Required property 'text' is missing (or give `spans`).")]
+    if "text" in c and "spans" in c:
+        return [Issue(f"{at}/spans", "Give `text` or `spans`, not both.")]
+    return []
+
+
 def semantic_issues(doc: dict[str, Any]) -> list[Issue]:
     """Rules across properties that the schema states only in words."""
     out: list[Issue] = []
     for node in raw_nodes(doc):
+        out.extend(_text_issues(node))
         out.extend(_auto_size_issues(node))
         out.extend(_percent_issues(node))
+    out.extend(_font_issues(doc))
+    return out
+
+
+def _font_issues(doc: dict[str, Any]) -> list[Issue]:
+    out: list[Issue] = []
+    for i, entry in enumerate(doc.get("fonts", ())):
+        weight = entry.get("weight")
+        if isinstance(weight, list) and weight[0] > weight[1]:
+            out.append(Issue(f"/fonts/{i}/weight", f"Must be [min, max]. Received: {weight}."))
+    return out
+
+
+def family_issues(uses: Iterable[tuple[str, str]], names: Sequence[str]) -> list[Issue]:
+    """Every family used that is not among `names` (bundled, registered and the card's own),
+    with the closest name."""
+    out: list[Issue] = []
+    for pointer, family in uses:
+        if family in names:
+            continue
+        lower = {n.lower(): n for n in names}
+        close = difflib.get_close_matches(family.lower(), list(lower), n=1, cutoff=0.6)
+        hint = f" Did you mean {lower[close[0]]!r}?" if close else ""
+        out.append(
+            Issue(
+                pointer,
+                f"Allowed values: {', '.join(names)} (bundled, registered and the card's own "
+                f"families). Received: {json.dumps(family, ensure_ascii=False)}.{hint}",
+            )
+        )
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from ..model import (
@@ -21,6 +22,7 @@ from ..model import (
     ImageComponent,
     Length,
     Percent,
+    Span,
     StackComponent,
     TagComponent,
     TextComponent,
@@ -67,7 +69,40 @@ def _style(c: dict[str, Any], default_color: str) -> TextStyle:
         line_height=float(c.get("lineHeight", 1.2)),
         letter_spacing=float(c.get("letterSpacing", 0)),
         lang=c.get("lang"),
+        decoration=c.get("textDecoration", "none"),
     )
+
+
+def _span_style(base: TextStyle, s: dict[str, Any]) -> TextStyle:
+    """A span's style: what it sets over the component's. Under `fontSize: "auto"` the
+    component's size is its `maxFontSize` here and fitting scales every span by the same
+    factor, so a span's size is relative to that."""
+    return replace(
+        base,
+        family=s.get("fontFamily", base.family),
+        weight=int(s.get("fontWeight", base.weight)),
+        italic=s["fontStyle"] == "italic" if "fontStyle" in s else base.italic,
+        size=float(s.get("fontSize", base.size)),
+        color=Color.parse(s["color"]) if "color" in s else base.color,
+        letter_spacing=float(s.get("letterSpacing", base.letter_spacing)),
+        decoration=s.get("textDecoration", base.decoration),
+        background=Color.parse(s["background"]) if "background" in s else None,
+    )
+
+
+def _spans(c: dict[str, Any], base: TextStyle) -> tuple[Span, ...]:
+    """The component's spans resolved (none for a plain `text`), their texts cleaned and
+    transformed as a plain text is."""
+    transform = c.get("textTransform", "none")
+    return tuple(
+        Span(_clean_text(s["text"], transform), _span_style(base, s)) for s in c.get("spans", ())
+    )
+
+
+def _content(c: dict[str, Any], spans: tuple[Span, ...]) -> str:
+    if spans:
+        return "".join(s.text for s in spans)
+    return _clean_text(c["text"], c.get("textTransform", "none"))
 
 
 def _common(at: str, c: dict[str, Any]) -> dict[str, Any]:
@@ -95,11 +130,16 @@ def _hidden(c: dict[str, Any], text: str) -> bool:
 def text(at: str, c: dict[str, Any]) -> TextComponent:
     frame = c.get("frameWidth", "fit")
     auto = c.get("fontSize") == "auto"
-    content = _clean_text(c["text"], c.get("textTransform", "none"))
+    style = _style(c, "#000000")
+    spans = _spans(c, style)
+    content = _content(c, spans)
     return TextComponent(
         **{**_common(at, c), "hidden": _hidden(c, content)},
         text=content,
-        style=_style(c, "#000000"),
+        style=style,
+        spans=spans,
+        wrap=c.get("textWrap", "wrap"),
+        vertical_align=c.get("verticalAlign", "top"),
         frame_width=None if frame == "fit" else length(frame),
         align=c.get("textAlign"),
         frame_height=float(c["frameHeight"]) if "frameHeight" in c else None,
@@ -142,11 +182,13 @@ def image(at: str, c: dict[str, Any]) -> ImageComponent:
 def tag(at: str, c: dict[str, Any]) -> TagComponent:
     style = _style(c, "#ffffff")
     radius = c.get("radius")
-    content = _clean_text(c["text"], c.get("textTransform", "none"))
+    spans = _spans(c, style)
+    content = _content(c, spans)
     return TagComponent(
         **{**_common(at, c), "hidden": _hidden(c, content)},
         text=content,
         style=style,
+        spans=spans,
         background=Color.parse(c.get("backgroundColor", "#000000")),
         padding_x=float(c.get("paddingX", 0.6 * style.size)),
         padding_y=float(c.get("paddingY", 0.3 * style.size)),

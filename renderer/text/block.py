@@ -1,10 +1,18 @@
-"""Text blocks: a text, its style and a frame in, shaped, broken, clamped and placed lines out.
+"""Text blocks: a text in spans of styles, and a frame, in; shaped, broken, clamped and placed
+lines out.
 
-Placed like a browser places a block: each line box is `lineHeight × fontSize` tall, the baseline
-sits half the leading below the line top plus the primary face's ascent (Blink's rounding).
-`fontSize: "auto"` takes the largest size on a 0.5 px grid at which the text fits its frame;
-`maxLines` and `frameHeight` clamp it with the ellipsis. Glyphs whose ink lies wholly outside the
-clip (the canvas) are not placed, so a long text costs what shows. Total on any input.
+Placed like a browser places a block of inline text: each line box holds the block's strut and
+every span on the line, each an inline box `lineHeight × its fontSize` tall around its primary
+face's ascent and descent (rounded half up to whole px, then half the leading above, floored, as
+Blink's font metrics and LayoutNG's leading split do), all on one baseline; a line box is as tall
+as what it holds, so a larger span makes its line taller. `fontSize: "auto"` takes the largest
+size on a 0.5 px grid at which the text fits its frame (every span scaled by the same factor);
+`maxLines` and `frameHeight` clamp it with the ellipsis; `textWrap` balances the lines (the
+narrowest width that keeps their number, as Chromium bisects it) or avoids a lone short last
+line ("pretty"); `verticalAlign` places the lines within `frameHeight`. Underlines and
+strike-throughs take their position and thickness from the span's font. Glyphs whose ink lies
+wholly outside the clip (the canvas) are not placed, so a long text costs what shows. Total on
+any input.
 """
 
 from __future__ import annotations
@@ -12,16 +20,19 @@ from __future__ import annotations
 import bisect
 import math
 import operator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
-from ..fonts import OBLIQUE_SLANT, FontFace, library
+from ..fonts import OBLIQUE_SLANT, FontFace, FontLibrary, library
 from ..geometry import Box, anchored
-from ..model import Anchor, TextStyle
+from ..model import Anchor, Color, Span, TextStyle
 from .bidi import visual_order
 from .linebreak import LineSpan, break_lines, min_content, span
-from .shaping import ShapedGlyph, ShapedItem, ShapedText, shape
+from .shaping import Runs, ShapedGlyph, ShapedItem, ShapedText, shape_runs
 
 __all__ = [
+    "Decoration",
     "PlacedEmoji",
     "PlacedRun",
     "TextFrame",
@@ -31,19 +42,22 @@ __all__ = [
     "intrinsic_widths",
     "lay_out_text",
     "measure_text",
+    "round_half_up",
 ]
 
 
 @dataclass(frozen=True, slots=True)
 class PlacedRun:
-    """Consecutive glyphs of one face on one line."""
+    """Consecutive glyphs of one face and one style on one line: the run carries its own style
+    (colour, decoration), so the painter needs nothing else."""
 
     face: FontFace
     size: float  # px
-    oblique: bool  # synthesize a slant: the family has no italic
+    oblique: bool  # synthesize a slant: the face's family has no italic
     x: float  # px, pen position of the first glyph
     y: float  # px, baseline
     glyphs: tuple[tuple[int, float, float], ...]  # (glyph id, x from run origin px, y up px)
+    style: TextStyle | None = None  # the span's style (None: the component's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +71,28 @@ class PlacedEmoji:
 
 
 @dataclass(frozen=True, slots=True)
+class Decoration:
+    """A filled band on a line: a span's background (drawn under the glyphs), underline or
+    line-through (over them)."""
+
+    kind: str  # background | underline | line-through
+    x: float  # px, left
+    y: float  # px, top
+    width: float  # px
+    height: float  # px
+    color: Color
+
+
+@dataclass(frozen=True, slots=True)
 class TextLine:
     text: str  # in logical order, as typed (an ellipsis included)
     x: float  # px, left of the first glyph
     baseline: float  # px
     width: float  # px, advance width of the visible characters
     runs: tuple[PlacedRun | PlacedEmoji, ...]  # visual order, left to right
+    top: float = 0.0  # px, the line box's top
+    height: float = 0.0  # px, the line box's height
+    decorations: tuple[Decoration, ...] = ()  # backgrounds first, then the lines over glyphs
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +103,7 @@ class TextLayout:
     clamped: bool  # text was cut by maxLines, frameHeight or maxWidth
     overflow: bool  # a line is wider than the frame (one cluster wider than it)
     words_cut: bool  # a word wider than the frame was broken between characters
-    missing: tuple[str, ...]  # characters no bundled font has (drawn as .notdef)
+    missing: tuple[str, ...]  # characters no font has (drawn as .notdef)
     broken: tuple[_Line, ...] = field(repr=False, compare=False)  # what `faces` comes from
 
     @property
@@ -85,6 +115,12 @@ class TextLayout:
             for name, chars in _faces_used(self.broken).items()
             if (drawn := "".join(c for c in chars if c not in self.missing))
         }
+
+    @property
+    def runs(self) -> list[list[dict[str, object]]]:
+        """Per line, each run in logical order: its text, the face that drew it (name and file)
+        and its size: what the render report lists."""
+        return [_line_runs(line) for line in self.broken]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,11 +134,19 @@ class TextFrame:
     ellipsis: str = "…"
     auto_size: tuple[float, float] | None = None  # (min, max) px for fontSize "auto"
     wrap: bool = True  # False: never break; a line wider than `width` is cut with the ellipsis
+    mode: str = "wrap"  # wrap | balance | pretty (CSS text-wrap)
+    vertical_align: str = "top"  # top | middle | bottom, within `height`
 
 
 _EPSILON = 1e-6  # px
 _MAX_LINES = 1_000_000  # more lines than any text can have (Limits.max_text_length)
 _EMOJI_TOP = 0.88  # em above the baseline where an emoji's square starts (it dips 0.12 em below)
+
+
+def round_half_up(value: float) -> int:
+    """Rounding as Skia's `SkScalarRoundToInt` (and so Blink) does it: halves go up, where
+    Python's `round` goes to even (Inter 48 px: an ascent of 46.5 px is 47, not 46)."""
+    return math.floor(value + 0.5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +157,8 @@ class _Piece:
     face: FontFace | None
     emoji: tuple[str, ...]
     glyphs: tuple[ShapedGlyph, ...]
+    style: TextStyle | None = None
+    oblique: bool = False
 
 
 def _glyph_range(item: ShapedItem, start: int, end: int) -> tuple[int, int]:
@@ -131,9 +177,17 @@ def _pieces(shaped: ShapedText, start: int, end: int) -> list[_Piece]:
     for item in shaped.items:
         if item.end <= start or item.start >= end:
             continue
+        emoji = item.face is None
         if start <= item.start and item.end <= end:  # wholly on this line: every glyph
             out.append(
-                _Piece(item.level, item.face, item.emoji if item.face is None else (), item.glyphs)
+                _Piece(
+                    item.level,
+                    item.face,
+                    item.emoji if emoji else (),
+                    item.glyphs,
+                    item.style,
+                    item.oblique,
+                )
             )
             continue
         lo, hi = _glyph_range(item, start, end)
@@ -142,11 +196,72 @@ def _pieces(shaped: ShapedText, start: int, end: int) -> list[_Piece]:
                 _Piece(
                     item.level,
                     item.face,
-                    item.emoji[lo:hi] if item.face is None else (),
+                    item.emoji[lo:hi] if emoji else (),
                     item.glyphs[lo:hi],
+                    item.style,
+                    item.oblique,
                 )
             )
     return out
+
+
+@dataclass(slots=True)
+class _Stretch:
+    """Where one piece landed on its line: what its decorations are drawn along (px)."""
+
+    left: float
+    right: float
+    style: TextStyle | None
+    face: FontFace | None
+
+
+def _place(
+    pieces: list[_Piece],
+    x: float,
+    baseline: float,
+    size: float,
+    clip: Box | None = None,
+    stretches: list[_Stretch] | None = None,
+) -> tuple[PlacedRun | PlacedEmoji, ...]:
+    """Glyphs at their pen positions, left to right. Glyphs and emoji whose ink lies wholly
+    outside `clip` (the canvas) are left out: they cannot be seen, and drawing them would cost
+    as much as drawing those that can. `stretches` collects where each piece landed."""
+    placed: list[PlacedRun | PlacedEmoji] = []
+    pen = x
+    for piece in visual_order(pieces, [p.level for p in pieces]):
+        start = pen
+        px = piece.style.size if piece.style is not None else size
+        if piece.face is None:
+            for key, g in zip(piece.emoji, piece.glyphs, strict=True):
+                inset = (g.advance - px) / 2
+                left, top = pen + inset, baseline - _EMOJI_TOP * px
+                if _visible(left, top, left + px, top + px, clip):
+                    placed.append(PlacedEmoji(key, left, top, px))
+                pen += g.advance
+        else:
+            origin, positions = pen, []
+            for g in piece.glyphs:
+                positions.append((g.gid, pen - origin + g.dx, g.dy))
+                pen += g.advance
+            if clip is not None:
+                positions = _visible_glyphs(
+                    positions, origin, baseline, _ink(piece.face, px, piece.oblique), clip
+                )
+            if positions:
+                placed.append(
+                    PlacedRun(
+                        piece.face,
+                        px,
+                        piece.oblique,
+                        origin,
+                        baseline,
+                        tuple(positions),
+                        piece.style,
+                    )
+                )
+        if stretches is not None:
+            stretches.append(_Stretch(start, pen, piece.style, piece.face))
+    return tuple(placed)
 
 
 def _visible(x0: float, y0: float, x1: float, y1: float, clip: Box | None) -> bool:
@@ -160,41 +275,6 @@ def _visible(x0: float, y0: float, x1: float, y1: float, clip: Box | None) -> bo
         and y1 > clip.y - 1
         and y0 < clip.y + clip.height + 1
     )
-
-
-def _place(
-    pieces: list[_Piece],
-    x: float,
-    baseline: float,
-    size: float,
-    oblique: bool,
-    clip: Box | None = None,
-) -> tuple[PlacedRun | PlacedEmoji, ...]:
-    """Glyphs at their pen positions, left to right. Glyphs and emoji whose ink lies wholly
-    outside `clip` (the canvas) are left out: they cannot be seen, and drawing them would cost
-    as much as drawing those that can."""
-    placed: list[PlacedRun | PlacedEmoji] = []
-    pen = x
-    for piece in visual_order(pieces, [p.level for p in pieces]):
-        if piece.face is None:
-            for key, g in zip(piece.emoji, piece.glyphs, strict=True):
-                inset = (g.advance - size) / 2
-                left, top = pen + inset, baseline - _EMOJI_TOP * size
-                if _visible(left, top, left + size, top + size, clip):
-                    placed.append(PlacedEmoji(key, left, top, size))
-                pen += g.advance
-            continue
-        origin, positions = pen, []
-        for g in piece.glyphs:
-            positions.append((g.gid, pen - origin + g.dx, g.dy))
-            pen += g.advance
-        if clip is not None:
-            positions = _visible_glyphs(
-                positions, origin, baseline, _ink(piece.face, size, oblique), clip
-            )
-        if positions:
-            placed.append(PlacedRun(piece.face, size, oblique, origin, baseline, tuple(positions)))
-    return tuple(placed)
 
 
 def _visible_glyphs(
@@ -250,80 +330,188 @@ def _ink(face: FontFace, size: float, oblique: bool) -> _Ink:
 
 @dataclass(frozen=True, slots=True)
 class _Line:
-    """A line before placement: where its text comes from and what ends it."""
+    """A line before placement: where its text comes from, what ends it, and its line box."""
 
     shaped: ShapedText
     span: LineSpan
     suffix: ShapedText | None = None  # the ellipsis of a clamped line
+    ascent: float = 0.0  # px, baseline below the line box's top
+    descent: float = 0.0  # px, line box's bottom below the baseline
 
     @property
     def width(self) -> float:
         return self.span.width + (sum(self.suffix.char_advance) if self.suffix else 0.0)
 
-
-def _shape_all(text: str, style: TextStyle, size: float) -> list[ShapedText]:
-    return [
-        shape(p, style.family, style.weight, style.italic, size, style.letter_spacing, style.lang)
-        for p in text.split("\n")
-    ]
+    @property
+    def height(self) -> float:
+        return self.ascent + self.descent
 
 
-def _break_all(paragraphs: list[ShapedText], width: float | None) -> list[_Line]:
-    return [_Line(p, s) for p in paragraphs for s in break_lines(p, width)]
+@dataclass(frozen=True, slots=True)
+class _Block:
+    """What every stage of one text shares: its spans, the component's style (the strut, the
+    line height, the language) and the fonts."""
+
+    spans: tuple[Span, ...]
+    style: TextStyle
+    fonts: FontLibrary
+    decorated: bool = False  # a span has a decoration or a background to draw
+
+    @property
+    def plain(self) -> bool:
+        """One span, in the component's own style: a plain text."""
+        return len(self.spans) == 1 and self.spans[0].style is self.style
 
 
-def _line_limit(frame: TextFrame, line_height: float) -> int | None:
+def _scaled(style: TextStyle, factor: float) -> TextStyle:
+    return style if factor == 1.0 else replace(style, size=style.size * factor)
+
+
+def _paragraph_runs(block: _Block, factor: float) -> list[tuple[str, Runs]]:
+    """The text cut at each `\\n` into paragraphs, each with its runs of (scaled) styles."""
+    if len(block.spans) == 1:  # a plain text: one style for every paragraph
+        (only,) = block.spans
+        style = _scaled(only.style, factor)
+        return [(p, ((len(p), style),)) for p in only.text.split("\n")]
+    out: list[tuple[str, Runs]] = []
+    text, runs = "", list[tuple[int, TextStyle]]()  # the paragraph being collected
+    for piece in block.spans:
+        style = _scaled(piece.style, factor)
+        parts = piece.text.split("\n")
+        for n, part in enumerate(parts):
+            if n:  # a forced break: the paragraph ends
+                out.append((text, tuple(runs) or ((0, style),)))
+                text, runs = "", []
+            if part or not runs:
+                text += part
+                runs.append((len(text), style))
+    out.append((text, tuple(runs) or ((0, _scaled(block.style, factor)),)))
+    return [(t, _merged_runs(r)) for t, r in out]
+
+
+def _merged_runs(runs: Runs) -> Runs:
+    """Empty runs dropped (an empty paragraph keeps its first) and neighbours of one style
+    joined: HarfBuzz then shapes them as one item."""
+    merged: list[tuple[int, TextStyle]] = []
+    start = 0
+    for end, style in runs:
+        if end > start or not merged:
+            if merged and (merged[-1][1] == style or merged[-1][0] == 0):
+                merged[-1] = (end, merged[-1][1] if merged[-1][1] == style else style)
+            else:
+                merged.append((end, style))
+        start = end
+    return tuple(merged)
+
+
+def _shape_all(block: _Block, factor: float) -> list[ShapedText]:
+    lang = block.style.lang
+    return [shape_runs(t, r, lang, block.fonts) for t, r in _paragraph_runs(block, factor)]
+
+
+@lru_cache(maxsize=4096)
+def _box_metrics(style: TextStyle, fonts: FontLibrary) -> tuple[float, float]:
+    """(above, below) the baseline, px, of an inline box of `style`: its primary face's ascent
+    and descent rounded half up, and the leading split around them (the upper half floored)."""
+    face, _ = fonts.primary(style.family, style.weight, style.italic)
+    k = style.size / face.upem
+    ascent, descent = round_half_up(face.ascender * k), round_half_up(face.descender * k)
+    line_height = style.line_height * style.size
+    above = ascent + math.floor((line_height - ascent - descent) / 2)
+    return above, line_height - above
+
+
+def _line_box(styles: list[TextStyle], strut: TextStyle, fonts: FontLibrary) -> tuple[float, float]:
+    """(ascent, descent) of a line box: the strut's and every span's inline box on one
+    baseline."""
+    above, below = _box_metrics(strut, fonts)
+    for style in styles:
+        if style is strut:
+            continue
+        a, b = _box_metrics(style, fonts)
+        above, below = max(above, a), max(below, b)
+    return above, below
+
+
+def _with_box(line: _Line, strut: TextStyle, fonts: FontLibrary) -> _Line:
+    start, end = line.span.start, max(line.span.end, line.span.start + 1)
+    styles = line.shaped.styles_in(start, end)
+    if line.suffix is not None:
+        styles += line.suffix.styles_in(0, len(line.suffix.text))
+    ascent, descent = _line_box(styles, strut, fonts)
+    return replace(line, ascent=ascent, descent=descent)
+
+
+def _break_all(
+    block: _Block, paragraphs: list[ShapedText], width: float | None, mode: str, factor: float
+) -> list[_Line]:
+    strut = _scaled(block.style, factor)
+    lines: list[_Line] = []
+    if block.plain:  # one style, the block's: every line box alike
+        ascent, descent = _box_metrics(strut, block.fonts)
+        for p in paragraphs:
+            spans = break_lines(p, width, mode, strut.size)
+            lines += [_Line(p, s, None, ascent, descent) for s in spans]
+        return lines
+    for p in paragraphs:
+        spans = break_lines(p, width, mode, strut.size)
+        lines += [_with_box(_Line(p, s), strut, block.fonts) for s in spans]
+    return lines
+
+
+def _line_limit(frame: TextFrame, lines: list[_Line]) -> int | None:
+    """How many lines `maxLines` and `frameHeight` let stand (at least one)."""
     limit = frame.max_lines
     if frame.height is not None:
-        # min(): a vanishing line height (lineHeight 1e-311) must not overflow int()
-        lines = (frame.height + _EPSILON) // line_height if line_height > 0 else _MAX_LINES
-        fit = max(1, int(min(lines, _MAX_LINES)))
+        total, fit = 0.0, 0
+        for line in lines:
+            total += line.height
+            if total > frame.height + _EPSILON:
+                break
+            fit += 1
+        fit = max(1, min(fit, _MAX_LINES))
         limit = fit if limit is None else min(limit, fit)
     return limit
 
 
-def _fits(text: str, style: TextStyle, frame: TextFrame, size: float) -> bool:
+def _fits(block: _Block, frame: TextFrame, size: float) -> bool:
     """Whole words only, within maxLines, and every line box inside frameHeight."""
-    lines = _break_all(_shape_all(text, style, size), frame.width)
+    factor = size / block.style.size
+    lines = _break_all(block, _shape_all(block, factor), frame.width, frame.mode, factor)
     if any(line.span.cut for line in lines):
         return False
     if frame.max_lines is not None and len(lines) > frame.max_lines:
         return False
-    return frame.height is None or len(lines) * style.line_height * size <= frame.height + _EPSILON
+    return frame.height is None or sum(ln.height for ln in lines) <= frame.height + _EPSILON
 
 
-def _auto_size(text: str, style: TextStyle, frame: TextFrame) -> float:
+def _auto_size(block: _Block, frame: TextFrame) -> float:
     """The largest size, on a 0.5 px grid within the range, at which the text fits."""
     assert frame.auto_size is not None
     low, high = frame.auto_size
     steps = int((high - low) / 0.5 + _EPSILON)
     lo, hi = 0, steps  # invariant: the answer is at lo or above, if anything fits
-    if not _fits(text, style, frame, low):
+    if not _fits(block, frame, low):
         return low
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if _fits(text, style, frame, low + mid * 0.5):
+        if _fits(block, frame, low + mid * 0.5):
             lo = mid
         else:
             hi = mid - 1
     return low + lo * 0.5
 
 
-def _with_ellipsis(line: _Line, frame: TextFrame, style: TextStyle, size: float) -> _Line:
+def _ellipsis(block: _Block, frame: TextFrame, factor: float) -> ShapedText | None:
+    if not frame.ellipsis:
+        return None
+    style = _scaled(block.style, factor)
+    runs = ((len(frame.ellipsis), style),)
+    return shape_runs(frame.ellipsis, runs, block.style.lang, block.fonts)
+
+
+def _with_ellipsis(line: _Line, frame: TextFrame, suffix: ShapedText | None) -> _Line:
     """Shorten a clamped last line so that it and the ellipsis fit the frame."""
-    suffix = (
-        shape(
-            frame.ellipsis,
-            style.family,
-            style.weight,
-            style.italic,
-            size,
-            style.letter_spacing,
-            style.lang,
-        )
-        if frame.ellipsis
-        else None
-    )
     room = (
         None if frame.width is None else frame.width - (sum(suffix.char_advance) if suffix else 0.0)
     )
@@ -333,63 +521,89 @@ def _with_ellipsis(line: _Line, frame: TextFrame, style: TextStyle, size: float)
         end -= 1
         while end > start and not shaped.cluster_start[end]:
             end -= 1
-    return _Line(shaped, span(shaped, start, end), suffix)
+    return replace(line, span=span(shaped, start, end), suffix=suffix)
 
 
 def _clamp(
-    lines: list[_Line], frame: TextFrame, style: TextStyle, size: float
+    block: _Block, lines: list[_Line], frame: TextFrame, factor: float
 ) -> tuple[list[_Line], bool]:
     cut = False
+    strut = _scaled(block.style, factor)
     if not frame.wrap and frame.width is not None:
         width = frame.width
         cut = any(line.width > width + _EPSILON for line in lines)
-        lines = [
-            _with_ellipsis(ln, frame, style, size) if ln.width > width + _EPSILON else ln
-            for ln in lines
-        ]
-    limit = _line_limit(frame, style.line_height * size)
+        if cut:
+            suffix = _ellipsis(block, frame, factor)
+            lines = [
+                _with_box(_with_ellipsis(ln, frame, suffix), strut, block.fonts)
+                if ln.width > width + _EPSILON
+                else ln
+                for ln in lines
+            ]
+    limit = _line_limit(frame, lines)
     if limit is None or len(lines) <= limit:
         return lines, cut
     kept = lines[:limit]
-    kept[-1] = _with_ellipsis(kept[-1], frame, style, size)
+    suffix = _ellipsis(block, frame, factor)
+    kept[-1] = _with_box(_with_ellipsis(kept[-1], frame, suffix), strut, block.fonts)
     return kept, True
 
 
+def _line_items(line: _Line) -> Iterator[tuple[ShapedItem, str]]:
+    """Each shaped item on the line (its ellipsis included) with the characters it drew
+    there, in logical order. Only the items that overlap the line are looked at (found by
+    bisection: items are in logical order), so a paragraph of many lines costs its length,
+    not lines x items."""
+    for text in (line.shaped, line.suffix):
+        if text is None:
+            continue
+        end = line.span.end if text is line.shaped else len(text.text)
+        start = line.span.start if text is line.shaped else 0
+        first = bisect.bisect_right(text.items, start, key=operator.attrgetter("end"))
+        for item in text.items[first:]:
+            if item.start >= end:
+                break
+            chars = text.text[max(start, item.start) : min(end, item.end)]
+            if chars:
+                yield item, chars
+
+
 def _faces_used(lines: tuple[_Line, ...]) -> dict[str, str]:
-    """Face name → the characters it drew, in order. Each line looks only at the items that
-    overlap it (found by bisection: items are in logical order), so a paragraph of many lines
-    costs its length, not lines × items."""
     used: dict[str, dict[str, None]] = {}
     for line in lines:
-        for text in (line.shaped, line.suffix):
-            if text is None:
-                continue
-            end = line.span.end if text is line.shaped else len(text.text)
-            start = line.span.start if text is line.shaped else 0
-            first = bisect.bisect_right(text.items, start, key=operator.attrgetter("end"))
-            for item in text.items[first:]:
-                if item.start >= end:
-                    break
-                name = item.face.name if item.face else "Twemoji"
-                chars = text.text[max(start, item.start) : min(end, item.end)]
-                used.setdefault(name, {}).update(dict.fromkeys(c for c in chars if not c.isspace()))
+        for item, chars in _line_items(line):
+            name = item.face.name if item.face else "Twemoji"
+            used.setdefault(name, {}).update(dict.fromkeys(c for c in chars if not c.isspace()))
     return {name: "".join(chars) for name, chars in used.items() if chars}
 
 
-def _broken(
-    text: str, style: TextStyle, frame: TextFrame
-) -> tuple[float, list[ShapedText], list[_Line], bool]:
+def _line_runs(line: _Line) -> list[dict[str, object]]:
+    return [
+        {
+            "text": chars,
+            "face": item.face.name if item.face else "Twemoji",
+            "file": item.face.file if item.face else "twemoji.zip",
+            "fontSize": item.style.size if item.style else None,
+            "oblique": item.oblique,
+        }
+        for item, chars in _line_items(line)
+    ]
+
+
+def _broken(block: _Block, frame: TextFrame) -> tuple[float, list[ShapedText], list[_Line], bool]:
     """(font size, shaped paragraphs, clamped lines, whether clamped): all but placement."""
-    size = _auto_size(text, style, frame) if frame.auto_size else style.size
-    paragraphs = _shape_all(text, style, size)
+    size = _auto_size(block, frame) if frame.auto_size else block.style.size
+    factor = size / block.style.size
+    paragraphs = _shape_all(block, factor)
     wrap_width = frame.width if frame.wrap else None
-    lines, clamped = _clamp(_break_all(paragraphs, wrap_width), frame, style, size)
+    lines = _break_all(block, paragraphs, wrap_width, frame.mode, factor)
+    lines, clamped = _clamp(block, lines, frame, factor)
     return size, paragraphs, lines, clamped
 
 
-def _extent(lines: list[_Line], frame: TextFrame, line_height: float) -> tuple[float, float]:
+def _extent(lines: list[_Line], frame: TextFrame) -> tuple[float, float]:
     width = frame.width if frame.width is not None else max(line.width for line in lines)
-    height = frame.height if frame.height is not None else line_height * len(lines)
+    height = frame.height if frame.height is not None else sum(line.height for line in lines)
     return width, height
 
 
@@ -404,67 +618,144 @@ class TextMeasure:
     clamped: bool
 
 
-def measure_text(text: str, style: TextStyle, frame: TextFrame) -> TextMeasure:
+def _block(text: str | tuple[Span, ...], style: TextStyle, fonts: FontLibrary | None) -> _Block:
+    spans = (Span(text, style),) if isinstance(text, str) else text
+    decorated = any(s.style.decoration != "none" or s.style.background is not None for s in spans)
+    return _Block(spans, style, fonts or library(), decorated)
+
+
+def measure_text(
+    text: str | tuple[Span, ...],
+    style: TextStyle,
+    frame: TextFrame,
+    fonts: FontLibrary | None = None,
+) -> TextMeasure:
     """What `lay_out_text` would make of the block, without placing a glyph."""
-    size, _, lines, clamped = _broken(text, style, frame)
-    width, height = _extent(lines, frame, style.line_height * size)
+    block = _block(text, style, fonts)
+    size, _, lines, clamped = _broken(block, frame)
+    width, height = _extent(lines, frame)
     return TextMeasure(width, height, size, len(lines), clamped)
 
 
-def intrinsic_widths(text: str, style: TextStyle, size: float) -> tuple[float, float]:
+def intrinsic_widths(
+    text: str | tuple[Span, ...],
+    style: TextStyle,
+    size: float,
+    fonts: FontLibrary | None = None,
+) -> tuple[float, float]:
     """(min-content, max-content) widths at `size`, px: the widest unbreakable segment, and
     the widest paragraph on one line (trailing spaces hang in both, as in CSS)."""
-    paragraphs = _shape_all(text, style, size)
+    block = _block(text, style, fonts)
+    paragraphs = _shape_all(block, size / style.size)
     widest = max(span(p, 0, len(p.text)).width for p in paragraphs)
     return max(min_content(p) for p in paragraphs), widest
 
 
+def _decorations(
+    stretches: list[_Stretch], baseline: float, fonts: FontLibrary
+) -> tuple[Decoration, ...]:
+    """The backgrounds and lines of one line's pieces, each joined with its neighbours of the
+    same style, so a span's underline runs unbroken across its fallback faces."""
+    groups: list[_Stretch] = []
+    for s in stretches:
+        if s.style is None or (s.style.decoration == "none" and s.style.background is None):
+            continue
+        if groups and groups[-1].style == s.style and abs(groups[-1].right - s.left) < _EPSILON:
+            groups[-1].right = s.right
+        else:
+            groups.append(_Stretch(s.left, s.right, s.style, s.face))
+    under: list[Decoration] = []
+    over: list[Decoration] = []
+    for g in groups:
+        assert g.style is not None
+        style = g.style
+        face, _ = fonts.primary(style.family, style.weight, style.italic)
+        k = style.size / face.upem
+        if style.background is not None:
+            ascent = round_half_up(face.ascender * k)
+            descent = round_half_up(face.descender * k)
+            top = baseline - ascent
+            under.append(
+                Decoration(
+                    "background", g.left, top, g.right - g.left, ascent + descent, style.background
+                )
+            )
+        if style.decoration in ("underline", "line-through"):
+            over.append(_line(style, face, g, baseline))
+    return tuple(under + over)
+
+
+def _line(style: TextStyle, face: FontFace, g: _Stretch, baseline: float) -> Decoration:
+    """An underline or line-through as Blink draws one with the font's own metrics (CSS
+    `text-decoration-thickness` and `text-underline-position: from-font`): the thickness
+    rounded down to whole px (at least 1); the underline's top at the font's underline
+    position below its ascent, rounded; the line-through centred a third of the ascent
+    above the baseline."""
+    k = style.size / face.upem
+    ascent = face.ascender * k
+    if style.decoration == "underline":
+        position, thickness = face.underline
+        top = baseline - round_half_up(ascent) + round_half_up(ascent - position * k)
+    else:
+        thickness = face.strikeout[1]
+        top = round_half_up(baseline - ascent / 3 - thickness * k / 2)
+    height = max(1.0, math.floor(thickness * k))
+    return Decoration(style.decoration, g.left, top, g.right - g.left, height, style.color)
+
+
 def lay_out_text(
-    text: str,
+    text: str | tuple[Span, ...],
     style: TextStyle,
     frame: TextFrame,
     x: float,
     y: float,
     anchor: Anchor,
     clip: Box | None = None,
+    fonts: FontLibrary | None = None,
 ) -> TextLayout:
-    """Shape, break, clamp and place `text`; the box is `frame.width` wide (or the widest
-    line's width) and `frame.height` tall (or as tall as the lines). Glyphs whose ink lies
-    wholly outside `clip` (the canvas) are not placed; every line is still listed."""
-    primary, oblique = library().primary(style.family, style.weight, style.italic)
-    size, paragraphs, lines, clamped = _broken(text, style, frame)
-    line_height = style.line_height * size
-    width, height = _extent(lines, frame, line_height)
+    """Shape, break, clamp and place `text` (a string in `style`, or spans whose styles
+    inherit from it); the box is `frame.width` wide (or the widest line's width) and
+    `frame.height` tall (or as tall as the lines). Glyphs whose ink lies wholly outside
+    `clip` (the canvas) are not placed; every line is still listed."""
+    block = _block(text, style, fonts)
+    size, paragraphs, lines, clamped = _broken(block, frame)
+    width, height = _extent(lines, frame)
     box = anchored(x, y, width, height, anchor)
-    k = size / primary.upem
-    # As Chromium places it: ascent and descent rounded to whole px, the half-leading above
-    # the ascent floored (Blink's font metrics, LayoutNG's leading split).
-    ascent, descent = round(primary.ascender * k), round(primary.descender * k)
-    half_leading = math.floor((line_height - ascent - descent) / 2)
+    used = sum(line.height for line in lines)
+    top = box.y
+    if frame.height is not None and used < frame.height:
+        top += (frame.height - used) * {"top": 0.0, "middle": 0.5, "bottom": 1.0}[
+            frame.vertical_align
+        ]
     placed = []
-    for i, line in enumerate(lines):
+    for line in lines:
         align = frame.align or ("right" if line.shaped.rtl else "left")
         offset = {"left": 0.0, "center": (width - line.width) / 2, "right": width - line.width}[
             align
         ]
-        baseline = box.y + i * line_height + half_leading + ascent
+        baseline = top + line.ascent
         pieces = _pieces(line.shaped, line.span.start, line.span.end)
         if line.suffix is not None:
             base = 1 if line.shaped.rtl else 0
             pieces += [
-                _Piece(base, p.face, p.emoji, p.glyphs)
-                for p in _pieces(line.suffix, 0, len(line.suffix.text))
+                replace(p, level=base) for p in _pieces(line.suffix, 0, len(line.suffix.text))
             ]
         content = line.shaped.text[line.span.start : line.span.end]
+        stretches: list[_Stretch] | None = [] if block.decorated else None
+        runs = _place(pieces, box.x + offset, baseline, size, clip, stretches)
         placed.append(
             TextLine(
                 content + (line.suffix.text if line.suffix else ""),
                 box.x + offset,
                 baseline,
                 line.width,
-                _place(pieces, box.x + offset, baseline, size, oblique, clip),
+                runs,
+                top,
+                line.height,
+                _decorations(stretches, baseline, block.fonts) if stretches else (),
             )
         )
+        top += line.height
     missing = tuple(dict.fromkeys(ch for p in paragraphs for ch in p.missing))
     overflow = frame.width is not None and any(ln.width > frame.width + _EPSILON for ln in lines)
     words_cut = any(line.span.cut for line in lines)

@@ -1,11 +1,14 @@
-"""Shaping: one paragraph and a style in, shaped items (runs of one face and direction) out.
+"""Shaping: one paragraph in runs of styles in, shaped items (runs of one face, style and
+direction) out.
 
 The paragraph is split into grapheme clusters; each cluster gets one source, the first face of the
-fallback chain that has all of it, or a Twemoji colour emoji (see fonts.py). Consecutive clusters
-with the same source and bidi level form an item, which HarfBuzz shapes with the whole paragraph as
-context; right-to-left items come back in visual order. Advances include `letterSpacing`, added
-once per cluster as CSS does. A cluster no source has is drawn as the primary face's `.notdef` box
-and listed in `missing`.
+fallback chain of its run's style that has all of it, or a Twemoji colour emoji (see fonts.py).
+Consecutive clusters with the same source, style and bidi level form an item, which HarfBuzz
+shapes with the whole paragraph as context, so a word split between two spans still kerns and
+joins; right-to-left items come back in visual order. Each item knows whether its face is slanted
+(a family without an italic, asked for italic). Advances include `letterSpacing`, added once per
+cluster as CSS does. A cluster no source has is drawn as its style's primary face's `.notdef`
+box and listed in `missing`.
 """
 
 from __future__ import annotations
@@ -15,12 +18,22 @@ from functools import lru_cache
 
 import uharfbuzz as hb
 
-from ..fonts import IGNORABLE, FontFace, is_traditional, library
+from ..fonts import IGNORABLE, FontFace, FontLibrary, han_preference, library
+from ..model import Color, TextStyle
 from .bidi import levels
 from .segment import grapheme_boundaries
 
-__all__ = ["EMOJI_ADVANCE", "ShapedGlyph", "ShapedItem", "ShapedText", "shape"]
+__all__ = [
+    "EMOJI_ADVANCE",
+    "Runs",
+    "ShapedGlyph",
+    "ShapedItem",
+    "ShapedText",
+    "shape",
+    "shape_runs",
+]
 
+Runs = tuple[tuple[int, TextStyle], ...]  # (end, style) of each run, ends ascending to len(text)
 EMOJI_ADVANCE = 1.15  # em: an emoji's advance; its 1 em square is centred in it
 # Full-width closing brackets and quotes: their ink sits in the left half of a 1 em advance, and
 # at the end of a line browsers count only that half when it lets the line fit (CSS Text 4
@@ -51,6 +64,8 @@ class ShapedItem:
     # each glyph's cluster, in the same order: ascending left to right, descending right to
     # left (HarfBuzz's monotone clusters), so the glyphs of a character range are one slice
     clusters: tuple[int, ...] = ()
+    style: TextStyle | None = None  # the run's style (size, colour, decoration)
+    oblique: bool = False  # slant the face: its family has no italic and italic is asked for
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,43 +77,60 @@ class ShapedText:
     cluster_start: tuple[bool, ...]  # whether a cluster starts at each character
     end_trim: tuple[float, ...]  # px a line ending with this character may give back (below)
     missing: tuple[str, ...]  # clusters drawn as .notdef, in order of first appearance
+    runs: tuple[tuple[int, int, TextStyle], ...] = ()  # (start, end, style) of each run
+
+    def styles_in(self, start: int, end: int) -> list[TextStyle]:
+        """The styles of the runs that hold characters of [start, end)."""
+        return [style for a, b, style in self.runs if a < end and b > start]
 
 
-_Source = FontFace | str  # a face, or a Twemoji key
+_Source = tuple[FontFace, bool] | str  # a face and whether it is slanted, or a Twemoji key
+
+
+def _run_index(runs: Runs, at: int, hint: int) -> int:
+    """The run holding character `at`, searching on from `hint` (clusters come in order)."""
+    while runs[hint][0] <= at and hint + 1 < len(runs):
+        hint += 1
+    return hint
 
 
 def _sources(
-    text: str,
-    bounds: list[int],
-    family: str,
-    weight: int,
-    italic: bool,
-    lang: str | None,
-    primary: FontFace,
-) -> tuple[list[_Source], list[str]]:
-    lib = library()
-    traditional = is_traditional(lang)
+    text: str, bounds: list[int], runs: Runs, lang: str | None, fonts: FontLibrary
+) -> tuple[list[_Source], list[int], list[str]]:
+    """Each cluster's source and run, and the clusters no source has."""
+    han = han_preference(lang)
     sources: list[_Source] = []
+    owners: list[int] = []
     missing: list[str] = []
+    r = 0
     for a, b in zip(bounds, bounds[1:], strict=False):
+        r = _run_index(runs, a, r)
+        style = runs[r][1]
+        owners.append(r)
         cluster = text[a:b]
         if not IGNORABLE.sub("", cluster):  # invisible format characters: nothing to draw
-            sources.append(sources[-1] if sources else primary)
+            sources.append(sources[-1] if sources else _primary(fonts, style))
             continue
-        source: _Source | None = lib.emoji.key(cluster)
+        source: _Source | None = fonts.emoji.key(cluster)
         if source is None:
-            source = lib.face_for_cluster(cluster, family, weight, italic, traditional)
+            source = fonts.face_for_cluster(cluster, style.family, style.weight, style.italic, han)
         if source is None:
-            source = lib.emoji.key(cluster, only_if_emoji=False)
+            source = fonts.emoji.key(cluster, only_if_emoji=False)
         if source is None:
             if not cluster.isspace() and cluster not in missing:
                 missing.append(cluster)
-            source = primary
+            source = _primary(fonts, style)
         sources.append(source)
-    return sources, missing
+    return sources, owners, missing
 
 
-@lru_cache(maxsize=4096)
+def _primary(fonts: FontLibrary, style: TextStyle) -> tuple[FontFace, bool]:
+    return fonts.primary(style.family, style.weight, style.italic)
+
+
+_BLACK = Color(0, 0, 0)
+
+
 def shape(
     text: str,
     family: str,
@@ -107,11 +139,19 @@ def shape(
     size: float,
     letter_spacing: float,
     lang: str | None = None,
+    fonts: FontLibrary | None = None,
 ) -> ShapedText:
-    """Shape one paragraph (no `\\n`). Cached: a batch repeats the same labels."""
-    primary, _ = library().primary(family, weight, italic)
+    """Shape one paragraph (no `\\n`) in one style."""
+    style = TextStyle(family, weight, italic, size, _BLACK, 1.2, letter_spacing, lang)
+    return shape_runs(text, ((len(text), style),), lang, fonts or library())
+
+
+@lru_cache(maxsize=4096)
+def shape_runs(text: str, runs: Runs, lang: str | None, fonts: FontLibrary) -> ShapedText:
+    """Shape one paragraph (no `\\n`) whose runs of styles `runs` covers. Cached: a batch
+    repeats the same labels."""
     bounds = grapheme_boundaries(text)
-    sources, missing = _sources(text, bounds, family, weight, italic, lang, primary)
+    sources, owners, missing = _sources(text, bounds, runs, lang, fonts)
     rtl, char_levels = levels(text)
     items: list[ShapedItem] = []
     codepoints = [ord(c) for c in text]
@@ -120,19 +160,19 @@ def shape(
         j = i + 1
         while (
             j < len(sources)
+            and owners[j] == owners[i]
             and _same(sources[i], sources[j])
             and char_levels[bounds[j]] == char_levels[bounds[i]]
         ):
             j += 1
         level = char_levels[bounds[i]]
-        src = sources[i]
+        src, style = sources[i], runs[owners[i]][1]
         if isinstance(src, str):
-            items.append(_emoji_item(bounds[i : j + 1], sources[i:j], level, size, letter_spacing))
+            items.append(_emoji_item(bounds[i : j + 1], sources[i:j], level, style))
         else:
+            face, oblique = src
             items.append(
-                _shape_item(
-                    codepoints, bounds[i], bounds[j], level, src, size, letter_spacing, lang
-                )
+                _shape_item(codepoints, bounds[i], bounds[j], level, face, oblique, style, lang)
             )
         i = j
     advance = [0.0] * len(text)
@@ -142,21 +182,38 @@ def shape(
     starts = [False] * len(text)
     for b in bounds[:-1]:
         starts[b] = True
-    trim = tuple(
-        a / 2 if c in _CLOSING and a >= 0.9 * size else 0.0
-        for c, a in zip(text, advance, strict=True)
+    trim = _end_trim(text, advance, runs)
+    spans, start = [], 0
+    for end, style in runs:
+        spans.append((start, end, style))
+        start = end
+    return ShapedText(
+        text, rtl, tuple(items), tuple(advance), tuple(starts), trim, tuple(missing), tuple(spans)
     )
-    return ShapedText(text, rtl, tuple(items), tuple(advance), tuple(starts), trim, tuple(missing))
+
+
+def _end_trim(text: str, advance: list[float], runs: Runs) -> tuple[float, ...]:
+    trim = [0.0] * len(text)
+    start = 0
+    for end, style in runs:
+        for k in range(start, end):
+            if text[k] in _CLOSING and advance[k] >= 0.9 * style.size:
+                trim[k] = advance[k] / 2
+        start = end
+    return tuple(trim)
 
 
 def _same(a: _Source, b: _Source) -> bool:
-    """Clusters shaped together: one face, or both emoji."""
-    return a is b or (isinstance(a, str) and isinstance(b, str))
+    """Clusters shaped together: one face (slanted alike), or both emoji. Faces are compared
+    by identity first, then by key: a library's caches may hold a face made before the
+    process forgot it (`fonts._bound_data_faces`), and it is the same face."""
+    if isinstance(a, str) or isinstance(b, str):
+        return isinstance(a, str) and isinstance(b, str)
+    return (a[0] is b[0] or a[0].key == b[0].key) and a[1] == b[1]
 
 
-def _emoji_item(
-    bounds: list[int], keys: list[_Source], level: int, size: float, letter_spacing: float
-) -> ShapedItem:
+def _emoji_item(bounds: list[int], keys: list[_Source], level: int, style: TextStyle) -> ShapedItem:
+    size, letter_spacing = style.size, style.letter_spacing
     glyphs = tuple(
         ShapedGlyph(0, a, EMOJI_ADVANCE * size + letter_spacing, 0.0, 0.0) for a in bounds[:-1]
     )
@@ -164,7 +221,7 @@ def _emoji_item(
     if level % 2:
         glyphs, names = glyphs[::-1], names[::-1]
     clusters = tuple(g.cluster for g in glyphs)
-    return ShapedItem(bounds[0], bounds[-1], level, None, names, glyphs, clusters)
+    return ShapedItem(bounds[0], bounds[-1], level, None, names, glyphs, clusters, style)
 
 
 def _shape_item(
@@ -173,10 +230,11 @@ def _shape_item(
     end: int,
     level: int,
     face: FontFace,
-    size: float,
-    letter_spacing: float,
+    oblique: bool,
+    style: TextStyle,
     lang: str | None,
 ) -> ShapedItem:
+    size, letter_spacing = style.size, style.letter_spacing
     buf = hb.Buffer()
     buf.add_codepoints(codepoints, start, end - start)
     buf.guess_segment_properties()
@@ -200,4 +258,4 @@ def _shape_item(
             )
         )
     clusters = tuple(g.cluster for g in glyphs)
-    return ShapedItem(start, end, level, face, (), tuple(glyphs), clusters)
+    return ShapedItem(start, end, level, face, (), tuple(glyphs), clusters, style, oblique)
