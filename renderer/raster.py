@@ -27,6 +27,7 @@ from . import parallel
 from .deadline import check as check_deadline
 from .errors import RasterError
 from .fonts import OBLIQUE_SLANT
+from .geometry import Corners
 from .imagefit import LoadedImage
 from .model import Color
 from .scene import EmojiItem, GlyphRunItem, Group, ImageItem, Item, Rect, Ring, Scene
@@ -138,13 +139,19 @@ def _set_color(ctx: cairo.Context, color: Color) -> None:
     ctx.set_source_rgba(color.r / 255, color.g / 255, color.b / 255, alpha)
 
 
-def _svg_arc(ctx: cairo.Context, x1: float, y1: float, r: float, x2: float, y2: float) -> None:
-    """`A r r 0 0 1 x2 y2` from the current point (x1, y1), computed as CairoSVG computes it
-    (centre from the rounded end points), so both raster paths draw the same curve."""
+def _svg_arc(
+    ctx: cairo.Context, x1: float, y1: float, rx: float, ry: float, x2: float, y2: float
+) -> None:
+    """`A rx ry 0 0 1 x2 y2` from the current point (x1, y1), computed as CairoSVG computes it
+    (centre from the rounded end points, the ellipse as a circle scaled by ry / rx), so both
+    raster paths draw the same curve. A circle skips the scale, as exact as CairoSVG's."""
+    ratio = ry / rx
     xe, ye = x2 - x1, y2 - y1
+    if ratio != 1:
+        ye /= ratio
     angle = math.atan2(ye, xe)
     xe = math.hypot(xe, ye)
-    rx = max(r, xe / 2)
+    rx = max(rx, xe / 2)
     xc = xe / 2
     yc = (rx**2 - xc**2) ** 0.5
     xe, ye = xe * math.cos(angle), xe * math.sin(angle)
@@ -154,13 +161,15 @@ def _svg_arc(ctx: cairo.Context, x1: float, y1: float, r: float, x2: float, y2: 
     )
     ctx.save()
     ctx.translate(x1, y1)
+    if ratio != 1:
+        ctx.scale(1, ratio)
     ctx.arc(xc, yc, rx, math.atan2(0 - yc, 0 - xc), math.atan2(ye - yc, xe - xc))  # 0 - v: +0.0
     ctx.restore()
 
 
-def _rounded(ctx: cairo.Context, x: float, y: float, w: float, h: float, r: float) -> None:
+def _rounded(ctx: cairo.Context, x: float, y: float, w: float, h: float, corners: Corners) -> None:
     """The path svg._rounded_path writes, drawn as CairoSVG draws it (same rounded numbers)."""
-    if r <= 0:
+    if corners.square:
         ctx.move_to(_q(x), _q(y))
         ctx.line_to(_q(x + w), _q(y))
         ctx.line_to(_q(x + w), _q(y + h))
@@ -168,25 +177,28 @@ def _rounded(ctx: cairo.Context, x: float, y: float, w: float, h: float, r: floa
         ctx.close_path()
         return
     ctx.set_tolerance(0.00001)  # CairoSVG flattens arcs this finely (the state is saved per node)
-    rr = _q(r)
-    corners = [
-        ((_q(x + r), _q(y)), (_q(x + w - r), _q(y)), (_q(x + w), _q(y + r))),
-        (None, (_q(x + w), _q(y + h - r)), (_q(x + w - r), _q(y + h))),
-        (None, (_q(x + r), _q(y + h)), (_q(x), _q(y + h - r))),
-        (None, (_q(x), _q(y + r)), (_q(x + r), _q(y))),
+    tl, tr, br, bl = (r if r[0] > 0 and r[1] > 0 else (0.0, 0.0) for r in corners.all)
+    sides = [  # (corner radius, where the side before it ends, where its arc ends)
+        (tr, (_q(x + w - tr[0]), _q(y)), (_q(x + w), _q(y + tr[1]))),
+        (br, (_q(x + w), _q(y + h - br[1])), (_q(x + w - br[0]), _q(y + h))),
+        (bl, (_q(x + bl[0]), _q(y + h)), (_q(x), _q(y + h - bl[1]))),
+        (tl, (_q(x), _q(y + tl[1])), (_q(x + tl[0]), _q(y))),
     ]
-    for start, line_end, arc_end in corners:
-        if start is not None:
-            ctx.move_to(*start)
+    ctx.move_to(_q(x + tl[0]), _q(y))
+    for radius, line_end, arc_end in sides:
         ctx.line_to(*line_end)
-        _svg_arc(ctx, *line_end, rr, *arc_end)
+        rx, ry = _q(radius[0]), _q(radius[1])
+        if rx and ry:
+            _svg_arc(ctx, *line_end, rx, ry, *arc_end)
+        elif radius[0] > 0:  # a radius the SVG writes as 0: CairoSVG draws a line
+            ctx.line_to(*arc_end)
     ctx.close_path()
 
 
 def paint_rect(ctx: cairo.Context, r: Rect) -> None:
     ctx.save()
-    if r.radius > 0:
-        _rounded(ctx, r.x, r.y, r.width, r.height, r.radius)
+    if not r.corners.square:
+        _rounded(ctx, r.x, r.y, r.width, r.height, r.corners)
     else:
         ctx.rectangle(_q(r.x), _q(r.y), _q(r.width), _q(r.height))
     _set_color(ctx, r.color)
@@ -455,10 +467,10 @@ def _image_surface(image: LoadedImage) -> cairo.ImageSurface:
 def paint_ring(ctx: cairo.Context, r: Ring) -> None:
     """A border ring, as the SVG writes it: the outline and the inset outline, even-odd."""
     ctx.save()
-    _rounded(ctx, r.x, r.y, r.width, r.height, r.radius)
+    _rounded(ctx, r.x, r.y, r.width, r.height, r.corners)
     b = r.thickness
     if r.width - 2 * b > 0 and r.height - 2 * b > 0:
-        _rounded(ctx, r.x + b, r.y + b, r.width - 2 * b, r.height - 2 * b, max(0.0, r.radius - b))
+        _rounded(ctx, r.x + b, r.y + b, r.width - 2 * b, r.height - 2 * b, r.corners.inset(b))
     ctx.set_fill_rule(cairo.FILL_RULE_EVEN_ODD)
     _set_color(ctx, r.color)
     ctx.fill()
@@ -470,8 +482,8 @@ def paint_image(ctx: cairo.Context, item: ImageItem, scale: float) -> None:
     if bordered and item.opacity < 1:
         ctx.push_group()
     ctx.save()
-    if item.radius > 0:
-        _rounded(ctx, item.x, item.y, item.width, item.height, item.radius)
+    if not item.corners.square:
+        _rounded(ctx, item.x, item.y, item.width, item.height, item.corners)
         ctx.set_tolerance(0.1)  # CairoSVG restores cairo's default before it clips
         ctx.clip()
     x, y, w, h = item.content or (item.x, item.y, item.width, item.height)
@@ -484,7 +496,7 @@ def paint_image(ctx: cairo.Context, item: ImageItem, scale: float) -> None:
     ctx.paint_with_alpha(1.0 if bordered or item.opacity >= 1 else _q(item.opacity, 4))
     ctx.restore()
     if bordered and item.border_color is not None:
-        ring = (item.x, item.y, item.width, item.height, item.radius, item.border_width)
+        ring = (item.x, item.y, item.width, item.height, item.corners, item.border_width)
         paint_ring(ctx, Ring(*ring, item.border_color))
     if bordered and item.opacity < 1:
         ctx.pop_group_to_source()

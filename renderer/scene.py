@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing_extensions import assert_never
 
 from .fonts import FontFace
+from .geometry import Corners
 from .imagefit import FittedImage
 from .layout import (
     CardLayout,
@@ -47,20 +48,20 @@ class Rect:
     y: float  # px
     width: float  # px
     height: float  # px
-    radius: float  # px, already capped at half the smaller side
+    corners: Corners  # px, fitted to the box
     color: Color
 
 
 @dataclass(frozen=True, slots=True)
 class Ring:
-    """A border: the (rounded) box minus the same box inset by `width` on every side (inner
-    radius = radius - width), filled even-odd, so it never grows the box."""
+    """A border: the (rounded) box minus the same box inset by `thickness` on every side (inner
+    radii = radii - thickness), filled even-odd, so it never grows the box."""
 
     x: float  # px, the outer box
     y: float  # px
     width: float  # px
     height: float  # px
-    radius: float  # px, outer, capped
+    corners: Corners  # px, outer, fitted to the box
     thickness: float  # px, capped at half the smaller side
     color: Color
 
@@ -82,7 +83,7 @@ class ImageItem:
 
     The box is the clip outline; `content` is where the pixels land when that is not the whole
     box (fit contain or none). The border is the ring between the outline and the same outline
-    inset by `border_width` (inner radius = radius - border_width), painted over the image, so
+    inset by `border_width` (inner radii = radii - border_width), painted over the image, so
     it never grows the box; image and border fade together under `opacity`.
     """
 
@@ -90,7 +91,7 @@ class ImageItem:
     y: float  # px
     width: float  # px
     height: float  # px
-    radius: float  # px, capped
+    corners: Corners  # px, fitted to the box
     opacity: float  # 0..1
     image: FittedImage  # resampled for each painter (`for_raster`, `for_svg`)
     content: tuple[float, float, float, float] | None = None  # px x, y, w, h; None = the box
@@ -124,8 +125,11 @@ class Scene:
     items: tuple[Item, ...]
 
 
-def _cap(radius: float, width: float, height: float) -> float:
-    return max(0.0, min(radius, width / 2, height / 2))
+_SQUARE = Corners.uniform(0.0)
+
+
+def _cap(radius: float, width: float, height: float) -> Corners:
+    return Corners.fit((radius, radius, radius, radius), width, height)
 
 
 def _glyph_runs(text: TextLayout, own: Color, color: Color, opacity: float = 1.0) -> list[Item]:
@@ -193,7 +197,7 @@ def paint_divider(b: DividerBox) -> list[Item]:
             box.y,
             box.width,
             box.height,
-            0.0,
+            _SQUARE,
             b.component.color.with_opacity(b.component.opacity),
         )
     ]

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing_extensions import assert_never
 
 from .fonts import EMOJI_VIEWBOX, OBLIQUE_SLANT, library
+from .geometry import Corners
 from .imagefit import LoadedImage
 from .model import Color
 from .numfmt import fmt
@@ -37,8 +38,8 @@ def _fill(color: Color) -> str:
 
 
 def _rect(r: Rect) -> str:
-    if r.radius > 0:  # arcs: CairoSVG draws `<rect rx>` corners about 0.8 px inside the circle
-        path = _rounded_path(r.x, r.y, r.width, r.height, r.radius)
+    if not r.corners.square:  # arcs: CairoSVG draws `<rect rx>` corners ~0.8 px inside the circle
+        path = _rounded_path(r.x, r.y, r.width, r.height, r.corners)
         return f'<path {_fill(r.color)} d="{path}"/>'
     return (
         f'<rect x="{fmt(r.x)}" y="{fmt(r.y)}" width="{fmt(r.width)}" '
@@ -77,24 +78,33 @@ def _emoji(item: EmojiItem, index: str) -> str:
     )
 
 
-def _rounded_path(x: float, y: float, w: float, h: float, r: float) -> str:
-    """A rounded rectangle as path data with true arcs (not cairosvg's `<rect rx>` curves)."""
-    if r <= 0:
+def _rounded_path(x: float, y: float, w: float, h: float, corners: Corners) -> str:
+    """A rounded rectangle as path data with true arcs (not cairosvg's `<rect rx>` curves), one
+    elliptical arc per rounded corner, clockwise from the top-left corner's end."""
+    if corners.square:
         return f"M{fmt(x)} {fmt(y)}H{fmt(x + w)}V{fmt(y + h)}H{fmt(x)}Z"
-    a = f"A{fmt(r)} {fmt(r)} 0 0 1 "
+    tl, tr, br, bl = (r if r[0] > 0 and r[1] > 0 else (0.0, 0.0) for r in corners.all)
     return (
-        f"M{fmt(x + r)} {fmt(y)}H{fmt(x + w - r)}{a}{fmt(x + w)} {fmt(y + r)}"
-        f"V{fmt(y + h - r)}{a}{fmt(x + w - r)} {fmt(y + h)}H{fmt(x + r)}"
-        f"{a}{fmt(x)} {fmt(y + h - r)}V{fmt(y + r)}{a}{fmt(x + r)} {fmt(y)}Z"
+        f"M{fmt(x + tl[0])} {fmt(y)}H{fmt(x + w - tr[0])}{_arc(tr, x + w, y + tr[1])}"
+        f"V{fmt(y + h - br[1])}{_arc(br, x + w - br[0], y + h)}H{fmt(x + bl[0])}"
+        f"{_arc(bl, x, y + h - bl[1])}V{fmt(y + tl[1])}{_arc(tl, x + tl[0], y)}Z"
     )
+
+
+def _arc(radius: tuple[float, float], x: float, y: float) -> str:
+    """A clockwise quarter-ellipse to (x, y); nothing for a square corner."""
+    rx, ry = radius
+    if rx <= 0:
+        return ""
+    return f"A{fmt(rx)} {fmt(ry)} 0 0 1 {fmt(x)} {fmt(y)}"
 
 
 def _ring(r: Ring) -> str:
     """The border ring as the image border draws it: outline and inset outline, even-odd."""
-    path = _rounded_path(r.x, r.y, r.width, r.height, r.radius)
+    path = _rounded_path(r.x, r.y, r.width, r.height, r.corners)
     b = r.thickness
     if r.width - 2 * b > 0 and r.height - 2 * b > 0:
-        inner = max(0.0, r.radius - b)
+        inner = r.corners.inset(b)
         path += _rounded_path(r.x + b, r.y + b, r.width - 2 * b, r.height - 2 * b, inner)
     return f'<path fill-rule="evenodd" {_fill(r.color)} d="{path}"/>'
 
@@ -107,9 +117,9 @@ def _image(item: ImageItem, index: str, defs: list[str], pixels: _Pixels) -> str
     """
     attrs = ""
     bordered = item.border_color is not None and item.border_width > 0
-    if item.radius > 0:
+    if not item.corners.square:
         clip = f"clip{index}"
-        outline = _rounded_path(item.x, item.y, item.width, item.height, item.radius)
+        outline = _rounded_path(item.x, item.y, item.width, item.height, item.corners)
         shape = f'<path d="{outline}"/>'
         defs.append(f'<clipPath id="{clip}">{shape}</clipPath>')
         attrs += f' clip-path="url(#{clip})"'
@@ -125,7 +135,7 @@ def _image(item: ImageItem, index: str, defs: list[str], pixels: _Pixels) -> str
     if not bordered or item.border_color is None:
         return image
     ring = Ring(
-        item.x, item.y, item.width, item.height, item.radius, item.border_width, item.border_color
+        item.x, item.y, item.width, item.height, item.corners, item.border_width, item.border_color
     )
     border = _ring(ring)
     if item.opacity < 1:
