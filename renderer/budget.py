@@ -37,6 +37,7 @@ from .layout import (
     LayoutBox,
     PlacedEmoji,
     PlacedRun,
+    ShapeBox,
     StackBox,
     TagBox,
     TextBox,
@@ -48,6 +49,7 @@ from .model import (
     Component,
     DividerComponent,
     ImageComponent,
+    ShapeComponent,
     StackComponent,
     TagComponent,
     TextComponent,
@@ -74,7 +76,7 @@ def _shaped(c: Component, in_stack: bool) -> int:
             return (len(c.text) + len(c.ellipsis)) * probes
         case TagComponent():
             return 2 * (len(c.text) + len(c.ellipsis))  # measured, then laid out in its box
-        case ImageComponent() | DividerComponent() | StackComponent():
+        case ImageComponent() | DividerComponent() | ShapeComponent() | StackComponent():
             return 0
         case _:
             assert_never(c)
@@ -138,7 +140,7 @@ class _Tally:
                     for d in line.decorations
                 )
         match b:
-            case TagBox() | ImageBox() | DividerBox() | StackBox():
+            case TagBox() | ImageBox() | DividerBox() | ShapeBox() | StackBox():
                 box = b.box
                 self.area += _area_on_canvas(
                     box.x, box.y, box.width, box.height, card.width, card.height

@@ -42,6 +42,7 @@ from .model import (
     ImageComponent,
     Length,
     Percent,
+    ShapeComponent,
     StackComponent,
     TagComponent,
     TextComponent,
@@ -70,6 +71,7 @@ __all__ = [
     "LayoutBox",
     "PlacedEmoji",
     "PlacedRun",
+    "ShapeBox",
     "StackBox",
     "TagBox",
     "TextBox",
@@ -110,13 +112,19 @@ class DividerBox:
 
 
 @dataclass(frozen=True, slots=True)
+class ShapeBox:
+    component: ShapeComponent
+    box: Box  # the outline's box (an ellipse is inscribed in it)
+
+
+@dataclass(frozen=True, slots=True)
 class StackBox:
     component: StackComponent
     box: Box  # the panel: border box
     children: tuple[LayoutBox, ...]  # in paint order (array order; absolute ones included)
 
 
-LayoutBox: TypeAlias = TextBox | TagBox | ImageBox | DividerBox | StackBox
+LayoutBox: TypeAlias = TextBox | TagBox | ImageBox | DividerBox | ShapeBox | StackBox
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +223,12 @@ def place_divider(c: DividerComponent, room: Box) -> DividerBox:
     return DividerBox(c, anchored(x, y, w, h, c.anchor))
 
 
+def place_shape(c: ShapeComponent, room: Box) -> ShapeBox:
+    x, y = _at(c, room)
+    w, h = resolve(c.width, room.width), resolve(c.height, room.height)
+    return ShapeBox(c, anchored(x, y, w, h, c.anchor))
+
+
 def place(c: Component, room: Box, clip: Box, fonts: FontLibrary) -> LayoutBox:
     """`c` placed by its own x, y and anchor in `room` (the canvas, or a stack's padding box)."""
     match c:
@@ -226,6 +240,8 @@ def place(c: Component, room: Box, clip: Box, fonts: FontLibrary) -> LayoutBox:
             return place_image(c, room)
         case DividerComponent():
             return place_divider(c, room)
+        case ShapeComponent():
+            return place_shape(c, room)
         case StackComponent():
             return place_stack(c, room, clip, fonts)
         case _:
@@ -334,7 +350,7 @@ class _Flow:
                 w, h, text_width = _tag_size(c, self.fonts)
                 self.tags[c.pointer] = text_width
                 return _style(c, width=w, height=h, min_width=w, min_height=h), None
-            case ImageComponent():
+            case ImageComponent() | ShapeComponent():
                 return _style(c, width=c.width, height=c.height), None
             case DividerComponent():
                 if c.vertical:
@@ -365,6 +381,8 @@ def _arrange(
             return ImageBox(c, box)
         case DividerComponent():
             return DividerBox(c, box)
+        case ShapeComponent():
+            return ShapeBox(c, box)
         case StackComponent():
             return _arrange_stack(flow, c, box, clip)
         case _:

@@ -30,6 +30,7 @@ __all__ = [
     "ImageComponent",
     "Length",
     "Percent",
+    "ShapeComponent",
     "Span",
     "StackComponent",
     "TagComponent",
@@ -249,6 +250,26 @@ class DividerComponent:
 
 
 @dataclass(frozen=True, slots=True)
+class ShapeComponent:
+    """A rectangle (corners rounded by `radius`) or the ellipse inscribed in its box."""
+
+    pointer: str
+    x: Length
+    y: Length
+    anchor: Anchor
+    opacity: float
+    width: Length
+    height: Length
+    fill: Color
+    ellipse: bool = False  # else a rectangle
+    radius: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # px: tl, tr, br, bl
+    border_width: float = 0.0  # px, drawn inside the outline
+    border_color: Color = Color(0, 0, 0)
+    item: FlexItem = _IN_FLOW
+    hidden: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class StackComponent:
     """A flexbox container: its children are laid out along `direction` (see `flex`)."""
 
@@ -274,7 +295,14 @@ class StackComponent:
     hidden: bool = False
 
 
-Component = TextComponent | ImageComponent | TagComponent | DividerComponent | StackComponent
+Component = (
+    TextComponent
+    | ImageComponent
+    | TagComponent
+    | DividerComponent
+    | ShapeComponent
+    | StackComponent
+)
 
 
 def walk(components: tuple[Component, ...]) -> Iterator[Component]:
@@ -350,7 +378,7 @@ def _extent(c: Component, width: float, height: float) -> tuple[float, float, fl
     h: Length | None
     reach = 0.0
     match c:
-        case ImageComponent():
+        case ImageComponent() | ShapeComponent():
             w, h = c.width, c.height
         case DividerComponent():
             length = resolve(c.length, height if c.vertical else width)

@@ -25,6 +25,7 @@ from .layout import (
     DividerBox,
     ImageBox,
     LayoutBox,
+    ShapeBox,
     StackBox,
     TagBox,
     TextBox,
@@ -35,6 +36,7 @@ from .model import (
     DividerComponent,
     ImageComponent,
     Length,
+    ShapeComponent,
     StackComponent,
     TagComponent,
     TextComponent,
@@ -46,7 +48,7 @@ __all__ = ["ComponentReport", "Report", "build_report"]
 @dataclass(frozen=True, slots=True)
 class ComponentReport:
     pointer: str
-    type: str  # text | image | tag | divider | stack
+    type: str  # text | image | tag | divider | shape | stack
     box: Box  # as laid out, px
     lines: tuple[str, ...] | None = None  # text and tag only
     font_size: float | None = None  # px, after fontSize "auto"
@@ -148,6 +150,8 @@ def _entry(b: LayoutBox, errors: dict[str, str]) -> ComponentReport:
             return ComponentReport(b.component.pointer, "image", b.box, image_error=error)
         case DividerBox():
             return ComponentReport(b.component.pointer, "divider", b.box)
+        case ShapeBox():
+            return ComponentReport(b.component.pointer, "shape", b.box)
         case StackBox():
             return ComponentReport(b.component.pointer, "stack", b.box)
         case _:
@@ -163,7 +167,7 @@ def _unlaid(c: Component, *, hidden: bool) -> ComponentReport:
 
     w = h = 0.0
     match c:
-        case ImageComponent():
+        case ImageComponent() | ShapeComponent():
             w, h = px(c.width), px(c.height)
         case DividerComponent():
             w, h = (c.thickness, px(c.length)) if c.vertical else (px(c.length), c.thickness)

@@ -8,7 +8,7 @@ tag, a bordered image, a stack and everything in it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from typing_extensions import assert_never
 
@@ -22,6 +22,7 @@ from .layout import (
     ImageBox,
     LayoutBox,
     PlacedEmoji,
+    ShapeBox,
     StackBox,
     TagBox,
     TextBox,
@@ -203,6 +204,26 @@ def paint_divider(b: DividerBox) -> list[Item]:
     ]
 
 
+def paint_shape(b: ShapeBox) -> list[Item]:
+    """The fill, then the border ring inside the outline; they fade together."""
+    c, box = b.component, b.box
+    if c.ellipse:
+        corners = Corners.ellipse(box.width, box.height)
+    else:
+        corners = Corners.fit(c.radius, box.width, box.height)
+    items: list[Item] = []
+    if c.fill.a > 0:
+        items.append(Rect(box.x, box.y, box.width, box.height, corners, c.fill))
+    thickness = min(c.border_width, box.width / 2, box.height / 2)
+    if thickness > 0 and c.border_color.a > 0:
+        items.append(Ring(box.x, box.y, box.width, box.height, corners, thickness, c.border_color))
+    if c.opacity >= 1 or not items:
+        return items
+    if len(items) == 1 and isinstance(items[0], Rect):
+        return [replace(items[0], color=c.fill.with_opacity(c.opacity))]
+    return [Group(c.opacity, tuple(items))]
+
+
 def paint_stack(b: StackBox, images: dict[str, FittedImage]) -> list[Item]:
     """The panel (fill, then border), then the children in array order; a stack that fades
     fades as one picture."""
@@ -231,6 +252,8 @@ def _paint(b: LayoutBox, images: dict[str, FittedImage]) -> list[Item]:
             return paint_image(b, images[b.component.pointer])
         case DividerBox():
             return paint_divider(b)
+        case ShapeBox():
+            return paint_shape(b)
         case StackBox():
             return paint_stack(b, images)
         case _:

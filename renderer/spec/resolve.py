@@ -22,6 +22,7 @@ from ..model import (
     ImageComponent,
     Length,
     Percent,
+    ShapeComponent,
     Span,
     StackComponent,
     TagComponent,
@@ -209,6 +210,26 @@ def divider(at: str, c: dict[str, Any]) -> DividerComponent:
     )
 
 
+def _corners(value: Any) -> tuple[float, float, float, float]:
+    """One radius for every corner, or [top-left, top-right, bottom-right, bottom-left]."""
+    if isinstance(value, list):
+        return float(value[0]), float(value[1]), float(value[2]), float(value[3])
+    return float(value), float(value), float(value), float(value)
+
+
+def shape(at: str, c: dict[str, Any]) -> ShapeComponent:
+    return ShapeComponent(
+        **_common(at, c),
+        width=length(c["width"]),
+        height=length(c["height"]),
+        fill=Color.parse(c.get("fill", "#000000")),
+        ellipse=c.get("shape", "rect") == "ellipse",
+        radius=_corners(c.get("radius", 0)),
+        border_width=float(c.get("borderWidth", 0)),
+        border_color=Color.parse(c.get("borderColor", "#000000")),
+    )
+
+
 def _padding(value: Any) -> tuple[Length, Length, Length, Length]:
     """CSS shorthand: one value, [vertical, horizontal], or [top, right, bottom, left]."""
     values = [length(v) for v in (value if isinstance(value, list) else [value])]
@@ -245,6 +266,7 @@ RESOLVERS: dict[str, Callable[[str, dict[str, Any]], Component]] = {
     "image": image,
     "tag": tag,
     "divider": divider,
+    "shape": shape,
     "stack": stack,
 }
 
