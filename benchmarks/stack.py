@@ -19,6 +19,7 @@ from typing import Any
 
 import renderer
 from renderer.layout import DividerBox, ImageBox, StackBox, TagBox, TextBox, boxes
+from renderer.model import Color
 
 AVATAR = {
     "type": "image",
@@ -84,7 +85,7 @@ def absolute_twin(spec: dict[str, Any]) -> dict[str, Any]:
         at = {"x": b.box.x, "y": b.box.y}
         match b:
             case StackBox():
-                if b.component.background is not None:
+                if isinstance(b.component.background, Color):  # the twins' panels are flat
                     color = b.component.background.hex6
                     rect = {"length": b.box.width, "width": b.box.height, "color": color}
                     out.append({"type": "divider", **at, **rect})
@@ -96,6 +97,7 @@ def absolute_twin(spec: dict[str, Any]) -> dict[str, Any]:
             case ImageBox():
                 out.append({**AVATAR, **at})
             case DividerBox():
+                assert isinstance(b.component.color, Color)
                 color = b.component.color.hex6
                 line = {"length": b.box.width, "width": b.box.height, "color": color}
                 out.append({"type": "divider", **at, **line})

@@ -30,6 +30,8 @@ def _resolve(prop: dict[str, Any]) -> dict[str, Any]:
 
 
 def _type(prop: dict[str, Any]) -> str:
+    if "x-type" in prop:  # a named object: its own table below
+        return f"[{prop['x-type']}](#{prop['x-type']})"
     if "const" in prop:
         return f"`{json.dumps(prop['const'])}`"
     if "enum" in prop:
@@ -75,10 +77,12 @@ def _table(obj: dict[str, Any]) -> list[str]:
 
 
 def spec_reference() -> str:
-    """The Markdown spec reference: the card, then one table per component type."""
+    """The Markdown spec reference: the card, one table per component type, then one per named
+    object a property holds (a gradient, its stops, …)."""
     s = schema()
     lines = [START, "", "#### Card", "", s["description"], "", *_table(s)]
-    for kind in s["$defs"]["component"]["properties"]["type"]["enum"]:
+    kinds = s["$defs"]["component"]["properties"]["type"]["enum"]
+    for kind in kinds:
         d = s["$defs"][kind]
         lines += ["", f"#### `{kind}`", "", d["description"], "", *_table(d)]
     for name, where in (
@@ -87,6 +91,9 @@ def spec_reference() -> str:
     ):
         d = s["$defs"][name]
         lines += ["", f"#### `{d['title']}`: {where}", "", d["description"], "", *_table(d)]
+    for name, d in s["$defs"].items():
+        if "title" in d and name not in (*kinds, "span", "fontFace"):
+            lines += ["", f"#### {name}", "", d["description"], "", *_table(d)]
     lines += ["", END]
     return "\n".join(lines)
 

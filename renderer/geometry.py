@@ -3,11 +3,24 @@ radii of a rounded outline."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .model import Anchor
 
-__all__ = ["Box", "Corners", "Radius", "anchored"]
+__all__ = [
+    "IDENTITY",
+    "Affine",
+    "Box",
+    "Corners",
+    "Radius",
+    "anchored",
+    "apply",
+    "bounds",
+    "invert",
+    "multiply",
+    "rotation",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,3 +97,50 @@ class Corners:
 
 def _inner(radius: Radius, by: float) -> Radius:
     return max(0.0, radius[0] - by), max(0.0, radius[1] - by)
+
+
+Affine = tuple[float, float, float, float, float, float]
+"""An affine map as SVG writes it, `matrix(a b c d e f)`: (x, y) → (ax + cy + e, bx + dy + f)."""
+
+IDENTITY: Affine = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+
+
+def multiply(first: Affine, then: Affine) -> Affine:
+    """The map that applies `first`, then `then` (SVG's `then · first`)."""
+    a1, b1, c1, d1, e1, f1 = first
+    a2, b2, c2, d2, e2, f2 = then
+    return (
+        a2 * a1 + c2 * b1,
+        b2 * a1 + d2 * b1,
+        a2 * c1 + c2 * d1,
+        b2 * c1 + d2 * d1,
+        a2 * e1 + c2 * f1 + e2,
+        b2 * e1 + d2 * f1 + f2,
+    )
+
+
+def invert(m: Affine) -> Affine:
+    a, b, c, d, e, f = m
+    det = a * d - b * c
+    return (d / det, -b / det, -c / det, a / det, (c * f - d * e) / det, (b * e - a * f) / det)
+
+
+def apply(m: Affine, x: float, y: float) -> tuple[float, float]:
+    a, b, c, d, e, f = m
+    return a * x + c * y + e, b * x + d * y + f
+
+
+def rotation(degrees: float, cx: float, cy: float) -> Affine:
+    """SVG's `rotate(degrees cx cy)`: clockwise on screen (y points down) about (cx, cy)."""
+    t = math.radians(degrees)
+    cos, sin = math.cos(t), math.sin(t)
+    return (cos, sin, -sin, cos, cx - cos * cx + sin * cy, cy - sin * cx - cos * cy)
+
+
+def bounds(m: Affine, box: Box) -> Box:
+    """The axis-aligned box holding `box` mapped by `m`."""
+    corners = [
+        apply(m, x, y) for x in (box.x, box.x + box.width) for y in (box.y, box.y + box.height)
+    ]
+    xs, ys = [p[0] for p in corners], [p[1] for p in corners]
+    return Box(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))

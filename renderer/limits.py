@@ -49,6 +49,8 @@ class Limits:
     max_font_decoded_bytes: int = 64_000_000
     max_spec_fonts: int = 16
     max_spec_font_bytes: int = 16_000_000  # a card's own fonts together, as sanitized
+    # Paint (issue 14): what each effect may ask for, checked on the spec.
+    max_gradient_stops: int = 32  # colour stops of one gradient
 
 
 ENV_LIMITS = "RENDERER_LIMITS"

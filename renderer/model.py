@@ -36,11 +36,17 @@ __all__ = [
     "TagComponent",
     "TextComponent",
     "INK_REACH_EM",
+    "LinearGradient",
+    "Paint",
+    "RadialGradient",
+    "Stop",
     "TextStyle",
     "largest_size",
     "on_canvas",
+    "opaque",
     "resolve",
     "shown",
+    "visible",
     "walk",
 ]
 
@@ -71,6 +77,59 @@ class Color:
 
     def with_opacity(self, opacity: float) -> Color:
         return Color(self.r, self.g, self.b, round(self.a * opacity))
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """A gradient's colour at one place along it."""
+
+    color: Color
+    offset: float  # 0..1 of the gradient line or ray; never below the previous stop's
+
+
+@dataclass(frozen=True, slots=True)
+class LinearGradient:
+    """CSS `linear-gradient(<angle>, ...)` over the box it fills: the line runs through the
+    box's centre at `angle`, as long as the box's extent along it (CSS's gradient line)."""
+
+    angle: float  # degrees clockwise from "to top" (0 = up, 90 = to the right)
+    stops: tuple[Stop, ...]
+
+    def with_opacity(self, opacity: float) -> LinearGradient:
+        return LinearGradient(self.angle, _faded(self.stops, opacity))
+
+
+@dataclass(frozen=True, slots=True)
+class RadialGradient:
+    """CSS `radial-gradient(<shape> <extent> at <center>, ...)` over the box it fills."""
+
+    circle: bool  # else an ellipse
+    extent: str  # closest-side | farthest-side | closest-corner | farthest-corner
+    center: tuple[float, float]  # fractions of the box's width and height
+    stops: tuple[Stop, ...]
+
+    def with_opacity(self, opacity: float) -> RadialGradient:
+        return RadialGradient(self.circle, self.extent, self.center, _faded(self.stops, opacity))
+
+
+def _faded(stops: tuple[Stop, ...], opacity: float) -> tuple[Stop, ...]:
+    return tuple(Stop(s.color.with_opacity(opacity), s.offset) for s in stops)
+
+
+Paint = Color | LinearGradient | RadialGradient  # what fills a shape, a panel, a canvas or text
+
+
+def visible(paint: Paint) -> bool:
+    """Whether any of the paint is not fully transparent."""
+    if isinstance(paint, Color):
+        return paint.a > 0
+    return any(s.color.a > 0 for s in paint.stops)
+
+
+def opaque(paint: Paint) -> bool:
+    if isinstance(paint, Color):
+        return paint.a == 255
+    return all(s.color.a == 255 for s in paint.stops)
 
 
 class Anchor(enum.Enum):
@@ -105,7 +164,7 @@ class TextStyle:
     weight: int  # 1..1000 (CSS)
     italic: bool
     size: float  # px
-    color: Color
+    color: Paint  # a gradient spans the component's box
     line_height: float  # multiple of size
     letter_spacing: float  # px added after each character
     lang: str | None = None  # BCP 47 tag
@@ -218,7 +277,7 @@ class TagComponent:
     opacity: float
     text: str
     style: TextStyle
-    background: Color
+    background: Paint
     padding_x: float
     padding_y: float
     radius: float | None  # None = pill (half the height)
@@ -244,7 +303,7 @@ class DividerComponent:
     length: Length
     thickness: float
     vertical: bool
-    color: Color
+    color: Paint
     item: FlexItem = _IN_FLOW
     hidden: bool = False
 
@@ -260,7 +319,7 @@ class ShapeComponent:
     opacity: float
     width: Length
     height: Length
-    fill: Color
+    fill: Paint
     ellipse: bool = False  # else a rectangle
     radius: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # px: tl, tr, br, bl
     border_width: float = 0.0  # px, drawn inside the outline
@@ -287,7 +346,7 @@ class StackComponent:
     wrap: bool = False
     width: Length | None = None  # None: as wide as the content
     height: Length | None = None
-    background: Color | None = None  # the panel; None = none
+    background: Paint | None = None  # the panel; None = none
     radius: float = 0.0  # px
     border_width: float = 0.0  # px, inside the box
     border_color: Color = Color(0, 0, 0)
@@ -340,7 +399,7 @@ class FontRequest:
 class Card:
     width: int  # px
     height: int  # px
-    background: Color | None  # None = transparent
+    background: Paint | None  # None = transparent
     components: tuple[Component, ...]  # the top level; stacks hold the rest (`walk`)
     # Relative image paths resolve against this folder, and files inside it may be read; None
     # (a spec given as a dict or JSON text, no `base_dir`): only `ImagePolicy.allow_paths`.

@@ -27,9 +27,10 @@ from . import parallel
 from .deadline import check as check_deadline
 from .errors import RasterError
 from .fonts import OBLIQUE_SLANT
-from .geometry import Corners
+from .geometry import Affine, Corners
 from .imagefit import LoadedImage
 from .model import Color
+from .paint import Fill, LinearFill, RadialFill, fill_opaque, gradient_matrix, run_matrix
 from .scene import EmojiItem, GlyphRunItem, Group, ImageItem, Item, Rect, Ring, Scene
 from .text.outline import GlyphOutline, glyph_path
 
@@ -139,6 +140,37 @@ def _set_color(ctx: cairo.Context, color: Color) -> None:
     ctx.set_source_rgba(color.r / 255, color.g / 255, color.b / 255, alpha)
 
 
+def _gradient(fill: LinearFill | RadialFill, inside: Affine | None = None) -> cairo.Gradient:
+    """The pattern CairoSVG makes of `svg.gradient_element`'s numbers, made the same way:
+    the gradient's matrix is the inverse of its written `gradientTransform`, stops are
+    clamped to never go back, and the ends pad."""
+    pattern: cairo.Gradient
+    if isinstance(fill, LinearFill):
+        line = (_q(fill.x1, 3), _q(fill.y1, 3), _q(fill.x2, 3), _q(fill.y2, 3))
+        pattern = cairo.LinearGradient(*line)
+    else:
+        pattern = cairo.RadialGradient(0.0, 0.0, 0.0, 0.0, 0.0, 1.0)
+    matrix = gradient_matrix(fill, inside)
+    if matrix is not None:
+        written = cairo.Matrix(*(_q(v, 6) for v in matrix)).multiply(cairo.Matrix())
+        written.invert()
+        pattern.set_matrix(pattern.get_matrix().multiply(written))
+    offset = 0.0
+    for at, color in fill.stops:
+        offset = max(offset, _q(at, 4))
+        alpha = 1.0 if color.a == 255 else _q(color.a / 255, 4)
+        pattern.add_color_stop_rgba(offset, color.r / 255, color.g / 255, color.b / 255, alpha)
+    pattern.set_extend(cairo.EXTEND_PAD)
+    return pattern
+
+
+def _set_fill(ctx: cairo.Context, fill: Fill) -> None:
+    if isinstance(fill, Color):
+        _set_color(ctx, fill)
+    else:
+        ctx.set_source(_gradient(fill))
+
+
 def _svg_arc(
     ctx: cairo.Context, x1: float, y1: float, rx: float, ry: float, x2: float, y2: float
 ) -> None:
@@ -201,7 +233,7 @@ def paint_rect(ctx: cairo.Context, r: Rect) -> None:
         _rounded(ctx, r.x, r.y, r.width, r.height, r.corners)
     else:
         ctx.rectangle(_q(r.x), _q(r.y), _q(r.width), _q(r.height))
-    _set_color(ctx, r.color)
+    _set_fill(ctx, r.paint)
     ctx.fill()
     ctx.restore()
 
@@ -337,8 +369,10 @@ def _rows_of(item: ImageItem, scale: float) -> tuple[int, int]:
 def _split(scene: Scene, scale: float, glyphs: _GlyphData, height: int) -> int | None:
     """Where to cut the canvas into two bands: near the row with half the glyphs' path rows
     above it (filling glyphs is most of the painting), on a row no image crosses; None when
-    the card is too short to be worth two bands or no such row is left."""
-    if height < 2 * _MIN_BAND:
+    the card is too short to be worth two bands or no such row is left, and for a scene with
+    a gradient (pixman steps a gradient along each span from where the span starts, so a band
+    edge moves some of its pixels by a level)."""
+    if height < 2 * _MIN_BAND or _has_gradient(scene):
         return None
     target = height // 2
     if glyphs.ys.size:
@@ -435,12 +469,26 @@ def paint_glyph_run(
         return  # nothing to see, or nothing in this band
     p = ctx._pointer
     _C.cairo_save(p)
+    if isinstance(g.paint, Color):
+        _set_color(ctx, g.paint)
+    else:  # set under the run's transform, as CairoSVG sets it: the gradient is locked there
+        inside = run_matrix(g.size, g.face.upem, g.oblique, g.x, g.y)
+        ctx.transform(_svg_transform(inside))
+        ctx.set_source(_gradient(g.paint, inside))
     _C.cairo_identity_matrix(p)  # the points are device pixels already
     _C.cairo_append_path(p, run.path)
-    _set_color(ctx, g.color)
     _C.cairo_fill(p)
     _C.cairo_restore(p)
     _check_status(_C.cairo_status(p))
+
+
+def _svg_transform(m: Affine) -> cairo.Matrix:
+    """The matrix CairoSVG's `transform="matrix(...)"` applies: the written one, inverted and
+    inverted back (its way of testing that it can be inverted)."""
+    matrix = cairo.Matrix(*m).multiply(cairo.Matrix())
+    matrix.invert()
+    matrix.invert()
+    return matrix
 
 
 def _premultiplied(image: Image.Image) -> bytearray:
@@ -537,6 +585,20 @@ def needs_svg(scene: Scene) -> bool:
     return _has_emoji(scene.items)
 
 
+def _has_gradient(scene: Scene) -> bool:
+    fills = [scene.background] if scene.background is not None else []
+    return any(not isinstance(f, Color) for f in fills) or _gradient_items(scene.items)
+
+
+def _gradient_items(items: tuple[Item, ...]) -> bool:
+    for item in items:
+        if isinstance(item, Rect | GlyphRunItem) and not isinstance(item.paint, Color):
+            return True
+        if isinstance(item, Group) and _gradient_items(item.items):
+            return True
+    return False
+
+
 def _has_emoji(items: tuple[Item, ...]) -> bool:
     return any(
         isinstance(i, EmojiItem) or (isinstance(i, Group) and _has_emoji(i.items)) for i in items
@@ -551,9 +613,10 @@ def paint_scene(scene: Scene, scale: float = 1.0, svg: bytes | None = None) -> R
             raise RasterError(msg)
         drawn = rasterize(svg, scale)
         background = scene.background
-        if background is None or background.a != 255 or drawn.opaque:
+        if background is None or not fill_opaque(background) or drawn.opaque:
             return drawn
-        return _over(drawn, background)
+        under = background if isinstance(background, Color) else background.stops[-1][1]
+        return _over(drawn, under)
     width, height = round(scene.width * scale), round(scene.height * scale)
     stride = cairo.ImageSurface.format_stride_for_width(cairo.FORMAT_ARGB32, width)
     rows = np.zeros((height, stride), dtype=np.uint8)  # ours, so the raster outlives cairo's
@@ -570,7 +633,7 @@ def paint_scene(scene: Scene, scale: float = 1.0, svg: bytes | None = None) -> R
     except cairo.Error as e:
         msg = f"cairo could not draw the card: {e}"
         raise RasterError(msg) from e
-    opaque = scene.background is not None and scene.background.a == 255
+    opaque = scene.background is not None and fill_opaque(scene.background)
     return _to_raster(rows, width, height, opaque)
 
 
@@ -594,9 +657,9 @@ def _paint_band(
         # number of pixels (120 px × 0.73 = 87.6), the card's own rectangle would leave the last
         # row and column part-covered, and an opaque card's PNG would show them as a grey line.
         ctx.save()
+        _set_fill(ctx, scene.background)  # a gradient is locked to the card's user space
         ctx.identity_matrix()
         ctx.rectangle(0, 0, surface.get_width(), height)
-        _set_color(ctx, scene.background)
         ctx.fill()
         ctx.restore()
     for item in scene.items:

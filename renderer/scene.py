@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing_extensions import assert_never
 
 from .fonts import FontFace
-from .geometry import Corners
+from .geometry import Box, Corners
 from .imagefit import FittedImage
 from .layout import (
     CardLayout,
@@ -28,14 +28,18 @@ from .layout import (
     TextBox,
     TextLayout,
 )
-from .model import Color
+from .model import Color, Paint, visible
+from .paint import Fill, LinearFill, RadialFill, fill_for
 
 __all__ = [
     "EmojiItem",
+    "Fill",
     "GlyphRunItem",
     "Group",
     "ImageItem",
     "Item",
+    "LinearFill",
+    "RadialFill",
     "Rect",
     "Ring",
     "Scene",
@@ -50,7 +54,7 @@ class Rect:
     width: float  # px
     height: float  # px
     corners: Corners  # px, fitted to the box
-    color: Color
+    paint: Fill
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +79,7 @@ class GlyphRunItem:
     x: float  # px, run origin
     y: float  # px, baseline
     glyphs: tuple[tuple[int, float, float], ...]  # (glyph id, x px from origin, y px up)
-    color: Color
+    paint: Fill  # a gradient is placed on the card, not on the run
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +126,7 @@ Item = Rect | Ring | GlyphRunItem | EmojiItem | ImageItem | Group
 class Scene:
     width: int  # px
     height: int  # px
-    background: Color | None  # None = transparent
+    background: Fill | None  # None = transparent
     items: tuple[Item, ...]
 
 
@@ -133,40 +137,50 @@ def _cap(radius: float, width: float, height: float) -> Corners:
     return Corners.fit((radius, radius, radius, radius), width, height)
 
 
-def _glyph_runs(text: TextLayout, own: Color, color: Color, opacity: float = 1.0) -> list[Item]:
-    """A text's glyph runs, each in its own span's colour (`color`, the component's `own`
-    with its opacity, where the span's is the same), over its spans' backgrounds and under
-    their underlines and strike-throughs."""
+def _glyph_runs(
+    text: TextLayout, own: Paint, paint: Fill, box: Box, opacity: float = 1.0
+) -> list[Item]:
+    """A text's glyph runs, each in its own span's colour (`paint`, the component's `own` paint
+    placed on `box` with its opacity, where the span's is the same), over its spans'
+    backgrounds and under their underlines and strike-throughs (a gradient spans `box`)."""
     items: list[Item] = []
     for line in text.lines:
-        items += [_band(d, opacity) for d in line.decorations if d.kind == "background"]
+        items += [_band(d, box, opacity) for d in line.decorations if d.kind == "background"]
         for r in line.runs:
             if isinstance(r, PlacedEmoji):
                 items.append(EmojiItem(r.key, r.x, r.y, r.size, opacity))
             elif r.glyphs:
                 span = own if r.style is None else r.style.color
-                paint = color if span is own or span == own else span.with_opacity(opacity)
-                items.append(GlyphRunItem(r.face, r.size, r.oblique, r.x, r.y, r.glyphs, paint))
-        items += [_band(d, opacity) for d in line.decorations if d.kind != "background"]
+                same = span is own or span == own
+                fill = paint if same else _fill(span, box, opacity)
+                items.append(GlyphRunItem(r.face, r.size, r.oblique, r.x, r.y, r.glyphs, fill))
+        items += [_band(d, box, opacity) for d in line.decorations if d.kind != "background"]
     return items
 
 
-def _band(d: Decoration, opacity: float) -> Rect:
-    return Rect(d.x, d.y, d.width, d.height, 0.0, d.color.with_opacity(opacity))
+def _band(d: Decoration, box: Box, opacity: float) -> Rect:
+    return Rect(d.x, d.y, d.width, d.height, _SQUARE, _fill(d.color, box, opacity))
+
+
+def _fill(paint: Paint, box: Box, opacity: float = 1.0) -> Fill:
+    return fill_for(paint if opacity >= 1 else paint.with_opacity(opacity), box)
 
 
 def paint_text(b: TextBox) -> list[Item]:
     c = b.component
-    return _glyph_runs(b.text, c.style.color, c.style.color.with_opacity(c.opacity), c.opacity)
+    return _glyph_runs(
+        b.text, c.style.color, _fill(c.style.color, b.box, c.opacity), b.box, c.opacity
+    )
 
 
 def paint_tag(b: TagBox) -> list[Item]:
     c, box = b.component, b.box
     radius = box.height / 2 if c.radius is None else c.radius
+    corners = _cap(radius, box.width, box.height)
     items: list[Item] = [
-        Rect(box.x, box.y, box.width, box.height, _cap(radius, box.width, box.height), c.background)
+        Rect(box.x, box.y, box.width, box.height, corners, _fill(c.background, box))
     ]
-    items += _glyph_runs(b.text, c.style.color, c.style.color)
+    items += _glyph_runs(b.text, c.style.color, _fill(c.style.color, box), box)
     return items if c.opacity >= 1 else [Group(c.opacity, tuple(items))]
 
 
@@ -199,7 +213,7 @@ def paint_divider(b: DividerBox) -> list[Item]:
             box.width,
             box.height,
             _SQUARE,
-            b.component.color.with_opacity(b.component.opacity),
+            _fill(b.component.color, box, b.component.opacity),
         )
     ]
 
@@ -212,15 +226,15 @@ def paint_shape(b: ShapeBox) -> list[Item]:
     else:
         corners = Corners.fit(c.radius, box.width, box.height)
     items: list[Item] = []
-    if c.fill.a > 0:
-        items.append(Rect(box.x, box.y, box.width, box.height, corners, c.fill))
+    if visible(c.fill):
+        items.append(Rect(box.x, box.y, box.width, box.height, corners, _fill(c.fill, box)))
     thickness = min(c.border_width, box.width / 2, box.height / 2)
     if thickness > 0 and c.border_color.a > 0:
         items.append(Ring(box.x, box.y, box.width, box.height, corners, thickness, c.border_color))
     if c.opacity >= 1 or not items:
         return items
     if len(items) == 1 and isinstance(items[0], Rect):
-        return [replace(items[0], color=c.fill.with_opacity(c.opacity))]
+        return [replace(items[0], paint=_fill(c.fill, box, c.opacity))]
     return [Group(c.opacity, tuple(items))]
 
 
@@ -230,8 +244,8 @@ def paint_stack(b: StackBox, images: dict[str, FittedImage]) -> list[Item]:
     c, box = b.component, b.box
     radius = _cap(c.radius, box.width, box.height)
     items: list[Item] = []
-    if c.background is not None and c.background.a > 0:
-        items.append(Rect(box.x, box.y, box.width, box.height, radius, c.background))
+    if c.background is not None and visible(c.background):
+        items.append(Rect(box.x, box.y, box.width, box.height, radius, _fill(c.background, box)))
     thickness = min(c.border_width, box.width / 2, box.height / 2)
     if thickness > 0 and c.border_color.a > 0:
         items.append(Ring(box.x, box.y, box.width, box.height, radius, thickness, c.border_color))
@@ -265,4 +279,6 @@ def build_scene(layout: CardLayout, images: dict[str, FittedImage] | None = None
     fitted = images or {}
     items = [item for b in layout.boxes for item in _paint(b, fitted)]
     card = layout.card
-    return Scene(card.width, card.height, card.background, tuple(items))
+    canvas = Box(0.0, 0.0, float(card.width), float(card.height))
+    background = None if card.background is None else fill_for(card.background, canvas)
+    return Scene(card.width, card.height, background, tuple(items))

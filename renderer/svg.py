@@ -16,10 +16,11 @@ from collections.abc import Callable
 from typing_extensions import assert_never
 
 from .fonts import EMOJI_VIEWBOX, OBLIQUE_SLANT, library
-from .geometry import Corners
+from .geometry import Affine, Corners
 from .imagefit import LoadedImage
 from .model import Color
 from .numfmt import fmt
+from .paint import Fill, LinearFill, RadialFill, gradient_matrix, run_matrix
 from .scene import EmojiItem, GlyphRunItem, Group, ImageItem, Item, Rect, Ring, Scene
 from .text.outline import glyph_path
 
@@ -37,17 +38,36 @@ def _fill(color: Color) -> str:
     return f'fill="{color.hex6}" fill-opacity="{fmt(color.a / 255, 4)}"'
 
 
-def _rect(r: Rect) -> str:
-    if not r.corners.square:  # arcs: CairoSVG draws `<rect rx>` corners ~0.8 px inside the circle
-        path = _rounded_path(r.x, r.y, r.width, r.height, r.corners)
-        return f'<path {_fill(r.color)} d="{path}"/>'
-    return (
-        f'<rect x="{fmt(r.x)}" y="{fmt(r.y)}" width="{fmt(r.width)}" '
-        f'height="{fmt(r.height)}" {_fill(r.color)}/>'
-    )
+def _stops(fill: LinearFill | RadialFill) -> str:
+    out = []
+    for offset, color in fill.stops:
+        opacity = "" if color.a == 255 else f' stop-opacity="{fmt(color.a / 255, 4)}"'
+        out.append(f'<stop offset="{fmt(offset, 4)}" stop-color="{color.hex6}"{opacity}/>')
+    return "".join(out)
 
 
-def _glyph_run(g: GlyphRunItem) -> str:
+def _matrix(m: Affine, digits: int = 6) -> str:
+    return "matrix(" + " ".join(fmt(v, digits) for v in m) + ")"
+
+
+def gradient_element(fill: LinearFill | RadialFill, ident: str, inside: Affine | None) -> str:
+    """The `<linearGradient>` or `<radialGradient>` of `fill`, in user-space units (the numbers
+    the raster painter replays); `inside` is the filled element's own transform, if any."""
+    matrix = gradient_matrix(fill, inside)
+    transform = "" if matrix is None else f' gradientTransform="{_matrix(matrix)}"'
+    units = f'id="{ident}" gradientUnits="userSpaceOnUse"'
+    if isinstance(fill, LinearFill):
+        line = (
+            f'x1="{fmt(fill.x1, 3)}" y1="{fmt(fill.y1, 3)}" '
+            f'x2="{fmt(fill.x2, 3)}" y2="{fmt(fill.y2, 3)}"'
+        )
+        return f"<linearGradient {units} {line}{transform}>{_stops(fill)}</linearGradient>"
+    circle = 'cx="0" cy="0" r="1"'
+    return f"<radialGradient {units} {circle}{transform}>{_stops(fill)}</radialGradient>"
+
+
+def _glyph_outlines(g: GlyphRunItem) -> str:
+    """The run's glyphs as path data in font units; empty when nothing is drawn."""
     k = g.size / g.face.upem
     if fmt(k, 6) == "0":  # text too small to see: its transform would be singular
         return ""
@@ -56,11 +76,13 @@ def _glyph_run(g: GlyphRunItem) -> str:
         outline = glyph_path(g.face, gid)
         if not outline.empty:
             parts.append(f"M{fmt(gx / k + outline.x, 1)} {fmt(gy / k + outline.y, 1)}{outline.d}")
-    if not parts:
-        return ""
+    return "".join(parts)
+
+
+def _run_transform(g: GlyphRunItem) -> str:
+    k = g.size / g.face.upem
     shear = fmt(k * OBLIQUE_SLANT, 6) if g.oblique else "0"
-    transform = f"matrix({fmt(k, 6)} 0 {shear} {fmt(-k, 6)} {fmt(g.x, 3)} {fmt(g.y, 3)})"
-    return f'<path transform="{transform}" {_fill(g.color)} d="{"".join(parts)}"/>'
+    return f"matrix({fmt(k, 6)} 0 {shear} {fmt(-k, 6)} {fmt(g.x, 3)} {fmt(g.y, 3)})"
 
 
 def _emoji(item: EmojiItem, index: str) -> str:
@@ -109,59 +131,95 @@ def _ring(r: Ring) -> str:
     return f'<path fill-rule="evenodd" {_fill(r.color)} d="{path}"/>'
 
 
-def _image(item: ImageItem, index: str, defs: list[str], pixels: _Pixels) -> str:
-    """The image, clipped to its rounded box, then its border ring; faded together.
+class _Writer:
+    """One document's body and its `<defs>`: ids are numbered in document order, so the same
+    scene gives the same bytes."""
 
-    The clip and the border ring share one arc-drawn outline (true circles, unlike CairoSVG's
-    `<rect rx>`), so no image pixel shows outside the ring.
-    """
-    attrs = ""
-    bordered = item.border_color is not None and item.border_width > 0
-    if not item.corners.square:
-        clip = f"clip{index}"
-        outline = _rounded_path(item.x, item.y, item.width, item.height, item.corners)
-        shape = f'<path d="{outline}"/>'
-        defs.append(f'<clipPath id="{clip}">{shape}</clipPath>')
-        attrs += f' clip-path="url(#{clip})"'
-    if item.opacity < 1 and not bordered:
-        attrs += f' opacity="{fmt(item.opacity, 4)}"'
-    x, y, w, h = item.content or (item.x, item.y, item.width, item.height)
-    data = base64.b64encode(pixels(item).png).decode("ascii")
-    image = (
-        f'<image x="{fmt(x)}" y="{fmt(y)}" width="{fmt(w)}" '
-        f'height="{fmt(h)}" preserveAspectRatio="none"{attrs} '
-        f'xlink:href="data:image/png;base64,{data}"/>'
-    )
-    if not bordered or item.border_color is None:
-        return image
-    ring = Ring(
-        item.x, item.y, item.width, item.height, item.corners, item.border_width, item.border_color
-    )
-    border = _ring(ring)
-    if item.opacity < 1:
-        return f'<g opacity="{fmt(item.opacity, 4)}">{image}{border}</g>'
-    return image + border
+    def __init__(self, pixels: _Pixels) -> None:
+        self.defs: list[str] = []
+        self.pixels = pixels
+        self._paints: dict[tuple[Fill, Affine | None], str] = {}
 
+    def fill(self, fill: Fill, inside: Affine | None = None) -> str:
+        """The fill attributes of an element painted with `fill` (a gradient goes to the
+        defs, once per fill and element transform)."""
+        if isinstance(fill, Color):
+            return _fill(fill)
+        key = (fill, inside)
+        ident = self._paints.get(key)
+        if ident is None:
+            ident = self._paints[key] = f"p{len(self._paints)}"
+            self.defs.append(gradient_element(fill, ident, inside))
+        return f'fill="url(#{ident})"'
 
-def _item(item: Item, index: str, defs: list[str], pixels: _Pixels) -> str:
-    match item:
-        case Rect():
-            return _rect(item)
-        case Ring():
-            return _ring(item)
-        case GlyphRunItem():
-            return _glyph_run(item)
-        case EmojiItem():
-            return _emoji(item, index)
-        case ImageItem():
-            return _image(item, index, defs, pixels)
-        case Group():
-            inner = "".join(
-                _item(sub, f"{index}-{i}", defs, pixels) for i, sub in enumerate(item.items)
-            )
-            return f'<g opacity="{fmt(item.opacity, 4)}">{inner}</g>'
-        case _:
-            assert_never(item)
+    def rect(self, r: Rect) -> str:
+        if not r.corners.square:  # arcs: CairoSVG draws `<rect rx>` ~0.8 px inside the circle
+            path = _rounded_path(r.x, r.y, r.width, r.height, r.corners)
+            return f'<path {self.fill(r.paint)} d="{path}"/>'
+        return (
+            f'<rect x="{fmt(r.x)}" y="{fmt(r.y)}" width="{fmt(r.width)}" '
+            f'height="{fmt(r.height)}" {self.fill(r.paint)}/>'
+        )
+
+    def glyph_run(self, g: GlyphRunItem) -> str:
+        outlines = _glyph_outlines(g)
+        if not outlines:
+            return ""
+        inside = None
+        if not isinstance(g.paint, Color):
+            inside = run_matrix(g.size, g.face.upem, g.oblique, g.x, g.y)
+        fill = self.fill(g.paint, inside)
+        return f'<path transform="{_run_transform(g)}" {fill} d="{outlines}"/>'
+
+    def image(self, item: ImageItem, index: str) -> str:
+        """The image, clipped to its rounded box, then its border ring; faded together.
+
+        The clip and the border ring share one arc-drawn outline (true circles, unlike
+        CairoSVG's `<rect rx>`), so no image pixel shows outside the ring.
+        """
+        attrs = ""
+        bordered = item.border_color is not None and item.border_width > 0
+        if not item.corners.square:
+            clip = f"clip{index}"
+            outline = _rounded_path(item.x, item.y, item.width, item.height, item.corners)
+            shape = f'<path d="{outline}"/>'
+            self.defs.append(f'<clipPath id="{clip}">{shape}</clipPath>')
+            attrs += f' clip-path="url(#{clip})"'
+        if item.opacity < 1 and not bordered:
+            attrs += f' opacity="{fmt(item.opacity, 4)}"'
+        x, y, w, h = item.content or (item.x, item.y, item.width, item.height)
+        data = base64.b64encode(self.pixels(item).png).decode("ascii")
+        image = (
+            f'<image x="{fmt(x)}" y="{fmt(y)}" width="{fmt(w)}" '
+            f'height="{fmt(h)}" preserveAspectRatio="none"{attrs} '
+            f'xlink:href="data:image/png;base64,{data}"/>'
+        )
+        if not bordered or item.border_color is None:
+            return image
+        corners, width = item.corners, item.border_width
+        ring = Ring(item.x, item.y, item.width, item.height, corners, width, item.border_color)
+        border = _ring(ring)
+        if item.opacity < 1:
+            return f'<g opacity="{fmt(item.opacity, 4)}">{image}{border}</g>'
+        return image + border
+
+    def item(self, item: Item, index: str) -> str:
+        match item:
+            case Rect():
+                return self.rect(item)
+            case Ring():
+                return _ring(item)
+            case GlyphRunItem():
+                return self.glyph_run(item)
+            case EmojiItem():
+                return _emoji(item, index)
+            case ImageItem():
+                return self.image(item, index)
+            case Group():
+                inner = "".join(self.item(sub, f"{index}-{i}") for i, sub in enumerate(item.items))
+                return f'<g opacity="{fmt(item.opacity, 4)}">{inner}</g>'
+            case _:
+                assert_never(item)
 
 
 def build_svg(scene: Scene, scale: float = 1.0, *, raster: bool = False) -> bytes:
@@ -169,20 +227,21 @@ def build_svg(scene: Scene, scale: float = 1.0, *, raster: bool = False) -> byte
     more pixels than their source has at `scale`; with `raster`, the SVG is for CairoSVG to
     draw at `scale`, so they embed the device pixels the raster painter would draw."""
     w, h = scene.width, scene.height
-    defs: list[str] = []
 
     def pixels(item: ImageItem) -> LoadedImage:
         return item.image.for_raster(scale) if raster else item.image.for_svg(scale)
 
-    body = [_item(item, str(i), defs, pixels) for i, item in enumerate(scene.items)]
+    writer = _Writer(pixels)
+    background = "" if scene.background is None else writer.fill(scene.background)
+    body = [writer.item(item, str(i)) for i, item in enumerate(scene.items)]
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
         f'width="{w}" height="{h}" viewBox="0 0 {w} {h}">'
     ]
-    if defs:
-        out.append("<defs>" + "".join(defs) + "</defs>")
+    if writer.defs:
+        out.append("<defs>" + "".join(writer.defs) + "</defs>")
     if scene.background is not None:
-        out.append(f'<rect width="{w}" height="{h}" {_fill(scene.background)}/>')
+        out.append(f'<rect width="{w}" height="{h}" {background}/>')
     out.extend(b for b in body if b)
     out.append("</svg>\n")
     return "\n".join(out).encode("utf-8")

@@ -190,23 +190,61 @@ def _enum(schema: dict[str, Any], node: dict[str, Any]) -> list[Any]:
     return values
 
 
+def _objects(schema: dict[str, Any], sub: dict[str, Any], value: Any) -> Iterator[tuple[str, Any]]:
+    """The objects inside a property's value that the schema defines by name (a titled
+    `$defs` entry that is not a component: a gradient, its stops), each with its def's name."""
+    if "$ref" in sub:
+        name = sub["$ref"].rsplit("/", 1)[-1]
+        target = schema["$defs"][name]
+        kinds = schema["$defs"]["component"]["properties"]["type"]["enum"]
+        if "title" in target and name not in kinds:
+            if isinstance(value, dict):
+                yield name, value
+                for key, inner in value.items():
+                    yield from _objects(schema, target["properties"].get(key, {}), inner)
+            return
+        sub = target
+    for alternative in sub.get("anyOf", []):
+        yield from _objects(schema, alternative, value)
+    if isinstance(value, list) and isinstance(sub.get("items"), dict):
+        for inner in value:
+            yield from _objects(schema, sub["items"], inner)
+
+
 def _uncovered() -> list[str]:
     """Schema properties no case uses, and enum values no case uses.
 
-    Every component type must use each of its properties somewhere. An enum shared through a
-    `$ref` (anchor, fontFamily, fontWeight, fontStyle) counts across all types; one defined in
-    place (textAlign, direction, divider width) counts for its type. `"700"` and `700` differ.
+    Every component type must use each of its properties somewhere, and so must every named
+    object a property holds (a gradient, a stop). An enum shared through a `$ref` (anchor,
+    fontFamily, fontWeight, fontStyle) counts across all types; one defined in place
+    (textAlign, direction, divider width, a gradient's shape) counts for its type.
+    `"700"` and `700` differ.
     """
     schema = _schema()
     used: dict[str, list[Any]] = {}
-    for _, c in _components():
-        for key, value in c.items():
-            used.setdefault(f"{c['type']}.{key}", []).append(value)
-            node = schema["$defs"][c["type"]]["properties"].get(key, {})
+
+    def use(kind: str, obj: dict[str, Any]) -> None:
+        for key, value in obj.items():
+            used.setdefault(f"{kind}.{key}", []).append(value)
+            node = schema["$defs"][kind]["properties"].get(key, {})
             if "$ref" in node:
                 used.setdefault(node["$ref"], []).append(value)
+            for name, inner in _objects(schema, node, value):
+                use(name, inner)
+
+    for _, c in _components():
+        use(c["type"], c)
+    for name in CASES:
+        background = _load(name).get("background")
+        for kind, inner in _objects(schema, schema["properties"]["background"], background):
+            use(kind, inner)
     missing: list[str] = []
-    for kind in schema["$defs"]["component"]["properties"]["type"]["enum"]:
+    kinds = schema["$defs"]["component"]["properties"]["type"]["enum"]
+    # A card's own `fonts` (fontFace) are the fonts tests' (test_fonts), not drawing properties.
+    named = [
+        k for k, d in schema["$defs"].items() if "title" in d and k not in (*kinds, "fontFace")
+    ]
+    for kind in [*kinds, *named]:
         for prop, node in schema["$defs"][kind]["properties"].items():
             if f"{kind}.{prop}" not in used:
                 missing.append(f"{kind}.{prop}")
@@ -226,16 +264,20 @@ def test_cases_cover_schema() -> None:
     assert _uncovered() == []
 
 
-def _colors() -> Iterator[str]:
+def _colors() -> Iterator[Any]:
     for name in CASES:
         yield _load(name).get("background", "")
     for _, c in _components():
-        yield from (c[k] for k in ("color", "backgroundColor") if k in c)
+        yield from (c[k] for k in ("color", "backgroundColor", "fill") if k in c)
 
 
 def test_cases_cover_value_forms() -> None:
-    """Forms the enum check cannot see: colour lengths, backgrounds, image sources."""
-    lengths = {len(c) for c in _colors() if c.startswith("#")}
+    """Forms the enum check cannot see: colour lengths, backgrounds, image sources, paints."""
+    colours = list(_colors())
+    lengths = {len(c) for c in colours if isinstance(c, str) and c.startswith("#")}
+    gradients = [c for c in colours if isinstance(c, dict)]
+    assert any(isinstance(_load(name).get("background"), dict) for name in CASES)
+    assert any("offset" not in s for g in gradients for s in g["stops"]), "CSS's even spread"
     assert lengths >= {4, 5, 7, 9}, "#rgb, #rgba, #rrggbb and #rrggbbaa must each appear"
     backgrounds = [_load(name).get("background") for name in CASES]
     assert None in backgrounds

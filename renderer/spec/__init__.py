@@ -19,10 +19,10 @@ from typing import Any
 
 from ..errors import Issue, LimitError, SpecError
 from ..limits import DEFAULT_LIMITS, Limits
-from ..model import Card, Color, FontRequest
+from ..model import Card, FontRequest
 from .bounds import family_issues, limit_issues, semantic_issues
 from .messages import MAX_ISSUES, is_limit, more_issues, schema, schema_issues
-from .resolve import DIVIDER_THICKNESS, component
+from .resolve import DIVIDER_THICKNESS, component, paint
 from .strict import SpecInput, check_values, load_document
 from .tree import RawNode, raw_nodes
 
@@ -115,7 +115,7 @@ def parse_card(
     card = Card(
         width=int(doc["width"]),
         height=int(doc["height"]),
-        background=None if background == "transparent" else Color.parse(background),
+        background=None if background == "transparent" else paint(background),
         components=tuple(component(f"/components/{i}", c) for i, c in enumerate(doc["components"])),
         base_dir=folder if base_dir is None else base_dir,
         fonts=_font_requests(doc),

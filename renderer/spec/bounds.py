@@ -89,10 +89,35 @@ def _node_issues(node: RawNode, limits: Limits) -> list[Issue]:
     return out
 
 
+_PAINTS = ("fill", "backgroundColor", "color")  # the properties that take a gradient
+
+
+def _gradient_issues(at: str, paint: Any, limits: Limits) -> list[Issue]:
+    stops = paint.get("stops") if isinstance(paint, dict) else None
+    if isinstance(stops, list) and len(stops) > limits.max_gradient_stops:
+        return [
+            Issue(
+                f"{at}/stops",
+                f"At most {limits.max_gradient_stops} stops (Limits.max_gradient_stops). "
+                f"Received: {len(stops)}.",
+            )
+        ]
+    return []
+
+
+def _paint_issues(node: RawNode, limits: Limits) -> list[Issue]:
+    c = node.component
+    out: list[Issue] = []
+    for key in _PAINTS:
+        out += _gradient_issues(f"{node.pointer}/{key}", c.get(key), limits)
+    return out
+
+
 def limit_issues(doc: dict[str, Any], limits: Limits, scale: float) -> list[Issue]:
     """Bounds a caller may have tightened below the schema's defaults, and the scaled area.
     The component bound counts every node of the tree."""
     out = _canvas_issues(doc, limits, scale)
+    out += _gradient_issues("/background", doc.get("background"), limits)
     nodes = list(raw_nodes(doc))
     if len(nodes) > limits.max_components:
         out.append(
@@ -104,6 +129,7 @@ def limit_issues(doc: dict[str, Any], limits: Limits, scale: float) -> list[Issu
         )
     for node in nodes:
         out.extend(_node_issues(node, limits))
+        out.extend(_paint_issues(node, limits))
     fonts = doc.get("fonts", ())
     if len(fonts) > limits.max_spec_fonts:
         out.append(

@@ -23,7 +23,7 @@ from .strict import pointer
 __all__ = ["MAX_ISSUES", "is_limit", "more_issues", "schema", "schema_issues"]
 
 MAX_ISSUES = 100  # issues one SpecError lists; the rest are counted in a last issue
-_LIMIT_FIELDS = {"width", "height", "components", "children", "fontSize", "text"}
+_LIMIT_FIELDS = {"width", "height", "components", "children", "fontSize", "text", "stops"}
 
 
 @cache
@@ -146,15 +146,32 @@ def _suggest(word: str, options: list[str]) -> str:
 
 def _specific(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
     """For an `anyOf` whose branch of the instance's kind failed on a bound (a number over its
-    maximum), that branch's error says more than "matches none of"."""
+    maximum) or inside the value (a gradient object's bad stop), that branch's error says
+    more than "matches none of". Nested `anyOf`s (a paint inside a background) are looked
+    through."""
     if error.validator == "anyOf" and error.context:
         # a pattern's failure is no better than "matches none of": "wide" is not a
         # percentage, but it was not meant as one either
         skip = ("type", "const", "enum", "pattern")
-        bounded = [e for e in error.context if e.validator not in skip]
+        depth = len(error.absolute_path)
+        bounded = [
+            e for e in _branches(error) if e.validator not in skip or len(e.absolute_path) > depth
+        ]
         if bounded:
             return bounded[0]
     return error
+
+
+def _branches(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
+    """The errors of an `anyOf`'s branches, a nested `anyOf` at the same place flattened."""
+    out: list[jsonschema.ValidationError] = []
+    for e in error.context or []:
+        same_place = len(e.absolute_path) == len(error.absolute_path)
+        if e.validator == "anyOf" and same_place and e.context:
+            out += _branches(e)
+        else:
+            out.append(e)
+    return out
 
 
 def more_issues(n: int) -> Issue:

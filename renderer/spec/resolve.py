@@ -21,7 +21,10 @@ from ..model import (
     FlexItem,
     ImageComponent,
     Length,
+    LinearGradient,
+    Paint,
     Percent,
+    RadialGradient,
     ShapeComponent,
     Span,
     StackComponent,
@@ -29,9 +32,10 @@ from ..model import (
     TextComponent,
     TextStyle,
 )
+from ..model import Stop as GradientStop
 from ..text.bidi import BIDI_CONTROLS
 
-__all__ = ["DIVIDER_THICKNESS", "RESOLVERS", "component"]
+__all__ = ["DIVIDER_THICKNESS", "RESOLVERS", "component", "paint"]
 
 DIVIDER_THICKNESS = {"thin": 1.0, "medium": 3.0, "thick": 5.0}  # px, CSS border-width keywords
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -44,6 +48,44 @@ def length(value: Any) -> Length:
     if isinstance(value, str):
         return Percent(float(value.rstrip("%")) / 100)
     return float(value)
+
+
+def paint(value: Any) -> Paint:
+    """A hex colour, or a gradient object with its defaults applied."""
+    if isinstance(value, str):
+        return Color.parse(value)
+    stops = _stops(value["stops"])
+    if value["gradient"] == "linear":
+        return LinearGradient(float(value.get("angle", 180)), stops)
+    cx, cy = value.get("center", [0.5, 0.5])
+    return RadialGradient(
+        value.get("shape", "ellipse") == "circle",
+        value.get("extent", "farthest-corner"),
+        (float(cx), float(cy)),
+        stops,
+    )
+
+
+def _stops(raw: list[dict[str, Any]]) -> tuple[GradientStop, ...]:
+    """CSS's rules for stop positions, in its order: the first defaults to 0 and the last to
+    1; an offset below an earlier one is raised to it; a run of stops without one is spread
+    evenly between its neighbours."""
+    offsets: list[float | None] = [s.get("offset") for s in raw]
+    offsets[0] = 0.0 if offsets[0] is None else offsets[0]
+    offsets[-1] = 1.0 if offsets[-1] is None else offsets[-1]
+    floor = 0.0
+    for i, o in enumerate(offsets):
+        if o is not None:
+            floor = offsets[i] = max(floor, float(o))
+    known = [i for i, o in enumerate(offsets) if o is not None]
+    for a, b in zip(known, known[1:], strict=False):
+        start, end = offsets[a] or 0.0, offsets[b] or 0.0
+        for i in range(a + 1, b):
+            offsets[i] = start + (end - start) * (i - a) / (b - a)
+    return tuple(
+        GradientStop(Color.parse(stop["color"]), offset or 0.0)
+        for stop, offset in zip(raw, offsets, strict=True)
+    )
 
 
 def _clean_text(text: str, transform: str = "none") -> str:
@@ -66,7 +108,7 @@ def _style(c: dict[str, Any], default_color: str) -> TextStyle:
         size=float(
             c.get("maxFontSize", 200) if c.get("fontSize") == "auto" else c.get("fontSize", 16)
         ),
-        color=Color.parse(c.get("color", default_color)),
+        color=paint(c.get("color", default_color)),
         line_height=float(c.get("lineHeight", 1.2)),
         letter_spacing=float(c.get("letterSpacing", 0)),
         lang=c.get("lang"),
@@ -190,7 +232,7 @@ def tag(at: str, c: dict[str, Any]) -> TagComponent:
         text=content,
         style=style,
         spans=spans,
-        background=Color.parse(c.get("backgroundColor", "#000000")),
+        background=paint(c.get("backgroundColor", "#000000")),
         padding_x=float(c.get("paddingX", 0.6 * style.size)),
         padding_y=float(c.get("paddingY", 0.3 * style.size)),
         radius=None if radius is None else float(radius),
@@ -206,7 +248,7 @@ def divider(at: str, c: dict[str, Any]) -> DividerComponent:
         length=length(c.get("length", "100%")),
         thickness=DIVIDER_THICKNESS[width] if isinstance(width, str) else float(width),
         vertical=c.get("direction", "horizontal") == "vertical",
-        color=Color.parse(c.get("color", "#000000")),
+        color=paint(c.get("color", "#000000")),
     )
 
 
@@ -222,7 +264,7 @@ def shape(at: str, c: dict[str, Any]) -> ShapeComponent:
         **_common(at, c),
         width=length(c["width"]),
         height=length(c["height"]),
-        fill=Color.parse(c.get("fill", "#000000")),
+        fill=paint(c.get("fill", "#000000")),
         ellipse=c.get("shape", "rect") == "ellipse",
         radius=_corners(c.get("radius", 0)),
         border_width=float(c.get("borderWidth", 0)),
@@ -254,7 +296,7 @@ def stack(at: str, c: dict[str, Any]) -> StackComponent:
         wrap=bool(c.get("wrap", False)),
         width=length(c["width"]) if "width" in c else None,
         height=length(c["height"]) if "height" in c else None,
-        background=Color.parse(c["backgroundColor"]) if "backgroundColor" in c else None,
+        background=paint(c["backgroundColor"]) if "backgroundColor" in c else None,
         radius=float(c.get("radius", 0)),
         border_width=float(c.get("borderWidth", 0)),
         border_color=Color.parse(c.get("borderColor", "#000000")),

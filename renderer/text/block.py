@@ -26,7 +26,7 @@ from functools import lru_cache
 
 from ..fonts import OBLIQUE_SLANT, FontFace, FontLibrary, library
 from ..geometry import Box, anchored
-from ..model import Anchor, Color, Span, TextStyle
+from ..model import Anchor, Paint, Span, TextStyle
 from .bidi import visual_order
 from .linebreak import LineSpan, break_lines, min_content, span
 from .shaping import Runs, ShapedGlyph, ShapedItem, ShapedText, shape_runs
@@ -80,7 +80,7 @@ class Decoration:
     y: float  # px, top
     width: float  # px
     height: float  # px
-    color: Color
+    color: Paint  # the span's; a gradient spans the component's box, as its glyphs do
 
 
 @dataclass(frozen=True, slots=True)
