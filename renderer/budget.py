@@ -12,7 +12,8 @@ that would exceed any bound with a `LimitError` naming the component where the t
 - `Limits.max_glyphs`: glyphs drawn, `Limits.max_emoji`: colour emoji drawn (each is an SVG
   drawing, a hundred times a glyph's cost), and `Limits.max_painted_area`: device pixels
   painted (each drawn glyph, emoji, image and rectangle counted by its box on the canvas),
-  checked on the layout before anything is drawn.
+  checked on the layout before anything is drawn. A turned component counts the box it
+  covers once turned (`rotate`).
 
 What cannot be seen costs nothing and is not counted: a component whose box lies wholly off the
 canvas is not loaded, shaped or drawn (`model.on_canvas`), and layout places no glyph whose ink
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from typing_extensions import assert_never
 
 from .errors import Issue, LimitError
+from .geometry import Affine, bounds
 from .layout import (
     CardLayout,
     DividerBox,
@@ -41,7 +43,7 @@ from .layout import (
     StackBox,
     TagBox,
     TextBox,
-    boxes,
+    on_card,
 )
 from .limits import Limits
 from .model import (
@@ -124,7 +126,9 @@ class _Tally:
     area: float = 0.0
     images: int = 0
 
-    def add(self, b: LayoutBox, card: Card, scale: float, limits: Limits) -> None:
+    def add(
+        self, b: LayoutBox, turn: Affine | None, card: Card, scale: float, limits: Limits
+    ) -> None:
         canvas = float(card.width * card.height)
         for run in _runs(b):
             if isinstance(run, PlacedRun):
@@ -141,7 +145,7 @@ class _Tally:
                 )
         match b:
             case TagBox() | ImageBox() | DividerBox() | ShapeBox() | StackBox():
-                box = b.box
+                box = b.box if turn is None else bounds(turn, b.box)  # turned: what it covers
                 self.area += _area_on_canvas(
                     box.x, box.y, box.width, box.height, card.width, card.height
                 )
@@ -187,8 +191,8 @@ def check_layout(layout: CardLayout, limits: Limits, scale: float) -> None:
     before any is drawn; raises `LimitError` naming the component where a total crossed."""
     card = layout.card
     tally = _Tally(area=float(card.width * card.height) if card.background else 0.0)
-    for b in boxes(layout):
-        tally.add(b, card, scale, limits)
+    for b, turn in on_card(layout):
+        tally.add(b, turn, card, scale, limits)
         reason = _over(tally, limits, scale)
         if reason is not None:
             raise LimitError([Issue(b.component.pointer, reason)])

@@ -14,6 +14,7 @@ __all__ = [
     "Box",
     "Corners",
     "Radius",
+    "Rotation",
     "anchored",
     "apply",
     "bounds",
@@ -144,3 +145,20 @@ def bounds(m: Affine, box: Box) -> Box:
     ]
     xs, ys = [p[0] for p in corners], [p[1] for p in corners]
     return Box(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
+
+
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    """A component turned about a point: SVG's `rotate(degrees cx cy)`."""
+
+    degrees: float  # clockwise on screen
+    cx: float  # px, the pivot (the component's anchor point)
+    cy: float
+
+    @property
+    def matrix(self) -> Affine:
+        return rotation(self.degrees, self.cx, self.cy)
+
+    @property
+    def inverse(self) -> Affine:
+        return rotation(-self.degrees, self.cx, self.cy)

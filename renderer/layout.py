@@ -25,7 +25,7 @@ layout lists them for the report.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeAlias
 
 from typing_extensions import assert_never
@@ -33,7 +33,7 @@ from typing_extensions import assert_never
 from .deadline import check as check_deadline
 from .flex import FlexTree, Measure, NodeStyle, Space
 from .fonts import FontLibrary, library
-from .geometry import Box, anchored
+from .geometry import Affine, Box, Rotation, anchored, bounds, multiply
 from .model import (
     Anchor,
     Card,
@@ -80,6 +80,7 @@ __all__ = [
     "TextLine",
     "boxes",
     "lay_out",
+    "on_card",
     "lay_out_text",
 ]
 
@@ -90,6 +91,7 @@ class TextBox:
     box: Box
     text: TextLayout
     pushed: bool = False  # in a column stack, its lines moved the children after it down
+    rotation: Rotation | None = None  # drawn turned about its anchor point (not laid out so)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,24 +99,28 @@ class TagBox:
     component: TagComponent
     box: Box  # the label's background
     text: TextLayout
+    rotation: Rotation | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ImageBox:
     component: ImageComponent
     box: Box  # the clip outline and border; where the pixels land inside it is the fit's
+    rotation: Rotation | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class DividerBox:
     component: DividerComponent
     box: Box
+    rotation: Rotation | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ShapeBox:
     component: ShapeComponent
     box: Box  # the outline's box (an ellipse is inscribed in it)
+    rotation: Rotation | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +128,7 @@ class StackBox:
     component: StackComponent
     box: Box  # the panel: border box
     children: tuple[LayoutBox, ...]  # in paint order (array order; absolute ones included)
+    rotation: Rotation | None = None  # turns its children with it
 
 
 LayoutBox: TypeAlias = TextBox | TagBox | ImageBox | DividerBox | ShapeBox | StackBox
@@ -145,6 +152,25 @@ def _walk(items: tuple[LayoutBox, ...]) -> Iterator[LayoutBox]:
         yield b
         if isinstance(b, StackBox):
             yield from _walk(b.children)
+
+
+def on_card(layout: CardLayout) -> Iterator[tuple[LayoutBox, Affine | None]]:
+    """`boxes`, each with the map from its own coordinates to the card's: its rotation after
+    every rotation of the stacks holding it (None: not turned at all)."""
+    yield from _on_card(layout.boxes, None)
+
+
+def _on_card(
+    items: tuple[LayoutBox, ...], outer: Affine | None
+) -> Iterator[tuple[LayoutBox, Affine | None]]:
+    for b in items:
+        turn = outer
+        if b.rotation is not None:
+            own = b.rotation.matrix
+            turn = own if outer is None else multiply(own, outer)
+        yield b, turn
+        if isinstance(b, StackBox):
+            yield from _on_card(b.children, turn)
 
 
 # --- placing a component by its own x, y and anchor ------------------------------------------
@@ -229,8 +255,24 @@ def place_shape(c: ShapeComponent, room: Box) -> ShapeBox:
     return ShapeBox(c, anchored(x, y, w, h, c.anchor))
 
 
+def _turned(c: Component, pivot: tuple[float, float], clip: Box) -> tuple[Rotation | None, Box]:
+    """`c`'s rotation about `pivot`, and the part of its own (unturned) space that can show
+    through `clip`: what culls its glyphs and its children's."""
+    if not c.rotate:
+        return None, clip
+    turn = Rotation(c.rotate, *pivot)
+    return turn, bounds(turn.inverse, clip)
+
+
 def place(c: Component, room: Box, clip: Box, fonts: FontLibrary) -> LayoutBox:
-    """`c` placed by its own x, y and anchor in `room` (the canvas, or a stack's padding box)."""
+    """`c` placed by its own x, y and anchor in `room` (the canvas, or a stack's padding box),
+    turned about that point by its `rotate`."""
+    turn, local = _turned(c, _at(c, room), clip)
+    placed = _place(c, room, local, fonts)
+    return placed if turn is None else replace(placed, rotation=turn)
+
+
+def _place(c: Component, room: Box, clip: Box, fonts: FontLibrary) -> LayoutBox:
     match c:
         case TextComponent():
             return place_text(c, room, clip, fonts)
@@ -365,9 +407,17 @@ class _Flow:
 def _arrange(
     flow: _Flow, c: Component, origin: tuple[float, float], clip: Box, pushed: bool
 ) -> LayoutBox:
-    """`c` laid out at the box Taffy gave it, offset by its parent's `origin` (px)."""
+    """`c` laid out at the box Taffy gave it, offset by its parent's `origin` (px), turned
+    about its anchor point in that box by its `rotate`."""
     got = flow.tree.box(flow.nodes[c.pointer])
     box = Box(origin[0] + got.x, origin[1] + got.y, got.width, got.height)
+    fx, fy = c.anchor.fractions
+    turn, local = _turned(c, (box.x + fx * box.width, box.y + fy * box.height), clip)
+    arranged = _arrange_in(flow, c, box, local, pushed)
+    return arranged if turn is None else replace(arranged, rotation=turn)
+
+
+def _arrange_in(flow: _Flow, c: Component, box: Box, clip: Box, pushed: bool) -> LayoutBox:
     match c:
         case TextComponent():
             frame = text_frame(c, box.width)

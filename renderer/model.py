@@ -241,6 +241,7 @@ class TextComponent:
     spans: tuple[Span, ...] = ()  # the text in its styles; () = all of it in `style`
     wrap: str = "wrap"  # wrap | balance | pretty (CSS text-wrap)
     vertical_align: str = "top"  # top | middle | bottom: the lines within frameHeight
+    rotate: float = 0.0  # degrees clockwise about the anchor point
 
     @property
     def runs(self) -> tuple[Span, ...]:
@@ -266,6 +267,7 @@ class ImageComponent:
     on_error: str = "error"  # error | placeholder
     item: FlexItem = _IN_FLOW
     hidden: bool = False
+    rotate: float = 0.0  # degrees clockwise about the anchor point
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +288,7 @@ class TagComponent:
     item: FlexItem = _IN_FLOW
     hidden: bool = False
     spans: tuple[Span, ...] = ()  # the text in its styles; () = all of it in `style`
+    rotate: float = 0.0  # degrees clockwise about the anchor point
 
     @property
     def runs(self) -> tuple[Span, ...]:
@@ -306,6 +309,7 @@ class DividerComponent:
     color: Paint
     item: FlexItem = _IN_FLOW
     hidden: bool = False
+    rotate: float = 0.0  # degrees clockwise about the anchor point
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,6 +330,7 @@ class ShapeComponent:
     border_color: Color = Color(0, 0, 0)
     item: FlexItem = _IN_FLOW
     hidden: bool = False
+    rotate: float = 0.0  # degrees clockwise about the anchor point
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,6 +357,7 @@ class StackComponent:
     border_color: Color = Color(0, 0, 0)
     item: FlexItem = _IN_FLOW
     hidden: bool = False
+    rotate: float = 0.0  # degrees clockwise about the anchor point
 
 
 Component = (
@@ -423,9 +429,31 @@ def on_canvas(c: Component, width: float, height: float) -> bool:
     """Whether any part of a top-level component can land on the `width` × `height` canvas
     (px). What cannot is not loaded, shaped or drawn (see `budget`)."""
     left, top, right, bottom, reach = _extent(c, width, height)
+    if c.rotate:
+        if not all(map(math.isfinite, (left, top, right, bottom))):
+            return True  # a box of unknown size, turned: it may reach any way
+        pivot = resolve(c.x, width), resolve(c.y, height)
+        left, top, right, bottom = _turned(c.rotate, pivot, (left, top, right, bottom))
+        reach *= math.sqrt(2)  # the margin turns with the box
     return (
         right + reach > 0 and left - reach < width and bottom + reach > 0 and top - reach < height
     )
+
+
+def _turned(
+    degrees: float, pivot: tuple[float, float], box: tuple[float, float, float, float]
+) -> tuple[float, float, float, float]:
+    """The axis-aligned extent (left, top, right, bottom) of `box` turned about `pivot`."""
+    t = math.radians(degrees)
+    cos, sin = math.cos(t), math.sin(t)
+    px, py = pivot
+    left, top, right, bottom = box
+    xs, ys = [], []
+    for x in (left, right):
+        for y in (top, bottom):
+            xs.append(px + cos * (x - px) - sin * (y - py))
+            ys.append(py + sin * (x - px) + cos * (y - py))
+    return min(xs), min(ys), max(xs), max(ys)
 
 
 def _extent(c: Component, width: float, height: float) -> tuple[float, float, float, float, float]:
@@ -459,11 +487,11 @@ def _extent(c: Component, width: float, height: float) -> tuple[float, float, fl
 
 
 def _stack_reach(c: StackComponent) -> float:
-    """How far a stack's children may draw outside it: absolute children are placed anywhere,
-    and text may overflow its box by its ink."""
+    """How far a stack's children may draw outside it: absolute and turned children are
+    placed anywhere, and text may overflow its box by its ink."""
     reach = 0.0
     for child in walk(c.children):
-        if child.item.absolute:
+        if child.item.absolute or child.rotate:
             return math.inf
         if isinstance(child, TextComponent | TagComponent):
             reach = max(reach, INK_REACH_EM * largest_size(child))

@@ -31,7 +31,7 @@ from .geometry import Affine, Corners
 from .imagefit import LoadedImage
 from .model import Color
 from .paint import Fill, LinearFill, RadialFill, fill_opaque, gradient_matrix, run_matrix
-from .scene import EmojiItem, GlyphRunItem, Group, ImageItem, Item, Rect, Ring, Scene
+from .scene import EmojiItem, GlyphRunItem, Group, ImageItem, Item, Rect, Ring, Rotated, Scene
 from .text.outline import GlyphOutline, glyph_path
 
 __all__ = ["Raster", "needs_svg", "paint_scene", "rasterize"]
@@ -336,14 +336,34 @@ class _GlyphData:
     weights: np.ndarray  # path rows per glyph: roughly what filling it costs
 
 
-def _glyph_runs(items: tuple[Item, ...]) -> list[GlyphRunItem]:
-    runs: list[GlyphRunItem] = []
+def _glyph_runs(
+    items: tuple[Item, ...], turned: cairo.Matrix | None = None
+) -> list[tuple[GlyphRunItem, cairo.Matrix | None]]:
+    """Every glyph run with the CTM its `Rotated` groups give it (None: only the scale)."""
+    runs: list[tuple[GlyphRunItem, cairo.Matrix | None]] = []
     for item in items:
         if isinstance(item, GlyphRunItem):
-            runs.append(item)
+            runs.append((item, turned))
         elif isinstance(item, Group):
-            runs += _glyph_runs(item.items)
+            runs += _glyph_runs(item.items, turned)
+        elif isinstance(item, Rotated):
+            outer = turned if turned is not None else cairo.Matrix()
+            runs += _glyph_runs(item.items, _rotate_matrix(item).multiply(outer))
     return runs
+
+
+def _rotate_matrix(item: Rotated) -> cairo.Matrix:
+    """The matrix CairoSVG's `transform="rotate(a cx cy)"` applies (the numbers `svg`
+    writes: translate, rotate, translate back, inverted twice)."""
+    r = item.rotation
+    x, y = _q(r.cx, 3), _q(r.cy, 3)
+    matrix = cairo.Matrix()
+    matrix.translate(x, y)
+    matrix.rotate(math.radians(_q(r.degrees, 4)))
+    matrix.translate(-x, -y)
+    matrix.invert()
+    matrix.invert()
+    return matrix
 
 
 def _image_rows(items: tuple[Item, ...], scale: float) -> list[tuple[int, int]]:
@@ -371,8 +391,9 @@ def _split(scene: Scene, scale: float, glyphs: _GlyphData, height: int) -> int |
     above it (filling glyphs is most of the painting), on a row no image crosses; None when
     the card is too short to be worth two bands or no such row is left, and for a scene with
     a gradient (pixman steps a gradient along each span from where the span starts, so a band
-    edge moves some of its pixels by a level)."""
-    if height < 2 * _MIN_BAND or _has_gradient(scene):
+    edge moves some of its pixels by a level) or a turned component (its images and glyphs
+    cross rows the bands do not know of)."""
+    if height < 2 * _MIN_BAND or _has_gradient(scene) or _has(scene.items, Rotated):
         return None
     target = height // 2
     if glyphs.ys.size:
@@ -405,11 +426,16 @@ def _glyph_data(scene: Scene, scale: float) -> _GlyphData:
     counts: list[int] = []
     spans: list[tuple[int, int, int]] = []  # (id(run), first row, rows)
     row = 0
-    for g in _glyph_runs(scene.items):
+    for g, turned in _glyph_runs(scene.items):
         k = g.size / g.face.upem
         if _q(k, 6) == 0:  # the SVG skips such runs too: their transform would be singular
             continue
-        xx, yx, xy, yy, x0, y0 = _run_matrix(g, scale)
+        if turned is None:
+            xx, yx, xy, yy, x0, y0 = _run_matrix(g, scale)
+        else:  # the CTM cairo builds: the run's matrix, the turns, the scale
+            ctm = turned.multiply(cairo.Matrix(scale, 0, 0, scale, 0, 0))
+            run = _svg_transform(run_matrix(g.size, g.face.upem, g.oblique, g.x, g.y))
+            xx, yx, xy, yy, x0, y0 = run.multiply(ctm).as_tuple()
         first = row
         face = g.face
         matrix_key = (face.key, xx, yx, xy, yy)
@@ -574,15 +600,34 @@ def _paint(
                 _paint(ctx, sub, glyphs, band, scale)
             ctx.pop_group_to_source()
             ctx.paint_with_alpha(_q(item.opacity, 4))
+        case Rotated():
+            ctx.save()
+            ctx.transform(_rotate_matrix(item))
+            for sub in item.items:  # a turned scene is one band; its image rows are not known
+                _paint(ctx, sub, glyphs, _ANYWHERE, scale)
+            ctx.restore()
         case EmojiItem():  # never reached: paint_scene routes emoji scenes to CairoSVG
             pass
         case _:
             assert_never(item)
 
 
+_ANYWHERE = (-(2**31), 2**31)  # device rows: a band that holds everything
+
+
 def needs_svg(scene: Scene) -> bool:
     """Whether `paint_scene` will draw this scene through CairoSVG (it holds emoji)."""
     return _has_emoji(scene.items)
+
+
+def _has(items: tuple[Item, ...], kind: type) -> bool:
+    """Whether any item, at any depth, is a `kind`."""
+    for item in items:
+        if isinstance(item, kind):
+            return True
+        if isinstance(item, Group | Rotated) and _has(item.items, kind):
+            return True
+    return False
 
 
 def _has_gradient(scene: Scene) -> bool:
@@ -594,15 +639,13 @@ def _gradient_items(items: tuple[Item, ...]) -> bool:
     for item in items:
         if isinstance(item, Rect | GlyphRunItem) and not isinstance(item.paint, Color):
             return True
-        if isinstance(item, Group) and _gradient_items(item.items):
+        if isinstance(item, Group | Rotated) and _gradient_items(item.items):
             return True
     return False
 
 
 def _has_emoji(items: tuple[Item, ...]) -> bool:
-    return any(
-        isinstance(i, EmojiItem) or (isinstance(i, Group) and _has_emoji(i.items)) for i in items
-    )
+    return _has(items, EmojiItem)
 
 
 def paint_scene(scene: Scene, scale: float = 1.0, svg: bytes | None = None) -> Raster:

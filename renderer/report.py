@@ -7,18 +7,21 @@ order (a stack before its children), each with `pointer`, `type`, `box` and, for
 `lines`, `fontSize`, `clamped`, `overflow`, `faces`, `missing` and `runs` (per line, each run's
 text with the face, file and size that drew it), and for text `shrunk` (fitted
 below `maxFontSize`) and `pushed` (its lines moved the stack's next children); an image drawn as
-a placeholder (`onImageError`) adds `placeholder` and its `error`; a component wholly off the
-canvas has `offCanvas: true` and a hidden one `hidden: true` (neither was laid out or drawn,
-nor are their children listed).
+a placeholder (`onImageError`) adds `placeholder` and its `error`; a component drawn turned
+(its own `rotate`, or a stack's holding it) adds `rotate` (its own, degrees) and `bounds`, the
+axis-aligned box it covers on the card once turned (`box` stays as laid out, unturned); a
+component wholly off the canvas has `offCanvas: true` and a hidden one `hidden: true` (neither
+was laid out or drawn, nor are their children listed).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from typing_extensions import assert_never
 
+from .geometry import bounds
 from .layout import (
     Box,
     CardLayout,
@@ -29,7 +32,7 @@ from .layout import (
     StackBox,
     TagBox,
     TextBox,
-    boxes,
+    on_card,
 )
 from .model import (
     Component,
@@ -63,6 +66,8 @@ class ComponentReport:
     pushed: bool = False  # text in a column stack: its lines moved the next children down
     # text and tag: per line, each run's text and the face that drew it (name, file, size)
     runs: list[list[dict[str, object]]] | None = None
+    rotate: float = 0.0  # degrees, its own rotation about its anchor point
+    bounds: Box | None = None  # turned (its own or a stack's rotation): where it lands, px
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -90,6 +95,14 @@ class ComponentReport:
         if self.image_error is not None:
             error = {"pointer": self.pointer + "/src", "message": self.image_error}
             out.update(placeholder=True, error=error)
+        if self.bounds is not None:
+            out["rotate"] = self.rotate
+            out["bounds"] = {
+                "x": round(self.bounds.x, 3),
+                "y": round(self.bounds.y, 3),
+                "width": round(self.bounds.width, 3),
+                "height": round(self.bounds.height, 3),
+            }
         if self.off_canvas:
             out["offCanvas"] = True
         if self.hidden:
@@ -193,7 +206,13 @@ def _order(pointer: str) -> tuple[int, ...]:
 def build_report(layout: CardLayout, errors: dict[str, str] | None = None) -> Report:
     """Every node's entry; `errors` are the placeholders' (`Resources.errors`)."""
     found = errors or {}
-    entries = [_entry(b, found) for b in boxes(layout)]
+    entries = []
+    for b, turn in on_card(layout):
+        entry = _entry(b, found)
+        if turn is not None:
+            rotate = b.rotation.degrees if b.rotation is not None else 0.0
+            entry = replace(entry, rotate=rotate, bounds=bounds(turn, b.box))
+        entries.append(entry)
     entries += [_unlaid(c, hidden=False) for c in layout.off_canvas]
     entries += [_unlaid(c, hidden=True) for c in layout.hidden]
     return Report(tuple(sorted(entries, key=lambda e: _order(e.pointer))))

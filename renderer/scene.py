@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing_extensions import assert_never
 
 from .fonts import FontFace
-from .geometry import Box, Corners
+from .geometry import Box, Corners, Rotation
 from .imagefit import FittedImage
 from .layout import (
     CardLayout,
@@ -42,6 +42,7 @@ __all__ = [
     "RadialFill",
     "Rect",
     "Ring",
+    "Rotated",
     "Scene",
     "build_scene",
 ]
@@ -119,7 +120,16 @@ class Group:
     items: tuple[Item, ...]
 
 
-Item = Rect | Ring | GlyphRunItem | EmojiItem | ImageItem | Group
+@dataclass(frozen=True, slots=True)
+class Rotated:
+    """Items drawn turned about a point (a component's `rotate`): their coordinates are the
+    component's own, unturned."""
+
+    rotation: Rotation
+    items: tuple[Item, ...]
+
+
+Item = Rect | Ring | GlyphRunItem | EmojiItem | ImageItem | Group | Rotated
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +267,13 @@ def paint_stack(b: StackBox, images: dict[str, FittedImage]) -> list[Item]:
 
 
 def _paint(b: LayoutBox, images: dict[str, FittedImage]) -> list[Item]:
+    items = _paint_box(b, images)
+    if b.rotation is None or not items:
+        return items
+    return [Rotated(b.rotation, tuple(items))]
+
+
+def _paint_box(b: LayoutBox, images: dict[str, FittedImage]) -> list[Item]:
     match b:
         case TextBox():
             return paint_text(b)

@@ -21,7 +21,7 @@ from .imagefit import LoadedImage
 from .model import Color
 from .numfmt import fmt
 from .paint import Fill, LinearFill, RadialFill, gradient_matrix, run_matrix
-from .scene import EmojiItem, GlyphRunItem, Group, ImageItem, Item, Rect, Ring, Scene
+from .scene import EmojiItem, GlyphRunItem, Group, ImageItem, Item, Rect, Ring, Rotated, Scene
 from .text.outline import glyph_path
 
 __all__ = ["build_svg"]
@@ -64,6 +64,11 @@ def gradient_element(fill: LinearFill | RadialFill, ident: str, inside: Affine |
         return f"<linearGradient {units} {line}{transform}>{_stops(fill)}</linearGradient>"
     circle = 'cx="0" cy="0" r="1"'
     return f"<radialGradient {units} {circle}{transform}>{_stops(fill)}</radialGradient>"
+
+
+def rotate_attr(item: Rotated) -> str:
+    r = item.rotation
+    return f"rotate({fmt(r.degrees, 4)} {fmt(r.cx, 3)} {fmt(r.cy, 3)})"
 
 
 def _glyph_outlines(g: GlyphRunItem) -> str:
@@ -218,6 +223,9 @@ class _Writer:
             case Group():
                 inner = "".join(self.item(sub, f"{index}-{i}") for i, sub in enumerate(item.items))
                 return f'<g opacity="{fmt(item.opacity, 4)}">{inner}</g>'
+            case Rotated():
+                inner = "".join(self.item(sub, f"{index}-{i}") for i, sub in enumerate(item.items))
+                return f'<g transform="{rotate_attr(item)}">{inner}</g>'
             case _:
                 assert_never(item)
 

@@ -132,7 +132,7 @@ INVALID: list[Any] = [
             (
                 C0 + "/zzz",
                 "Allowed: absolute, alignSelf, anchor, color, direction, grow, hidden, length, "
-                "opacity, shrink, type, width, x, y",
+                "opacity, rotate, shrink, type, width, x, y",
             )
         ],
     ),

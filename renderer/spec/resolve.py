@@ -163,7 +163,13 @@ def _common(at: str, c: dict[str, Any]) -> dict[str, Any]:
             absolute=bool(c.get("absolute", False)),
         ),
         "hidden": bool(c.get("hidden", False)),
+        "rotate": _turn(float(c.get("rotate", 0))),
     }
+
+
+def _turn(degrees: float) -> float:
+    """A whole turn (360, -720) draws nothing turned: no transform at all."""
+    return 0.0 if degrees % 360 == 0 else degrees
 
 
 def _hidden(c: dict[str, Any], text: str) -> bool:
