@@ -9,8 +9,9 @@ that would exceed any bound with a `LimitError` naming the component where the t
   once for every size the fitting tries), checked on the card before layout;
 - `Limits.max_image_area`: device pixels of images resampled for drawing, checked on the layout
   (a stack may size an image) before any is resampled;
-- `Limits.max_glyphs`: glyphs drawn, `Limits.max_emoji`: colour emoji drawn (each is an SVG
-  drawing, a hundred times a glyph's cost), and `Limits.max_painted_area`: device pixels
+- `Limits.max_glyphs`: glyphs drawn (a stroked glyph twice), `Limits.max_emoji`: colour
+  emoji drawn (each is an SVG drawing, a hundred times a glyph's cost), and
+  `Limits.max_painted_area`: device pixels
   painted (each drawn glyph, emoji, image and rectangle counted by its box on the canvas),
   checked on the layout before anything is drawn. A turned component counts the box it
   covers once turned (`rotate`).
@@ -130,10 +131,13 @@ class _Tally:
         self, b: LayoutBox, turn: Affine | None, card: Card, scale: float, limits: Limits
     ) -> None:
         canvas = float(card.width * card.height)
+        stroked = isinstance(b, TextBox | TagBox) and b.component.stroke is not None
+        times = 2 if stroked else 1  # a stroked glyph is drawn twice: filled and outlined
         for run in _runs(b):
             if isinstance(run, PlacedRun):
-                self.glyphs += len(run.glyphs)
-                self.area += len(run.glyphs) * min(run.size * run.size, canvas)  # an em square
+                self.glyphs += times * len(run.glyphs)
+                em = min(run.size * run.size, canvas)  # an em square
+                self.area += times * len(run.glyphs) * em
             else:
                 self.emoji += 1
                 self.area += min(run.size * run.size, canvas)

@@ -259,9 +259,19 @@ def _turned(c: Component, pivot: tuple[float, float], clip: Box) -> tuple[Rotati
     """`c`'s rotation about `pivot`, and the part of its own (unturned) space that can show
     through `clip`: what culls its glyphs and its children's."""
     if not c.rotate:
-        return None, clip
+        return None, _ink_clip(c, clip)
     turn = Rotation(c.rotate, *pivot)
-    return turn, bounds(turn.inverse, clip)
+    return turn, _ink_clip(c, bounds(turn.inverse, clip))
+
+
+def _ink_clip(c: Component, clip: Box) -> Box:
+    """The clip a text's or tag's glyphs are culled against, grown by how far their ink
+    reaches past the glyph outlines (a stroke), so an outline on the canvas is drawn even
+    where its glyph is not."""
+    if not isinstance(c, TextComponent | TagComponent) or c.stroke is None:
+        return clip
+    r = c.stroke.reach
+    return Box(clip.x - r, clip.y - r, clip.width + 2 * r, clip.height + 2 * r)
 
 
 def place(c: Component, room: Box, clip: Box, fonts: FontLibrary) -> LayoutBox:

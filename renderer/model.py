@@ -40,9 +40,11 @@ __all__ = [
     "Paint",
     "RadialGradient",
     "Stop",
+    "Stroke",
     "TextStyle",
     "largest_size",
     "on_canvas",
+    "ink_reach",
     "opaque",
     "resolve",
     "shown",
@@ -130,6 +132,20 @@ def opaque(paint: Paint) -> bool:
     if isinstance(paint, Color):
         return paint.a == 255
     return all(s.color.a == 255 for s in paint.stops)
+
+
+@dataclass(frozen=True, slots=True)
+class Stroke:
+    """An outline around glyphs (text and tag `stroke`)."""
+
+    width: float  # px of outline beyond (or within) the glyph's edge, see `position`
+    color: Color
+    position: str = "outside"  # outside: under the fill | center: over it | inside: within it
+
+    @property
+    def reach(self) -> float:
+        """px beyond the glyph outline that the stroke can put ink."""
+        return {"outside": self.width, "center": self.width / 2}.get(self.position, 0.0)
 
 
 class Anchor(enum.Enum):
@@ -236,6 +252,7 @@ class TextComponent:
     max_lines: int | None = None
     ellipsis: str = "…"
     auto_size: tuple[float, float] | None = None  # (min, max) px when fontSize is "auto"
+    stroke: Stroke | None = None
     item: FlexItem = _IN_FLOW
     hidden: bool = False  # hidden, or hideIfEmpty with an empty text
     spans: tuple[Span, ...] = ()  # the text in its styles; () = all of it in `style`
@@ -285,6 +302,7 @@ class TagComponent:
     radius: float | None  # None = pill (half the height)
     max_width: float | None = None  # px, of the text
     ellipsis: str = "…"
+    stroke: Stroke | None = None  # of the label's glyphs
     item: FlexItem = _IN_FLOW
     hidden: bool = False
     spans: tuple[Span, ...] = ()  # the text in its styles; () = all of it in `style`
@@ -472,10 +490,10 @@ def _extent(c: Component, width: float, height: float) -> tuple[float, float, fl
             w, h = (c.thickness, length) if c.vertical else (length, c.thickness)
         case TextComponent():
             w, h = c.frame_width, c.frame_height
-            reach = INK_REACH_EM * largest_size(c)
+            reach = ink_reach(c)
         case TagComponent():
             w, h = None, None
-            reach = INK_REACH_EM * largest_size(c)
+            reach = ink_reach(c)
         case StackComponent():
             w, h = c.width, c.height
             reach = _stack_reach(c)
@@ -494,8 +512,14 @@ def _stack_reach(c: StackComponent) -> float:
         if child.item.absolute or child.rotate:
             return math.inf
         if isinstance(child, TextComponent | TagComponent):
-            reach = max(reach, INK_REACH_EM * largest_size(child))
+            reach = max(reach, ink_reach(child))
     return reach
+
+
+def ink_reach(c: TextComponent | TagComponent) -> float:
+    """How far (px) a text's or tag's ink may reach beyond its box: glyphs overflow their line
+    boxes, and a stroke grows them."""
+    return INK_REACH_EM * largest_size(c) + (c.stroke.reach if c.stroke else 0.0)
 
 
 def largest_size(c: TextComponent | TagComponent) -> float:

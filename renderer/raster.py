@@ -491,8 +491,23 @@ def paint_glyph_run(
     ctx: cairo.Context, g: GlyphRunItem, glyphs: _GlyphData, band: tuple[int, int]
 ) -> None:
     run = glyphs.runs.get(id(g))
-    if run is None or run.bottom < band[0] - 1 or run.top > band[1] + 1:
-        return  # nothing to see, or nothing in this band
+    if run is None:
+        return  # nothing to see
+    m = ctx.get_matrix()
+    reach = 0.0 if g.stroke is None else 2 * g.stroke.width * math.hypot(m.xx, m.yx) + 2
+    if run.bottom + reach < band[0] - 1 or run.top - reach > band[1] + 1:
+        return  # nothing in this band
+    stroke = g.stroke
+    if stroke is None or stroke.position != "outside":
+        _fill_run(ctx, g, run)
+    if stroke is not None:
+        width = stroke.width if stroke.position == "center" else 2 * stroke.width
+        _stroke_run(ctx, g, run, width, clipped=stroke.position == "inside")
+    if stroke is not None and stroke.position == "outside":
+        _fill_run(ctx, g, run)
+
+
+def _fill_run(ctx: cairo.Context, g: GlyphRunItem, run: _RunPath) -> None:
     p = ctx._pointer
     _C.cairo_save(p)
     if isinstance(g.paint, Color):
@@ -504,6 +519,33 @@ def paint_glyph_run(
     _C.cairo_identity_matrix(p)  # the points are device pixels already
     _C.cairo_append_path(p, run.path)
     _C.cairo_fill(p)
+    _C.cairo_restore(p)
+    _check_status(_C.cairo_status(p))
+
+
+def _stroke_run(
+    ctx: cairo.Context, g: GlyphRunItem, run: _RunPath, width: float, clipped: bool
+) -> None:
+    """The run's path stroked as CairoSVG strokes the SVG's: appended in device pixels (the
+    points the fill uses), then stroked under the run's transform, whose units the width is
+    written in (the pen is the CTM's), with round joins and CairoSVG's miter limit; `clipped`
+    first clips to the glyphs (an inside stroke)."""
+    assert g.stroke is not None
+    p = ctx._pointer
+    _C.cairo_save(p)
+    ctm = _svg_transform(run_matrix(g.size, g.face.upem, g.oblique, g.x, g.y))
+    ctm = ctm.multiply(ctx.get_matrix())
+    _C.cairo_identity_matrix(p)
+    if clipped:
+        _C.cairo_append_path(p, run.path)
+        _C.cairo_clip(p)
+    _C.cairo_append_path(p, run.path)
+    ctx.set_matrix(ctm)
+    ctx.set_line_width(_q(width * g.face.upem / g.size, 2))
+    ctx.set_line_join(cairo.LINE_JOIN_ROUND)
+    ctx.set_miter_limit(4)
+    _set_color(ctx, g.stroke.color)
+    _C.cairo_stroke(p)
     _C.cairo_restore(p)
     _check_status(_C.cairo_status(p))
 

@@ -28,7 +28,7 @@ from .layout import (
     TextBox,
     TextLayout,
 )
-from .model import Color, Paint, visible
+from .model import Color, Paint, Stroke, visible
 from .paint import Fill, LinearFill, RadialFill, fill_for
 
 __all__ = [
@@ -81,6 +81,7 @@ class GlyphRunItem:
     y: float  # px, baseline
     glyphs: tuple[tuple[int, float, float], ...]  # (glyph id, x px from origin, y px up)
     paint: Fill  # a gradient is placed on the card, not on the run
+    stroke: Stroke | None = None  # an outline of the glyphs (px, card units)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,11 +149,17 @@ def _cap(radius: float, width: float, height: float) -> Corners:
 
 
 def _glyph_runs(
-    text: TextLayout, own: Paint, paint: Fill, box: Box, opacity: float = 1.0
+    text: TextLayout,
+    own: Paint,
+    paint: Fill,
+    box: Box,
+    opacity: float = 1.0,
+    stroke: Stroke | None = None,
 ) -> list[Item]:
     """A text's glyph runs, each in its own span's colour (`paint`, the component's `own` paint
-    placed on `box` with its opacity, where the span's is the same), over its spans'
-    backgrounds and under their underlines and strike-throughs (a gradient spans `box`)."""
+    placed on `box` with its opacity, where the span's is the same) and the component's
+    `stroke`, over its spans' backgrounds and under their underlines and strike-throughs (a
+    gradient spans `box`)."""
     items: list[Item] = []
     for line in text.lines:
         items += [_band(d, box, opacity) for d in line.decorations if d.kind == "background"]
@@ -163,7 +170,8 @@ def _glyph_runs(
                 span = own if r.style is None else r.style.color
                 same = span is own or span == own
                 fill = paint if same else _fill(span, box, opacity)
-                items.append(GlyphRunItem(r.face, r.size, r.oblique, r.x, r.y, r.glyphs, fill))
+                run = GlyphRunItem(r.face, r.size, r.oblique, r.x, r.y, r.glyphs, fill, stroke)
+                items.append(run)
         items += [_band(d, box, opacity) for d in line.decorations if d.kind != "background"]
     return items
 
@@ -177,10 +185,15 @@ def _fill(paint: Paint, box: Box, opacity: float = 1.0) -> Fill:
 
 
 def paint_text(b: TextBox) -> list[Item]:
+    """The glyph runs; opacity is folded into the paint, except where a stroke overlaps the
+    fill: then they fade together, as one picture."""
     c = b.component
-    return _glyph_runs(
-        b.text, c.style.color, _fill(c.style.color, b.box, c.opacity), b.box, c.opacity
-    )
+    color = c.style.color
+    if c.stroke is None or c.opacity >= 1:
+        fill = _fill(color, b.box, c.opacity)
+        return _glyph_runs(b.text, color, fill, b.box, c.opacity, c.stroke)
+    runs = _glyph_runs(b.text, color, _fill(color, b.box), b.box, 1.0, c.stroke)
+    return [Group(c.opacity, tuple(runs))]
 
 
 def paint_tag(b: TagBox) -> list[Item]:
@@ -190,7 +203,7 @@ def paint_tag(b: TagBox) -> list[Item]:
     items: list[Item] = [
         Rect(box.x, box.y, box.width, box.height, corners, _fill(c.background, box))
     ]
-    items += _glyph_runs(b.text, c.style.color, _fill(c.style.color, box), box)
+    items += _glyph_runs(b.text, c.style.color, _fill(c.style.color, box), box, stroke=c.stroke)
     return items if c.opacity >= 1 else [Group(c.opacity, tuple(items))]
 
 

@@ -84,6 +84,15 @@ def _glyph_outlines(g: GlyphRunItem) -> str:
     return "".join(parts)
 
 
+def _stroke_attrs(g: GlyphRunItem, width: float) -> str:
+    """A stroke `width` px wide (card px) on a run's path, whose units are the font's."""
+    assert g.stroke is not None
+    color = g.stroke.color
+    opacity = "" if color.a == 255 else f' stroke-opacity="{fmt(color.a / 255, 4)}"'
+    units = width * g.face.upem / g.size
+    return f'stroke="{color.hex6}"{opacity} stroke-width="{fmt(units, 2)}" stroke-linejoin="round"'
+
+
 def _run_transform(g: GlyphRunItem) -> str:
     k = g.size / g.face.upem
     shear = fmt(k * OBLIQUE_SLANT, 6) if g.oblique else "0"
@@ -144,6 +153,7 @@ class _Writer:
         self.defs: list[str] = []
         self.pixels = pixels
         self._paints: dict[tuple[Fill, Affine | None], str] = {}
+        self._clips = 0  # glyph clips of inside strokes
 
     def fill(self, fill: Fill, inside: Affine | None = None) -> str:
         """The fill attributes of an element painted with `fill` (a gradient goes to the
@@ -167,14 +177,30 @@ class _Writer:
         )
 
     def glyph_run(self, g: GlyphRunItem) -> str:
+        """The run as one path; a stroke as the same path stroked (in font units, the path's
+        own): under the fill (outside), over it (center), or over it clipped to the glyphs
+        (inside)."""
         outlines = _glyph_outlines(g)
         if not outlines:
             return ""
         inside = None
         if not isinstance(g.paint, Color):
             inside = run_matrix(g.size, g.face.upem, g.oblique, g.x, g.y)
-        fill = self.fill(g.paint, inside)
-        return f'<path transform="{_run_transform(g)}" {fill} d="{outlines}"/>'
+        head = f'<path transform="{_run_transform(g)}"'
+        fill = f'{head} {self.fill(g.paint, inside)} d="{outlines}"/>'
+        stroke = g.stroke
+        if stroke is None:
+            return fill
+        if stroke.position == "center":
+            line = _stroke_attrs(g, stroke.width)
+            return f'{head} {self.fill(g.paint, inside)} {line} d="{outlines}"/>'
+        line = _stroke_attrs(g, 2 * stroke.width)
+        if stroke.position == "outside":
+            return f'{head} fill="none" {line} d="{outlines}"/>{fill}'
+        clip = f"s{self._clips}"
+        self._clips += 1
+        self.defs.append(f'<clipPath id="{clip}"><path d="{outlines}"/></clipPath>')
+        return f'{fill}{head} clip-path="url(#{clip})" fill="none" {line} d="{outlines}"/>'
 
     def image(self, item: ImageItem, index: str) -> str:
         """The image, clipped to its rounded box, then its border ring; faded together.

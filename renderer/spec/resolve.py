@@ -28,6 +28,7 @@ from ..model import (
     ShapeComponent,
     Span,
     StackComponent,
+    Stroke,
     TagComponent,
     TextComponent,
     TextStyle,
@@ -167,6 +168,17 @@ def _common(at: str, c: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _stroke(c: dict[str, Any]) -> Stroke | None:
+    raw = c.get("stroke")
+    if raw is None:
+        return None
+    return Stroke(
+        float(raw["width"]),
+        Color.parse(raw.get("color", "#000000")),
+        raw.get("position", "outside"),
+    )
+
+
 def _turn(degrees: float) -> float:
     """A whole turn (360, -720) draws nothing turned: no transform at all."""
     return 0.0 if degrees % 360 == 0 else degrees
@@ -197,6 +209,7 @@ def text(at: str, c: dict[str, Any]) -> TextComponent:
         auto_size=(float(c.get("minFontSize", 8)), float(c.get("maxFontSize", 200)))
         if auto
         else None,
+        stroke=_stroke(c),
     )
 
 
@@ -244,6 +257,7 @@ def tag(at: str, c: dict[str, Any]) -> TagComponent:
         radius=None if radius is None else float(radius),
         max_width=float(c["maxWidth"]) if "maxWidth" in c else None,
         ellipsis=_clean_text(c.get("ellipsis", "…")),
+        stroke=_stroke(c),
     )
 
 
