@@ -170,6 +170,55 @@ def spec_fonts() -> dict[str, Any]:
     return {**_card(texts, 1200), "fonts": fonts}
 
 
+def blur_full() -> dict[str, Any]:
+    """A full-canvas panel whose shadow has the largest blur (200 px: its surface is the canvas
+    600 px wider each way, 22 megapixels), and a second one filling the rest of the blur bound
+    (Limits.max_blur_area)."""
+    panel = {"type": "shape", "x": 0, "y": 0, "width": SIDE, "height": SIDE, "radius": 400}
+    shadow = {"x": 0, "y": 40, "blur": 200, "spread": 20, "color": "#0f172a80"}
+    second = {**panel, "x": 0, "y": 0, "width": 2400, "height": 2400, "fill": "#ffffff80"}
+    return _card([{**panel, "shadow": shadow}, {**second, "shadow": {**shadow, "blur": 100}}])
+
+
+def blur_many() -> dict[str, Any]:
+    """A canvas full of shadowed shapes: 180 rounded panels of 360 px with eight shadows each,
+    one of them blurred (its surface ~185,000 px: all of them close to Limits.max_blur_area),
+    the others hard; translucent fills, so every cut-out shows."""
+    hard = [{"x": i, "y": i, "spread": i, "color": "#33415540"} for i in range(1, 8)]
+    shapes = []
+    for i in range(180):
+        x, y = (i % 14) * 290, (i // 14) * 310
+        soft = {"x": 4, "y": 12, "blur": 20, "spread": 2, "color": "#00000066"}
+        shapes.append(
+            {
+                "type": "shape",
+                "x": x,
+                "y": y,
+                "width": 360,
+                "height": 360,
+                "radius": 40,
+                "fill": "#ffffffcc",
+                "shadow": [soft, *hard],
+            }
+        )
+    return _card(shapes)
+
+
+def text_shadows() -> dict[str, Any]:
+    """Text with eight blurred text shadows, each a silhouette of every glyph: 5,500 glyphs
+    drawn nine times (close to Limits.max_glyphs, which counts each shadow's glyphs), its
+    surfaces close to Limits.max_blur_area."""
+    shadows = [{"x": i, "y": i, "blur": 2 + i, "color": "#00000040"} for i in range(8)]
+    return _card(
+        [
+            _text(
+                _long(LATIN, 2750), x=0, y=i * 320, fontSize=24, frameWidth=4000, textShadow=shadows
+            )
+            for i in range(2)
+        ]
+    )
+
+
 CASES: dict[str, Callable[[], dict[str, Any]]] = {
     "shaped-devanagari": shaped_devanagari,
     "shaped-arabic": shaped_arabic,
@@ -184,6 +233,9 @@ CASES: dict[str, Callable[[], dict[str, Any]]] = {
     "unknown-keys": unknown_keys,
     "spans": spans,
     "spec-fonts": spec_fonts,
+    "blur-full": blur_full,
+    "blur-many": blur_many,
+    "text-shadows": text_shadows,
 }
 
 _LIBRARY = """

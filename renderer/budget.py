@@ -9,12 +9,17 @@ that would exceed any bound with a `LimitError` naming the component where the t
   once for every size the fitting tries), checked on the card before layout;
 - `Limits.max_image_area`: device pixels of images resampled for drawing, checked on the layout
   (a stack may size an image) before any is resampled;
-- `Limits.max_glyphs`: glyphs drawn (a stroked glyph twice), `Limits.max_emoji`: colour
+- `Limits.max_glyphs`: glyphs drawn (a stroked glyph twice, and each text shadow draws them
+  all again), `Limits.max_emoji`: colour
   emoji drawn (each is an SVG drawing, a hundred times a glyph's cost), and
   `Limits.max_painted_area`: device pixels
   painted (each drawn glyph, emoji, image and rectangle counted by its box on the canvas),
   checked on the layout before anything is drawn. A turned component counts the box it
-  covers once turned (`rotate`).
+  covers once turned (`rotate`);
+- `Limits.max_blur_area`: device pixels of the offscreen surfaces that blurred shadows are
+  drawn and blurred on (each the shadow's silhouette three standard deviations wider, cut to
+  the canvas widened as much), checked on the layout; every shadow's region counts as painted.
+  A blur costs a fixed time per pixel whatever its radius (three box blurs), so this bounds it.
 
 What cannot be seen costs nothing and is not counted: a component whose box lies wholly off the
 canvas is not loaded, shaped or drawn (`model.on_canvas`), and layout places no glyph whose ink
@@ -27,12 +32,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from typing_extensions import assert_never
 
 from .errors import Issue, LimitError
-from .geometry import Affine, bounds
+from .geometry import Affine, Box, bounds
 from .layout import (
     CardLayout,
     DividerBox,
@@ -52,10 +57,12 @@ from .model import (
     Component,
     DividerComponent,
     ImageComponent,
+    Shadow,
     ShapeComponent,
     StackComponent,
     TagComponent,
     TextComponent,
+    ink_reach,
     on_canvas,
     shown,
 )
@@ -126,13 +133,13 @@ class _Tally:
     emoji: int = 0
     area: float = 0.0
     images: int = 0
+    blurred: float = 0.0  # device px of the offscreen surfaces blurs work on
 
     def add(
         self, b: LayoutBox, turn: Affine | None, card: Card, scale: float, limits: Limits
     ) -> None:
         canvas = float(card.width * card.height)
-        stroked = isinstance(b, TextBox | TagBox) and b.component.stroke is not None
-        times = 2 if stroked else 1  # a stroked glyph is drawn twice: filled and outlined
+        times = _draws(b)
         for run in _runs(b):
             if isinstance(run, PlacedRun):
                 self.glyphs += times * len(run.glyphs)
@@ -160,6 +167,56 @@ class _Tally:
         if isinstance(b, ImageBox):
             w, h = max(1, round(b.box.width * scale)), max(1, round(b.box.height * scale))
             self.images += min(w * h, limits.max_pixels)
+        for silhouette, shadows in _shadowed(b):
+            for shadow in shadows:
+                self._shadow(silhouette, shadow, turn, card, scale)
+
+    def _shadow(
+        self, silhouette: Box, shadow: Shadow, turn: Affine | None, card: Card, scale: float
+    ) -> None:
+        """A shadow paints the region three standard deviations around its silhouette (on
+        the canvas); a blurred one first draws and blurs that region (on the canvas widened
+        as much) offscreen, as the painter does."""
+        m = 3 * shadow.sigma + max(0.0, shadow.spread)
+        at = Box(
+            silhouette.x + shadow.x - m,
+            silhouette.y + shadow.y - m,
+            silhouette.width + 2 * m,
+            silhouette.height + 2 * m,
+        )
+        if turn is not None:
+            at = bounds(turn, at)
+        self.area += _area_on_canvas(at.x, at.y, at.width, at.height, card.width, card.height)
+        if shadow.sigma > 0:
+            pad = 3 * shadow.sigma
+            w = max(0.0, min(at.x + at.width, card.width + pad) - max(at.x, -pad))
+            h = max(0.0, min(at.y + at.height, card.height + pad) - max(at.y, -pad))
+            self.blurred += (w * scale + 2) * (h * scale + 2)
+
+
+def _draws(b: LayoutBox) -> int:
+    """How many times each glyph of a text or tag is drawn: filled, outlined when stroked,
+    and all of that again for each text shadow (its silhouette)."""
+    if not isinstance(b, TextBox | TagBox):
+        return 1
+    c = b.component
+    return (2 if c.stroke is not None else 1) * (1 + len(c.text_shadows))
+
+
+def _shadowed(b: LayoutBox) -> list[tuple[Box, tuple[Shadow, ...]]]:
+    """The silhouettes a box casts shadows of (px), each with its shadows: the box for box
+    shadows, the text's box and how far its glyphs' ink reaches for text shadows."""
+    out: list[tuple[Box, tuple[Shadow, ...]]] = []
+    c = b.component
+    if isinstance(c, ImageComponent | ShapeComponent | TagComponent | StackComponent):
+        out.append((b.box, c.shadows))
+    if isinstance(c, TextComponent | TagComponent) and c.text_shadows:
+        r = ink_reach(replace(c, text_shadows=()))
+        box = b.box
+        out.append(
+            (Box(box.x - r, box.y - r, box.width + 2 * r, box.height + 2 * r), c.text_shadows)
+        )
+    return out
 
 
 def _over(tally: _Tally, limits: Limits, scale: float) -> str | None:
@@ -179,6 +236,11 @@ def _over(tally: _Tally, limits: Limits, scale: float) -> str | None:
             f"The card's images cover {tally.images / 1e6:.1f} megapixels at scale {scale:g} "
             f"up to here; the limit is {limits.max_image_area / 1e6:.1f} "
             "(Limits.max_image_area)."
+        )
+    if tally.blurred > limits.max_blur_area:
+        return (
+            f"The card's shadows blur {tally.blurred / 1e6:.1f} megapixels at scale {scale:g} "
+            f"up to here; the limit is {limits.max_blur_area / 1e6:.1f} (Limits.max_blur_area)."
         )
     area = tally.area * scale * scale
     if area > limits.max_painted_area:

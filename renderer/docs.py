@@ -31,7 +31,7 @@ def _resolve(prop: dict[str, Any]) -> dict[str, Any]:
 
 def _type(prop: dict[str, Any]) -> str:
     if "x-type" in prop:  # a named object: its own table below
-        return f"[{prop['x-type']}](#{prop['x-type']})"
+        return f"[{prop['x-type']}](#{prop['x-type'].lower()})"
     if "const" in prop:
         return f"`{json.dumps(prop['const'])}`"
     if "enum" in prop:

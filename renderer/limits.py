@@ -51,6 +51,9 @@ class Limits:
     max_spec_font_bytes: int = 16_000_000  # a card's own fonts together, as sanitized
     # Paint (issue 14): what each effect may ask for, checked on the spec.
     max_gradient_stops: int = 32  # colour stops of one gradient
+    max_shadows: int = 8  # shadows in one shadow or textShadow list
+    max_blur: float = 200.0  # px, a shadow's blur radius (a Gaussian of blur / 2)
+    max_blur_area: int = 33_554_432  # device px blurred per card (2 × max_pixels), see budget
 
 
 ENV_LIMITS = "RENDERER_LIMITS"

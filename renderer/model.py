@@ -39,6 +39,7 @@ __all__ = [
     "LinearGradient",
     "Paint",
     "RadialGradient",
+    "Shadow",
     "Stop",
     "Stroke",
     "TextStyle",
@@ -47,6 +48,7 @@ __all__ = [
     "ink_reach",
     "opaque",
     "resolve",
+    "shadow_reach",
     "shown",
     "visible",
     "walk",
@@ -146,6 +148,31 @@ class Stroke:
     def reach(self) -> float:
         """px beyond the glyph outline that the stroke can put ink."""
         return {"outside": self.width, "center": self.width / 2}.get(self.position, 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Shadow:
+    """A CSS shadow: `box-shadow` (with spread) or `text-shadow` (without)."""
+
+    x: float  # px, offset to the right
+    y: float  # px, offset down
+    blur: float  # px, CSS blur radius: a Gaussian of standard deviation blur / 2
+    color: Color
+    spread: float = 0.0  # px the shape grows by (box shadows only)
+
+    @property
+    def sigma(self) -> float:
+        return self.blur / 2
+
+    @property
+    def reach(self) -> float:
+        """How far (px) the shadow can put ink beyond the shape it shadows: its offset, its
+        spread and three standard deviations of blur."""
+        return max(abs(self.x), abs(self.y)) + max(0.0, self.spread) + 3 * self.sigma
+
+
+def shadow_reach(shadows: tuple[Shadow, ...]) -> float:
+    return max((s.reach for s in shadows), default=0.0)
 
 
 class Anchor(enum.Enum):
@@ -253,6 +280,7 @@ class TextComponent:
     ellipsis: str = "…"
     auto_size: tuple[float, float] | None = None  # (min, max) px when fontSize is "auto"
     stroke: Stroke | None = None
+    text_shadows: tuple[Shadow, ...] = ()  # the first on top, as in CSS
     item: FlexItem = _IN_FLOW
     hidden: bool = False  # hidden, or hideIfEmpty with an empty text
     spans: tuple[Span, ...] = ()  # the text in its styles; () = all of it in `style`
@@ -282,6 +310,7 @@ class ImageComponent:
     border_width: float = 0.0  # px, drawn inside the (rounded) outline
     border_color: Color = Color(0, 0, 0)
     on_error: str = "error"  # error | placeholder
+    shadows: tuple[Shadow, ...] = ()  # box shadows of the outline, the first on top
     item: FlexItem = _IN_FLOW
     hidden: bool = False
     rotate: float = 0.0  # degrees clockwise about the anchor point
@@ -303,6 +332,8 @@ class TagComponent:
     max_width: float | None = None  # px, of the text
     ellipsis: str = "…"
     stroke: Stroke | None = None  # of the label's glyphs
+    shadows: tuple[Shadow, ...] = ()  # box shadows of the label's background
+    text_shadows: tuple[Shadow, ...] = ()  # of the label's glyphs
     item: FlexItem = _IN_FLOW
     hidden: bool = False
     spans: tuple[Span, ...] = ()  # the text in its styles; () = all of it in `style`
@@ -346,6 +377,7 @@ class ShapeComponent:
     radius: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # px: tl, tr, br, bl
     border_width: float = 0.0  # px, drawn inside the outline
     border_color: Color = Color(0, 0, 0)
+    shadows: tuple[Shadow, ...] = ()
     item: FlexItem = _IN_FLOW
     hidden: bool = False
     rotate: float = 0.0  # degrees clockwise about the anchor point
@@ -373,6 +405,7 @@ class StackComponent:
     radius: float = 0.0  # px
     border_width: float = 0.0  # px, inside the box
     border_color: Color = Color(0, 0, 0)
+    shadows: tuple[Shadow, ...] = ()  # of the panel's box (drawn with or without a fill)
     item: FlexItem = _IN_FLOW
     hidden: bool = False
     rotate: float = 0.0  # degrees clockwise about the anchor point
@@ -485,6 +518,7 @@ def _extent(c: Component, width: float, height: float) -> tuple[float, float, fl
     match c:
         case ImageComponent() | ShapeComponent():
             w, h = c.width, c.height
+            reach = shadow_reach(c.shadows)
         case DividerComponent():
             length = resolve(c.length, height if c.vertical else width)
             w, h = (c.thickness, length) if c.vertical else (length, c.thickness)
@@ -493,10 +527,10 @@ def _extent(c: Component, width: float, height: float) -> tuple[float, float, fl
             reach = ink_reach(c)
         case TagComponent():
             w, h = None, None
-            reach = ink_reach(c)
+            reach = max(ink_reach(c), shadow_reach(c.shadows))
         case StackComponent():
             w, h = c.width, c.height
-            reach = _stack_reach(c)
+            reach = max(_stack_reach(c), shadow_reach(c.shadows))
         case _:
             assert_never(c)
     left, right = _side(resolve(c.x, width), fx, None if w is None else resolve(w, width))
@@ -513,13 +547,16 @@ def _stack_reach(c: StackComponent) -> float:
             return math.inf
         if isinstance(child, TextComponent | TagComponent):
             reach = max(reach, ink_reach(child))
+        if isinstance(child, ImageComponent | ShapeComponent | TagComponent | StackComponent):
+            reach = max(reach, shadow_reach(child.shadows))
     return reach
 
 
 def ink_reach(c: TextComponent | TagComponent) -> float:
-    """How far (px) a text's or tag's ink may reach beyond its box: glyphs overflow their line
-    boxes, and a stroke grows them."""
-    return INK_REACH_EM * largest_size(c) + (c.stroke.reach if c.stroke else 0.0)
+    """How far (px) a text's or tag's glyphs may put ink beyond its box: glyphs overflow their
+    line boxes, a stroke grows them, a text shadow moves and blurs them."""
+    stroke = c.stroke.reach if c.stroke else 0.0
+    return INK_REACH_EM * largest_size(c) + stroke + shadow_reach(c.text_shadows)
 
 
 def largest_size(c: TextComponent | TagComponent) -> float:

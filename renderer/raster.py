@@ -13,25 +13,37 @@ round(height × scale). Only this module knows cairo.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Hashable
+from dataclasses import dataclass, field
 from typing import Any
 
 import cairocffi as cairo
 import numpy as np
 from cairocffi import _check_status, ffi
 from cairocffi import cairo as _C  # the cffi library: cairo's C functions
-from PIL import Image
+from PIL import Image, ImageFilter
 from typing_extensions import assert_never
 
 from . import parallel
 from .deadline import check as check_deadline
 from .errors import RasterError
 from .fonts import OBLIQUE_SLANT
-from .geometry import Affine, Corners
+from .geometry import Affine, Box, Corners
 from .imagefit import LoadedImage
 from .model import Color
 from .paint import Fill, LinearFill, RadialFill, fill_opaque, gradient_matrix, run_matrix
-from .scene import EmojiItem, GlyphRunItem, Group, ImageItem, Item, Rect, Ring, Rotated, Scene
+from .scene import (
+    EmojiItem,
+    GlyphRunItem,
+    Group,
+    ImageItem,
+    Item,
+    Rect,
+    Ring,
+    Rotated,
+    Scene,
+    ShadowItem,
+)
 from .text.outline import GlyphOutline, glyph_path
 
 __all__ = ["Raster", "needs_svg", "paint_scene", "rasterize"]
@@ -172,11 +184,19 @@ def _set_fill(ctx: cairo.Context, fill: Fill) -> None:
 
 
 def _svg_arc(
-    ctx: cairo.Context, x1: float, y1: float, rx: float, ry: float, x2: float, y2: float
+    ctx: cairo.Context,
+    x1: float,
+    y1: float,
+    rx: float,
+    ry: float,
+    x2: float,
+    y2: float,
+    sweep: bool = True,
 ) -> None:
-    """`A rx ry 0 0 1 x2 y2` from the current point (x1, y1), computed as CairoSVG computes it
-    (centre from the rounded end points, the ellipse as a circle scaled by ry / rx), so both
-    raster paths draw the same curve. A circle skips the scale, as exact as CairoSVG's."""
+    """`A rx ry 0 0 1 x2 y2` (or `0 0 0`, not `sweep`) from the current point (x1, y1),
+    computed as CairoSVG computes it (centre from the rounded end points, the ellipse as a
+    circle scaled by ry / rx), so both raster paths draw the same curve. A circle skips the
+    scale, as exact as CairoSVG's."""
     ratio = ry / rx
     xe, ye = x2 - x1, y2 - y1
     if ratio != 1:
@@ -186,6 +206,8 @@ def _svg_arc(
     rx = max(rx, xe / 2)
     xc = xe / 2
     yc = (rx**2 - xc**2) ** 0.5
+    if not sweep:  # CairoSVG's other centre: `not (large ^ sweep)` with large 0
+        yc = -yc
     xe, ye = xe * math.cos(angle), xe * math.sin(angle)
     xc, yc = (
         xc * math.cos(angle) - yc * math.sin(angle),
@@ -195,7 +217,8 @@ def _svg_arc(
     ctx.translate(x1, y1)
     if ratio != 1:
         ctx.scale(1, ratio)
-    ctx.arc(xc, yc, rx, math.atan2(0 - yc, 0 - xc), math.atan2(ye - yc, xe - xc))  # 0 - v: +0.0
+    arc = ctx.arc if sweep else ctx.arc_negative
+    arc(xc, yc, rx, math.atan2(0 - yc, 0 - xc), math.atan2(ye - yc, xe - xc))  # 0 - v: +0.0
     ctx.restore()
 
 
@@ -224,6 +247,40 @@ def _rounded(ctx: cairo.Context, x: float, y: float, w: float, h: float, corners
             _svg_arc(ctx, *line_end, rx, ry, *arc_end)
         elif radius[0] > 0:  # a radius the SVG writes as 0: CairoSVG draws a line
             ctx.line_to(*arc_end)
+    ctx.close_path()
+
+
+def _reversed(ctx: cairo.Context, x: float, y: float, w: float, h: float, corners: Corners) -> None:
+    """The path svg.reversed_path writes (the outline counter-clockwise), drawn as CairoSVG
+    draws it."""
+    if corners.square:
+        ctx.move_to(_q(x), _q(y))
+        ctx.line_to(_q(x), _q(y + h))
+        ctx.line_to(_q(x + w), _q(y + h))
+        ctx.line_to(_q(x + w), _q(y))
+        ctx.close_path()
+        return
+    ctx.set_tolerance(0.00001)
+    tl, tr, br, bl = (r if r[0] > 0 and r[1] > 0 else (0.0, 0.0) for r in corners.all)
+    start = (_q(x + tl[0]), _q(y))
+    sides = [  # (corner radius, where its arc ends, where the side after it ends)
+        (tl, (_q(x), _q(y + tl[1])), (_q(x), _q(y + h - bl[1]))),
+        (bl, (_q(x + bl[0]), _q(y + h)), (_q(x + w - br[0]), _q(y + h))),
+        (br, (_q(x + w), _q(y + h - br[1])), (_q(x + w), _q(y + tr[1]))),
+        (tr, (_q(x + w - tr[0]), _q(y)), None),
+    ]
+    ctx.move_to(*start)
+    here = start
+    for radius, arc_end, line_end in sides:
+        rx, ry = _q(radius[0]), _q(radius[1])
+        if rx and ry:
+            _svg_arc(ctx, *here, rx, ry, *arc_end, sweep=False)
+        elif radius[0] > 0:
+            ctx.line_to(*arc_end)
+        here = arc_end if radius[0] > 0 else here
+        if line_end is not None:
+            ctx.line_to(*line_end)
+            here = line_end
     ctx.close_path()
 
 
@@ -334,6 +391,7 @@ class _GlyphData:
     runs: dict[int, _RunPath]
     ys: np.ndarray  # device y of each glyph's first point
     weights: np.ndarray  # path rows per glyph: roughly what filling it costs
+    masks: dict[int, _Mask] = field(default_factory=dict)  # id(shadow) → its blurred silhouette
 
 
 def _glyph_runs(
@@ -346,6 +404,8 @@ def _glyph_runs(
             runs.append((item, turned))
         elif isinstance(item, Group):
             runs += _glyph_runs(item.items, turned)
+        elif isinstance(item, ShadowItem):
+            runs += _glyph_runs(item.shapes, turned)
         elif isinstance(item, Rotated):
             outer = turned if turned is not None else cairo.Matrix()
             runs += _glyph_runs(item.items, _rotate_matrix(item).multiply(outer))
@@ -642,6 +702,8 @@ def _paint(
                 _paint(ctx, sub, glyphs, band, scale)
             ctx.pop_group_to_source()
             ctx.paint_with_alpha(_q(item.opacity, 4))
+        case ShadowItem():
+            paint_shadow(ctx, item, glyphs, band)
         case Rotated():
             ctx.save()
             ctx.transform(_rotate_matrix(item))
@@ -655,6 +717,176 @@ def _paint(
 
 
 _ANYWHERE = (-(2**31), 2**31)  # device rows: a band that holds everything
+
+
+@dataclass(frozen=True, slots=True)
+class _Mask:
+    """A shadow's blurred silhouette, made once per card (both bands composite it)."""
+
+    surface: cairo.ImageSurface  # A8, device pixels
+    x: float  # device px of its top-left corner (fractional for a silhouette moved by another
+    y: float  # shadow's offset)
+
+
+def _shadows(items: tuple[Item, ...], ctm: cairo.Matrix) -> list[tuple[ShadowItem, cairo.Matrix]]:
+    """Every blurred shadow with the CTM it is drawn under."""
+    found: list[tuple[ShadowItem, cairo.Matrix]] = []
+    for item in items:
+        if isinstance(item, ShadowItem) and item.sigma > 0:
+            found.append((item, ctm))
+        elif isinstance(item, Group):
+            found += _shadows(item.items, ctm)
+        elif isinstance(item, Rotated):
+            found += _shadows(item.items, _rotate_matrix(item).multiply(ctm))
+    return found
+
+
+def _silhouette_key(item: ShadowItem, ctm: cairo.Matrix) -> Hashable:
+    """What a silhouette is, wherever its offset moved it: shadows of one element that
+    differ only in offset and blur (a text's glow and drop shadow) draw it once."""
+    dx, dy = item.offset
+    shapes: list[Hashable] = []
+    for s in item.shapes:
+        if isinstance(s, Rect):
+            shapes.append((s.x - dx, s.y - dy, s.width, s.height, s.corners))
+        else:
+            shapes.append((s.face.key, s.size, s.oblique, s.x - dx, s.y - dy, s.glyphs, s.stroke))
+    return tuple(shapes), ctm.as_tuple()
+
+
+def _shadow_masks(scene: Scene, scale: float, glyphs: _GlyphData) -> None:
+    """Draw every silhouette once and blur it for each shadow that casts it (into
+    `glyphs.masks`) before the bands paint."""
+    canvas = (round(scene.width * scale), round(scene.height * scale))
+    groups: dict[Hashable, list[tuple[ShadowItem, cairo.Matrix]]] = {}
+    for item, ctm in _shadows(scene.items, cairo.Matrix(scale, 0, 0, scale, 0, 0)):
+        groups.setdefault(_silhouette_key(item, ctm), []).append((item, ctm))
+    for group in groups.values():
+        check_deadline()
+        _blur_group(group, glyphs, canvas)
+
+
+def _device_box(box: Box, ctm: cairo.Matrix) -> tuple[float, float, float, float]:
+    points = [
+        ctm.transform_point(x, y)
+        for x in (box.x, box.x + box.width)
+        for y in (box.y, box.y + box.height)
+    ]
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _blur_group(
+    group: list[tuple[ShadowItem, cairo.Matrix]], glyphs: _GlyphData, canvas: tuple[int, int]
+) -> None:
+    """One silhouette, drawn where the first shadow casts it on an A8 surface wide enough
+    for every shadow of the group (cut to the canvas widened as much: what lies further off
+    cannot reach a pixel); then, for each shadow, the part three of its standard deviations
+    around it blurred, placed where its offset moves it."""
+    first, ctm = group[0]
+    k = math.hypot(ctm.xx, ctm.yx)  # device px per card px
+    moves = [
+        ctm.transform_distance(i.offset[0] - first.offset[0], i.offset[1] - first.offset[1])
+        for i, _ in group
+    ]
+    pads = [math.ceil(3 * i.sigma * k) + 1 for i, _ in group]
+    reach = max(pads) + math.ceil(max(max(abs(mx), abs(my)) for mx, my in moves))
+    x0, y0, x1, y1 = _device_box(first.bounds, ctm)
+    left, top = max(math.floor(x0) - reach, -reach), max(math.floor(y0) - reach, -reach)
+    right = min(math.ceil(x1) + reach, canvas[0] + reach)
+    bottom = min(math.ceil(y1) + reach, canvas[1] + reach)
+    if right <= left or bottom <= top:
+        return
+    rows = _silhouette(first, ctm, glyphs, (left, top, right, bottom))
+    for (item, _), (mx, my), pad in zip(group, moves, pads, strict=True):
+        # this shadow's part of the silhouette: its ink three deviations wide, and no more
+        # than can land on the canvas widened as much once it is moved
+        a = max(math.floor(x0) - pad, math.floor(-pad - mx), left) - left
+        b = max(math.floor(y0) - pad, math.floor(-pad - my), top) - top
+        c = min(math.ceil(x1) + pad, math.ceil(canvas[0] + pad - mx), right) - left
+        d = min(math.ceil(y1) + pad, math.ceil(canvas[1] + pad - my), bottom) - top
+        if c > a and d > b:
+            blurred = _blurred(rows[b:d, a:c], item.sigma * k)
+            glyphs.masks[id(item)] = _Mask(blurred, left + a + mx, top + b + my)
+
+
+def _silhouette(
+    item: ShadowItem, ctm: cairo.Matrix, glyphs: _GlyphData, area: tuple[int, int, int, int]
+) -> np.ndarray:
+    """The coverage of the item's shapes over the device rectangle `area` (left, top, right,
+    bottom), one byte a pixel."""
+    left, top, right, bottom = area
+    surface = cairo.ImageSurface(cairo.FORMAT_A8, right - left, bottom - top)
+    surface.set_device_offset(-left, -top)
+    ctx = cairo.Context(surface)
+    ctx.set_matrix(ctm)
+    for shape in item.shapes:
+        if isinstance(shape, Rect):
+            paint_rect(ctx, shape)
+        else:
+            paint_glyph_run(ctx, shape, glyphs, _ANYWHERE)
+    surface.flush()
+    stride = surface.get_stride()
+    data = np.frombuffer(surface.get_data(), dtype=np.uint8).reshape(bottom - top, stride)
+    rows: np.ndarray = data[:, : right - left].copy()  # the surface's memory goes with it
+    return rows
+
+
+def _blurred(rows: np.ndarray, sigma: float) -> cairo.ImageSurface:
+    """`rows` (coverage, one byte a pixel) blurred by a Gaussian of `sigma` device px, as an
+    A8 surface (Pillow's blur: three box blurs of the sizes that give its variance, linear in
+    the pixels whatever `sigma` is). Edge pixels extend past the border, which is right at a
+    cut through a silhouette that goes on."""
+    h, w = rows.shape
+    blurred = Image.fromarray(np.ascontiguousarray(rows), "L").filter(
+        ImageFilter.GaussianBlur(sigma)
+    )
+    stride = cairo.ImageSurface.format_stride_for_width(cairo.FORMAT_A8, w)
+    out = np.zeros((h, stride), dtype=np.uint8)
+    out[:, :w] = np.asarray(blurred)
+    return cairo.ImageSurface.create_for_data(
+        bytearray(out.tobytes()), cairo.FORMAT_A8, w, h, stride
+    )
+
+
+def paint_shadow(
+    ctx: cairo.Context, item: ShadowItem, glyphs: _GlyphData, band: tuple[int, int]
+) -> None:
+    """A shadow as the SVG draws it: clipped to outside the element's outline (a box
+    shadow), the silhouette in the shadow's colour, blurred (a mask drawn before the bands)
+    or hard-edged (drawn here, as CairoSVG draws the SVG's group), faded by its alpha."""
+    if item.sigma > 0 and id(item) not in glyphs.masks:
+        return  # wholly off the canvas
+    ctx.save()
+    if item.cutout is not None:
+        c = item.cutout
+        x, y, w, h = item.region
+        ctx.move_to(_q(x), _q(y))
+        ctx.line_to(_q(x + w), _q(y))
+        ctx.line_to(_q(x + w), _q(y + h))
+        ctx.line_to(_q(x), _q(y + h))
+        ctx.close_path()
+        _reversed(ctx, c.x, c.y, c.width, c.height, c.corners)
+        ctx.set_tolerance(0.1)  # CairoSVG restores cairo's default before it clips
+        ctx.clip()
+    if item.sigma > 0:
+        mask = glyphs.masks[id(item)]
+        _set_color(ctx, item.color)
+        ctx.identity_matrix()
+        ctx.mask_surface(mask.surface, mask.x, mask.y)
+    else:
+        faded = item.color.a < 255
+        if faded:
+            ctx.push_group()
+        for shape in item.shapes:
+            if isinstance(shape, Rect):
+                paint_rect(ctx, shape)
+            else:
+                paint_glyph_run(ctx, shape, glyphs, band)
+        if faded:
+            ctx.pop_group_to_source()
+            ctx.paint_with_alpha(_q(item.color.a / 255, 4))
+    ctx.restore()
 
 
 def needs_svg(scene: Scene) -> bool:
@@ -707,6 +939,7 @@ def paint_scene(scene: Scene, scale: float = 1.0, svg: bytes | None = None) -> R
     rows = np.zeros((height, stride), dtype=np.uint8)  # ours, so the raster outlives cairo's
     try:
         glyphs = _glyph_data(scene, scale)
+        _shadow_masks(scene, scale, glyphs)
         split = _split(scene, scale, glyphs, height)
         with parallel.helper() as pool:
             if pool is None or split is None:

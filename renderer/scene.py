@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from typing_extensions import assert_never
 
-from .fonts import FontFace
+from .fonts import OBLIQUE_SLANT, FontFace
 from .geometry import Box, Corners, Rotation
 from .imagefit import FittedImage
 from .layout import (
@@ -28,7 +28,7 @@ from .layout import (
     TextBox,
     TextLayout,
 )
-from .model import Color, Paint, Stroke, visible
+from .model import Color, Paint, Shadow, Stroke, visible
 from .paint import Fill, LinearFill, RadialFill, fill_for
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "Ring",
     "Rotated",
     "Scene",
+    "ShadowItem",
     "build_scene",
 ]
 
@@ -130,7 +131,35 @@ class Rotated:
     items: tuple[Item, ...]
 
 
-Item = Rect | Ring | GlyphRunItem | EmojiItem | ImageItem | Group | Rotated
+@dataclass(frozen=True, slots=True)
+class ShadowItem:
+    """A shadow: the silhouette of `shapes` (placed where the shadow falls, filled with the
+    shadow's colour at full alpha), blurred by a Gaussian of `sigma`, faded by the colour's
+    alpha, and, for a box shadow, not drawn inside the element's own outline (`cutout`)."""
+
+    shapes: tuple[Rect | GlyphRunItem, ...]
+    sigma: float  # px, standard deviation of the blur (CSS blur radius / 2); 0 = hard edge
+    color: Color  # straight alpha: how strong the silhouette shows
+    bounds: Box  # px: where the silhouette's ink lies, before the blur spreads it
+    cutout: Rect | None = None  # the element's outline (box shadows), or None (text shadows)
+    offset: tuple[float, float] = (0.0, 0.0)  # px the silhouette was moved from its element
+
+    @property
+    def region(self) -> tuple[float, float, float, float]:
+        """(x, y, width, height) px the blurred silhouette can reach: three standard
+        deviations past its ink, and for a box shadow the element's outline too (the clip
+        that keeps it outside is drawn around both)."""
+        m = 3 * self.sigma
+        b = self.bounds
+        x0, y0, x1, y1 = b.x - m, b.y - m, b.x + b.width + m, b.y + b.height + m
+        if self.cutout is not None:
+            c = self.cutout
+            x0, y0 = min(x0, c.x), min(y0, c.y)
+            x1, y1 = max(x1, c.x + c.width), max(y1, c.y + c.height)
+        return x0, y0, x1 - x0, y1 - y0
+
+
+Item = Rect | Ring | GlyphRunItem | EmojiItem | ImageItem | Group | Rotated | ShadowItem
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +209,90 @@ def _band(d: Decoration, box: Box, opacity: float) -> Rect:
     return Rect(d.x, d.y, d.width, d.height, _SQUARE, _fill(d.color, box, opacity))
 
 
+def _spread_radius(r: float, spread: float) -> float:
+    """A corner radius of a box shadow's shape grown by `spread` (CSS Backgrounds 3, 7.1.1):
+    a square corner stays square, and a radius smaller than a positive spread grows by less,
+    so a slightly rounded box casts a slightly rounded shadow."""
+    if r <= 0:
+        return 0.0
+    if spread < 0:
+        return max(0.0, r + spread)
+    if r >= spread:
+        return r + spread
+    return r + spread * (1 + (r / spread - 1) ** 3)
+
+
+def _spread(corners: Corners, spread: float) -> Corners:
+    return Corners(
+        *((_spread_radius(rx, spread), _spread_radius(ry, spread)) for rx, ry in corners.all)
+    )
+
+
+def _solid(color: Color) -> Color:
+    return Color(color.r, color.g, color.b)
+
+
+def box_shadows(box: Box, corners: Corners, shadows: tuple[Shadow, ...]) -> list[Item]:
+    """CSS box shadows of the outline (`box`, `corners`), the last in the list painted first."""
+    cutout = Rect(box.x, box.y, box.width, box.height, corners, Color(0, 0, 0))
+    items: list[Item] = []
+    for shadow in reversed(shadows):
+        s = shadow.spread
+        at = Box(box.x - s + shadow.x, box.y - s + shadow.y, box.width + 2 * s, box.height + 2 * s)
+        if shadow.color.a == 0 or at.width <= 0 or at.height <= 0:
+            continue
+        shape = Rect(at.x, at.y, at.width, at.height, _spread(corners, s), _solid(shadow.color))
+        offset = (shadow.x, shadow.y)
+        items.append(ShadowItem((shape,), shadow.sigma, shadow.color, at, cutout, offset))
+    return items
+
+
+def text_shadows(runs: list[Item], shadows: tuple[Shadow, ...]) -> list[Item]:
+    """CSS text shadows of the glyph runs (their strokes included; emoji cast none)."""
+    glyphs = [r for r in runs if isinstance(r, GlyphRunItem)]
+    if not glyphs:
+        return []
+    items: list[Item] = []
+    for shadow in reversed(shadows):
+        if shadow.color.a == 0:
+            continue
+        ink = _solid(shadow.color)
+        shapes = tuple(
+            replace(
+                r,
+                x=r.x + shadow.x,
+                y=r.y + shadow.y,
+                paint=ink,
+                stroke=None if r.stroke is None else replace(r.stroke, color=ink),
+            )
+            for r in glyphs
+        )
+        bounds = _ink_bounds(shapes)
+        offset = (shadow.x, shadow.y)
+        items.append(ShadowItem(shapes, shadow.sigma, shadow.color, bounds, None, offset))
+    return items
+
+
+def _ink_bounds(runs: tuple[GlyphRunItem, ...]) -> Box:
+    """A box holding every glyph's ink (the face's bounding box at each glyph, slant and
+    stroke included)."""
+    left = top = float("inf")
+    right = bottom = float("-inf")
+    for r in runs:
+        k = r.size / r.face.upem
+        x0, y0, x1, y1 = (v * k for v in r.face.bbox)
+        grow = (OBLIQUE_SLANT * max(abs(y0), abs(y1)) if r.oblique else 0.0) + (
+            r.stroke.reach if r.stroke else 0.0
+        )
+        xs = [gx for _, gx, _ in r.glyphs]
+        ys = [gy for _, _, gy in r.glyphs]
+        left = min(left, r.x + min(xs) + x0 - grow)
+        right = max(right, r.x + max(xs) + x1 + grow)
+        top = min(top, r.y - max(ys) - y1 - grow)
+        bottom = max(bottom, r.y - min(ys) - y0 + grow)
+    return Box(left, top, right - left, bottom - top)
+
+
 def _fill(paint: Paint, box: Box, opacity: float = 1.0) -> Fill:
     return fill_for(paint if opacity >= 1 else paint.with_opacity(opacity), box)
 
@@ -189,21 +302,23 @@ def paint_text(b: TextBox) -> list[Item]:
     fill: then they fade together, as one picture."""
     c = b.component
     color = c.style.color
-    if c.stroke is None or c.opacity >= 1:
+    grouped = c.opacity < 1 and (c.stroke is not None or bool(c.text_shadows))
+    if not grouped:
         fill = _fill(color, b.box, c.opacity)
-        return _glyph_runs(b.text, color, fill, b.box, c.opacity, c.stroke)
+        runs = _glyph_runs(b.text, color, fill, b.box, c.opacity, c.stroke)
+        return text_shadows(runs, c.text_shadows) + runs
     runs = _glyph_runs(b.text, color, _fill(color, b.box), b.box, 1.0, c.stroke)
-    return [Group(c.opacity, tuple(runs))]
+    return [Group(c.opacity, tuple(text_shadows(runs, c.text_shadows) + runs))]
 
 
 def paint_tag(b: TagBox) -> list[Item]:
     c, box = b.component, b.box
     radius = box.height / 2 if c.radius is None else c.radius
     corners = _cap(radius, box.width, box.height)
-    items: list[Item] = [
-        Rect(box.x, box.y, box.width, box.height, corners, _fill(c.background, box))
-    ]
-    items += _glyph_runs(b.text, c.style.color, _fill(c.style.color, box), box, stroke=c.stroke)
+    items = box_shadows(box, corners, c.shadows)
+    items.append(Rect(box.x, box.y, box.width, box.height, corners, _fill(c.background, box)))
+    runs = _glyph_runs(b.text, c.style.color, _fill(c.style.color, box), box, stroke=c.stroke)
+    items += text_shadows(runs, c.text_shadows) + runs
     return items if c.opacity >= 1 else [Group(c.opacity, tuple(items))]
 
 
@@ -211,20 +326,24 @@ def paint_image(b: ImageBox, fitted: FittedImage) -> list[Item]:
     box, c, inner = b.box, b.component, fitted.content
     content = None if inner == box else (inner.x, inner.y, inner.width, inner.height)
     border = min(c.border_width, box.width / 2, box.height / 2)
-    return [
-        ImageItem(
-            box.x,
-            box.y,
-            box.width,
-            box.height,
-            _cap(c.radius, box.width, box.height),
-            c.opacity,
-            fitted,
-            content,
-            border if border > 0 and c.border_color.a > 0 else 0.0,
-            c.border_color if border > 0 and c.border_color.a > 0 else None,
-        )
-    ]
+    corners = _cap(c.radius, box.width, box.height)
+    shadows = box_shadows(box, corners, c.shadows)
+    image = ImageItem(
+        box.x,
+        box.y,
+        box.width,
+        box.height,
+        corners,
+        1.0 if shadows else c.opacity,
+        fitted,
+        content,
+        border if border > 0 and c.border_color.a > 0 else 0.0,
+        c.border_color if border > 0 and c.border_color.a > 0 else None,
+    )
+    if not shadows:
+        return [image]
+    items = (*shadows, image)
+    return list(items) if c.opacity >= 1 else [Group(c.opacity, items)]
 
 
 def paint_divider(b: DividerBox) -> list[Item]:
@@ -248,7 +367,7 @@ def paint_shape(b: ShapeBox) -> list[Item]:
         corners = Corners.ellipse(box.width, box.height)
     else:
         corners = Corners.fit(c.radius, box.width, box.height)
-    items: list[Item] = []
+    items = box_shadows(box, corners, c.shadows)
     if visible(c.fill):
         items.append(Rect(box.x, box.y, box.width, box.height, corners, _fill(c.fill, box)))
     thickness = min(c.border_width, box.width / 2, box.height / 2)
@@ -266,7 +385,7 @@ def paint_stack(b: StackBox, images: dict[str, FittedImage]) -> list[Item]:
     fades as one picture."""
     c, box = b.component, b.box
     radius = _cap(c.radius, box.width, box.height)
-    items: list[Item] = []
+    items = box_shadows(box, radius, c.shadows)
     if c.background is not None and visible(c.background):
         items.append(Rect(box.x, box.y, box.width, box.height, radius, _fill(c.background, box)))
     thickness = min(c.border_width, box.width / 2, box.height / 2)

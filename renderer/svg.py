@@ -21,7 +21,18 @@ from .imagefit import LoadedImage
 from .model import Color
 from .numfmt import fmt
 from .paint import Fill, LinearFill, RadialFill, gradient_matrix, run_matrix
-from .scene import EmojiItem, GlyphRunItem, Group, ImageItem, Item, Rect, Ring, Rotated, Scene
+from .scene import (
+    EmojiItem,
+    GlyphRunItem,
+    Group,
+    ImageItem,
+    Item,
+    Rect,
+    Ring,
+    Rotated,
+    Scene,
+    ShadowItem,
+)
 from .text.outline import glyph_path
 
 __all__ = ["build_svg"]
@@ -127,12 +138,26 @@ def _rounded_path(x: float, y: float, w: float, h: float, corners: Corners) -> s
     )
 
 
-def _arc(radius: tuple[float, float], x: float, y: float) -> str:
-    """A clockwise quarter-ellipse to (x, y); nothing for a square corner."""
+def _arc(radius: tuple[float, float], x: float, y: float, sweep: int = 1) -> str:
+    """A quarter-ellipse to (x, y), clockwise (`sweep` 1) or not; nothing for a square
+    corner."""
     rx, ry = radius
     if rx <= 0:
         return ""
-    return f"A{fmt(rx)} {fmt(ry)} 0 0 1 {fmt(x)} {fmt(y)}"
+    return f"A{fmt(rx)} {fmt(ry)} 0 0 {sweep} {fmt(x)} {fmt(y)}"
+
+
+def reversed_path(x: float, y: float, w: float, h: float, corners: Corners) -> str:
+    """`_rounded_path` counter-clockwise: inside a clockwise rectangle, a hole by the nonzero
+    rule (CairoSVG clips by nonzero whatever `clip-rule` says)."""
+    if corners.square:
+        return f"M{fmt(x)} {fmt(y)}V{fmt(y + h)}H{fmt(x + w)}V{fmt(y)}Z"
+    tl, tr, br, bl = (r if r[0] > 0 and r[1] > 0 else (0.0, 0.0) for r in corners.all)
+    return (
+        f"M{fmt(x + tl[0])} {fmt(y)}{_arc(tl, x, y + tl[1], 0)}V{fmt(y + h - bl[1])}"
+        f"{_arc(bl, x + bl[0], y + h, 0)}H{fmt(x + w - br[0])}{_arc(br, x + w, y + h - br[1], 0)}"
+        f"V{fmt(y + tr[1])}{_arc(tr, x + w - tr[0], y, 0)}Z"
+    )
 
 
 def _ring(r: Ring) -> str:
@@ -154,6 +179,7 @@ class _Writer:
         self.pixels = pixels
         self._paints: dict[tuple[Fill, Affine | None], str] = {}
         self._clips = 0  # glyph clips of inside strokes
+        self._filters = 0  # shadows' blurs and clips
 
     def fill(self, fill: Fill, inside: Affine | None = None) -> str:
         """The fill attributes of an element painted with `fill` (a gradient goes to the
@@ -201,6 +227,39 @@ class _Writer:
         self._clips += 1
         self.defs.append(f'<clipPath id="{clip}"><path d="{outlines}"/></clipPath>')
         return f'{fill}{head} clip-path="url(#{clip})" fill="none" {line} d="{outlines}"/>'
+
+    def shadow(self, item: ShadowItem) -> str:
+        """The silhouette in the shadow's colour, in a group that blurs it (an
+        feGaussianBlur over a region three standard deviations wider) and fades it, clipped
+        to outside the element's outline for a box shadow."""
+        body = "".join(
+            self.rect(s) if isinstance(s, Rect) else self.glyph_run(s) for s in item.shapes
+        )
+        x, y, w, h = item.region
+        attrs = []
+        if item.sigma > 0:
+            ident = f"f{self._filters}"
+            self._filters += 1
+            region = f'x="{fmt(x)}" y="{fmt(y)}" width="{fmt(w)}" height="{fmt(h)}"'
+            self.defs.append(
+                f'<filter id="{ident}" filterUnits="userSpaceOnUse" {region} '
+                f'color-interpolation-filters="sRGB">'
+                f'<feGaussianBlur stdDeviation="{fmt(item.sigma, 3)}"/></filter>'
+            )
+            attrs.append(f'filter="url(#{ident})"')
+        if item.color.a < 255:
+            attrs.append(f'opacity="{fmt(item.color.a / 255, 4)}"')
+        if attrs:
+            body = f"<g {' '.join(attrs)}>{body}</g>"
+        if item.cutout is None:
+            return body
+        c = item.cutout
+        ident = f"o{self._filters}"
+        self._filters += 1
+        around = f"M{fmt(x)} {fmt(y)}H{fmt(x + w)}V{fmt(y + h)}H{fmt(x)}Z"
+        hole = reversed_path(c.x, c.y, c.width, c.height, c.corners)
+        self.defs.append(f'<clipPath id="{ident}"><path d="{around}{hole}"/></clipPath>')
+        return f'<g clip-path="url(#{ident})">{body}</g>'
 
     def image(self, item: ImageItem, index: str) -> str:
         """The image, clipped to its rounded box, then its border ring; faded together.
@@ -252,6 +311,8 @@ class _Writer:
             case Rotated():
                 inner = "".join(self.item(sub, f"{index}-{i}") for i, sub in enumerate(item.items))
                 return f'<g transform="{rotate_attr(item)}">{inner}</g>'
+            case ShadowItem():
+                return self.shadow(item)
             case _:
                 assert_never(item)
 

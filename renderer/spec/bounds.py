@@ -110,6 +110,29 @@ def _paint_issues(node: RawNode, limits: Limits) -> list[Issue]:
     out: list[Issue] = []
     for key in _PAINTS:
         out += _gradient_issues(f"{node.pointer}/{key}", c.get(key), limits)
+    for key in ("shadow", "textShadow"):
+        out += _shadow_issues(f"{node.pointer}/{key}", c.get(key), limits)
+    return out
+
+
+def _shadow_issues(at: str, value: Any, limits: Limits) -> list[Issue]:
+    shadows = value if isinstance(value, list) else [] if value is None else [value]
+    out: list[Issue] = []
+    if len(shadows) > limits.max_shadows:
+        out.append(
+            Issue(
+                at,
+                f"At most {limits.max_shadows} shadows (Limits.max_shadows). "
+                f"Received: {len(shadows)}.",
+            )
+        )
+    for i, shadow in enumerate(shadows):
+        blur = shadow.get("blur", 0) if isinstance(shadow, dict) else 0
+        if isinstance(blur, int | float) and blur > limits.max_blur:
+            where = f"{at}/{i}/blur" if isinstance(value, list) else f"{at}/blur"
+            out.append(
+                Issue(where, f"Must be ≤ {limits.max_blur:g} (Limits.max_blur). Received: {blur}.")
+            )
     return out
 
 

@@ -23,7 +23,18 @@ from .strict import pointer
 __all__ = ["MAX_ISSUES", "is_limit", "more_issues", "schema", "schema_issues"]
 
 MAX_ISSUES = 100  # issues one SpecError lists; the rest are counted in a last issue
-_LIMIT_FIELDS = {"width", "height", "components", "children", "fontSize", "text", "stops"}
+_LIMIT_FIELDS = {
+    "width",
+    "height",
+    "components",
+    "children",
+    "fontSize",
+    "text",
+    "stops",
+    "shadow",
+    "textShadow",
+    "blur",
+}
 
 
 @cache

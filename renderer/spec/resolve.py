@@ -25,6 +25,7 @@ from ..model import (
     Paint,
     Percent,
     RadialGradient,
+    Shadow,
     ShapeComponent,
     Span,
     StackComponent,
@@ -179,6 +180,21 @@ def _stroke(c: dict[str, Any]) -> Stroke | None:
     )
 
 
+def _shadows(c: dict[str, Any], key: str) -> tuple[Shadow, ...]:
+    """One shadow object or a list of them, each with CSS's defaults."""
+    raw = c.get(key, [])
+    return tuple(
+        Shadow(
+            float(s.get("x", 0)),
+            float(s.get("y", 0)),
+            float(s.get("blur", 0)),
+            Color.parse(s.get("color", "#00000080")),
+            float(s.get("spread", 0)),
+        )
+        for s in (raw if isinstance(raw, list) else [raw])
+    )
+
+
 def _turn(degrees: float) -> float:
     """A whole turn (360, -720) draws nothing turned: no transform at all."""
     return 0.0 if degrees % 360 == 0 else degrees
@@ -210,6 +226,7 @@ def text(at: str, c: dict[str, Any]) -> TextComponent:
         if auto
         else None,
         stroke=_stroke(c),
+        text_shadows=_shadows(c, "textShadow"),
     )
 
 
@@ -238,6 +255,7 @@ def image(at: str, c: dict[str, Any]) -> ImageComponent:
         border_width=float(c.get("borderWidth", 0)),
         border_color=Color.parse(c.get("borderColor", "#000000")),
         on_error=c.get("onImageError", "error"),
+        shadows=_shadows(c, "shadow"),
     )
 
 
@@ -258,6 +276,8 @@ def tag(at: str, c: dict[str, Any]) -> TagComponent:
         max_width=float(c["maxWidth"]) if "maxWidth" in c else None,
         ellipsis=_clean_text(c.get("ellipsis", "…")),
         stroke=_stroke(c),
+        shadows=_shadows(c, "shadow"),
+        text_shadows=_shadows(c, "textShadow"),
     )
 
 
@@ -289,6 +309,7 @@ def shape(at: str, c: dict[str, Any]) -> ShapeComponent:
         radius=_corners(c.get("radius", 0)),
         border_width=float(c.get("borderWidth", 0)),
         border_color=Color.parse(c.get("borderColor", "#000000")),
+        shadows=_shadows(c, "shadow"),
     )
 
 
@@ -320,6 +341,7 @@ def stack(at: str, c: dict[str, Any]) -> StackComponent:
         radius=float(c.get("radius", 0)),
         border_width=float(c.get("borderWidth", 0)),
         border_color=Color.parse(c.get("borderColor", "#000000")),
+        shadows=_shadows(c, "shadow"),
     )
 
 
