@@ -18,7 +18,8 @@ that would exceed any bound with a `LimitError` naming the component where the t
   covers once turned (`rotate`);
 - `Limits.max_blur_area`: device pixels of the offscreen surfaces that blurred shadows are
   drawn and blurred on (each the shadow's silhouette three standard deviations wider, cut to
-  the canvas widened as much), checked on the layout; every shadow's region counts as painted.
+  the canvas widened as much), and of images a `filter` blurs, checked on the layout; every
+  shadow's region counts as painted.
   A blur costs a fixed time per pixel whatever its radius (three box blurs), so this bounds it.
 
 What cannot be seen costs nothing and is not counted: a component whose box lies wholly off the
@@ -167,6 +168,13 @@ class _Tally:
         if isinstance(b, ImageBox):
             w, h = max(1, round(b.box.width * scale)), max(1, round(b.box.height * scale))
             self.images += min(w * h, limits.max_pixels)
+            if b.component.filter is not None and b.component.filter.blur > 0:
+                self.blurred += min(w * h, limits.max_pixels)  # its fitted pixels
+            if b.component.overlay is not None:  # a scrim paints the box again
+                box = b.box if turn is None else bounds(turn, b.box)
+                self.area += _area_on_canvas(
+                    box.x, box.y, box.width, box.height, card.width, card.height
+                )
         for silhouette, shadows in _shadowed(b):
             for shadow in shadows:
                 self._shadow(silhouette, shadow, turn, card, scale)
@@ -239,7 +247,8 @@ def _over(tally: _Tally, limits: Limits, scale: float) -> str | None:
         )
     if tally.blurred > limits.max_blur_area:
         return (
-            f"The card's shadows blur {tally.blurred / 1e6:.1f} megapixels at scale {scale:g} "
+            f"The card's shadows and image filters blur {tally.blurred / 1e6:.1f} megapixels "
+            f"at scale {scale:g} "
             f"up to here; the limit is {limits.max_blur_area / 1e6:.1f} (Limits.max_blur_area)."
         )
     area = tally.area * scale * scale

@@ -23,11 +23,12 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
+from . import imagefilter
 from .errors import ImageLoadError, Issue
 from .geometry import Box
 from .layout import CardLayout, ImageBox, boxes
 from .limits import DEFAULT_LIMITS, Limits
-from .model import ImageComponent
+from .model import Filter, ImageComponent
 from .policy import DEFAULT_POLICY, ImagePolicy
 from .resources import _LRU, CACHES, Resources, Source, pixel_cap
 from .svgsource import rasterize_svg
@@ -81,6 +82,7 @@ class FittedImage:
     cover: tuple[float, float] | None  # the focal point, when the crop follows the device size
     limits: Limits
     error: str | None = None  # a placeholder: why the source could not be used
+    filter: Filter | None = None  # applied to the resampled pixels (`imagefilter`)
 
     def _target(self, scale: float) -> tuple[tuple[int, int], tuple[float, float, float, float]]:
         size = _device_size(self.content.width, self.content.height, scale, self.limits)
@@ -103,14 +105,26 @@ class FittedImage:
     def _resampled(
         self, size: tuple[int, int], crop: tuple[float, float, float, float]
     ) -> LoadedImage:
+        density = (
+            size[0] / max(self.content.width, 1e-9),
+            size[1] / max(self.content.height, 1e-9),
+        )
+
         def make() -> LoadedImage:
             if self.error is not None and size == self.source.size:
                 return LoadedImage(size[0], size[1], self.source)  # drawn at this size
             fitted = self.source.resize(size, Image.Resampling.LANCZOS, box=crop)
             fitted.info.clear()
+            if self.filter is not None:
+                fitted = imagefilter.apply(fitted, self.filter, density)
             return LoadedImage(size[0], size[1], fitted)
 
-        return _fitted.get((self.key, size, crop), make)
+        key = (
+            (self.key, size, crop)
+            if self.filter is None
+            else (self.key, size, crop, self.filter, density)
+        )
+        return _fitted.get(key, make)
 
 
 def _loaded_cost(im: LoadedImage) -> int:
@@ -232,7 +246,7 @@ def _fit(
         return _blank(box, limits)
     content = Box(box.x + place.left, box.y + place.top, place.width, place.height)
     cover = c.position if c.fit == "cover" else None
-    return FittedImage(key, image, place.crop, content, cover, limits)
+    return FittedImage(key, image, place.crop, content, cover, limits, filter=c.filter)
 
 
 def placeholder(box: Box, scale: float, error: str, limits: Limits = DEFAULT_LIMITS) -> FittedImage:

@@ -52,7 +52,7 @@ class Limits:
     # Paint (issue 14): what each effect may ask for, checked on the spec.
     max_gradient_stops: int = 32  # colour stops of one gradient
     max_shadows: int = 8  # shadows in one shadow or textShadow list
-    max_blur: float = 200.0  # px, a shadow's blur radius (a Gaussian of blur / 2)
+    max_blur: float = 200.0  # px: a shadow's blur radius, an image filter's blur deviation
     max_blur_area: int = 33_554_432  # device px blurred per card (2 × max_pixels), see budget
 
 

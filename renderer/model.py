@@ -25,6 +25,7 @@ __all__ = [
     "Color",
     "Component",
     "DividerComponent",
+    "Filter",
     "FlexItem",
     "FontRequest",
     "ImageComponent",
@@ -175,6 +176,17 @@ def shadow_reach(shadows: tuple[Shadow, ...]) -> float:
     return max((s.reach for s in shadows), default=0.0)
 
 
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """An image's `filter`: CSS filter functions, applied in this order (see `imagefilter`)."""
+
+    brightness: float = 1.0  # multiplies each channel (1 = unchanged)
+    contrast: float = 1.0  # scales each channel's distance from the middle grey
+    saturate: float = 1.0  # 0 = grey, 1 = unchanged, more = more vivid
+    grayscale: float = 0.0  # 0 = unchanged, 1 = grey
+    blur: float = 0.0  # px, standard deviation of a Gaussian (CSS blur())
+
+
 class Anchor(enum.Enum):
     """Which point of a component's box is placed at (x, y): fractions of width and height."""
 
@@ -311,6 +323,8 @@ class ImageComponent:
     border_color: Color = Color(0, 0, 0)
     on_error: str = "error"  # error | placeholder
     shadows: tuple[Shadow, ...] = ()  # box shadows of the outline, the first on top
+    filter: Filter | None = None  # applied to the pixels, before the clip
+    overlay: Paint | None = None  # a scrim over the image, inside its outline
     item: FlexItem = _IN_FLOW
     hidden: bool = False
     rotate: float = 0.0  # degrees clockwise about the anchor point

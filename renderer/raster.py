@@ -655,7 +655,8 @@ def paint_ring(ctx: cairo.Context, r: Ring) -> None:
 
 def paint_image(ctx: cairo.Context, item: ImageItem, scale: float) -> None:
     bordered = item.border_color is not None and item.border_width > 0
-    if bordered and item.opacity < 1:
+    layered = bordered or item.overlay is not None
+    if layered and item.opacity < 1:
         ctx.push_group()
     ctx.save()
     if not item.corners.square:
@@ -669,12 +670,15 @@ def paint_image(ctx: cairo.Context, item: ImageItem, scale: float) -> None:
     ctx.translate(_q(x), _q(y))
     ctx.scale(_q(w) / source.get_width(), _q(h) / source.get_height())
     ctx.set_source(pattern)
-    ctx.paint_with_alpha(1.0 if bordered or item.opacity >= 1 else _q(item.opacity, 4))
+    ctx.paint_with_alpha(1.0 if layered or item.opacity >= 1 else _q(item.opacity, 4))
     ctx.restore()
+    if item.overlay is not None:
+        box = (item.x, item.y, item.width, item.height, item.corners)
+        paint_rect(ctx, Rect(*box, item.overlay))
     if bordered and item.border_color is not None:
         ring = (item.x, item.y, item.width, item.height, item.corners, item.border_width)
         paint_ring(ctx, Ring(*ring, item.border_color))
-    if bordered and item.opacity < 1:
+    if layered and item.opacity < 1:
         ctx.pop_group_to_source()
         ctx.paint_with_alpha(_q(item.opacity, 4))
 
@@ -913,6 +917,9 @@ def _gradient_items(items: tuple[Item, ...]) -> bool:
     for item in items:
         if isinstance(item, Rect | GlyphRunItem) and not isinstance(item.paint, Color):
             return True
+        if isinstance(item, ImageItem) and item.overlay is not None:
+            if not isinstance(item.overlay, Color):
+                return True
         if isinstance(item, Group | Rotated) and _gradient_items(item.items):
             return True
     return False

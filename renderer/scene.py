@@ -87,7 +87,8 @@ class GlyphRunItem:
 
 @dataclass(frozen=True, slots=True)
 class ImageItem:
-    """An image clipped to its (rounded) box, with an optional border inside that outline.
+    """An image clipped to its (rounded) box, with an optional scrim over it and an optional
+    border inside that outline.
 
     The box is the clip outline; `content` is where the pixels land when that is not the whole
     box (fit contain or none). The border is the ring between the outline and the same outline
@@ -105,6 +106,7 @@ class ImageItem:
     content: tuple[float, float, float, float] | None = None  # px x, y, w, h; None = the box
     border_width: float = 0.0  # px, capped at half the smaller side; 0 = no border
     border_color: Color | None = None  # straight alpha; None = no border
+    overlay: Fill | None = None  # a scrim over the pixels, inside the outline, under the border
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,6 +341,7 @@ def paint_image(b: ImageBox, fitted: FittedImage) -> list[Item]:
         content,
         border if border > 0 and c.border_color.a > 0 else 0.0,
         c.border_color if border > 0 and c.border_color.a > 0 else None,
+        None if c.overlay is None or not visible(c.overlay) else _fill(c.overlay, box),
     )
     if not shadows:
         return [image]

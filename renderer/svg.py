@@ -269,13 +269,14 @@ class _Writer:
         """
         attrs = ""
         bordered = item.border_color is not None and item.border_width > 0
+        layered = bordered or item.overlay is not None  # parts that fade together
         if not item.corners.square:
             clip = f"clip{index}"
             outline = _rounded_path(item.x, item.y, item.width, item.height, item.corners)
             shape = f'<path d="{outline}"/>'
             self.defs.append(f'<clipPath id="{clip}">{shape}</clipPath>')
             attrs += f' clip-path="url(#{clip})"'
-        if item.opacity < 1 and not bordered:
+        if item.opacity < 1 and not layered:
             attrs += f' opacity="{fmt(item.opacity, 4)}"'
         x, y, w, h = item.content or (item.x, item.y, item.width, item.height)
         data = base64.b64encode(self.pixels(item).png).decode("ascii")
@@ -284,14 +285,18 @@ class _Writer:
             f'height="{fmt(h)}" preserveAspectRatio="none"{attrs} '
             f'xlink:href="data:image/png;base64,{data}"/>'
         )
-        if not bordered or item.border_color is None:
+        if not layered:
             return image
         corners, width = item.corners, item.border_width
-        ring = Ring(item.x, item.y, item.width, item.height, corners, width, item.border_color)
-        border = _ring(ring)
+        if item.overlay is not None:
+            scrim = Rect(item.x, item.y, item.width, item.height, corners, item.overlay)
+            image += self.rect(scrim)
+        if bordered and item.border_color is not None:
+            ring = Ring(item.x, item.y, item.width, item.height, corners, width, item.border_color)
+            image += _ring(ring)
         if item.opacity < 1:
-            return f'<g opacity="{fmt(item.opacity, 4)}">{image}{border}</g>'
-        return image + border
+            return f'<g opacity="{fmt(item.opacity, 4)}">{image}</g>'
+        return image
 
     def item(self, item: Item, index: str) -> str:
         match item:

@@ -89,7 +89,7 @@ def _node_issues(node: RawNode, limits: Limits) -> list[Issue]:
     return out
 
 
-_PAINTS = ("fill", "backgroundColor", "color")  # the properties that take a gradient
+_PAINTS = ("fill", "backgroundColor", "color", "overlay")  # the properties that take a gradient
 
 
 def _gradient_issues(at: str, paint: Any, limits: Limits) -> list[Issue]:
@@ -112,6 +112,15 @@ def _paint_issues(node: RawNode, limits: Limits) -> list[Issue]:
         out += _gradient_issues(f"{node.pointer}/{key}", c.get(key), limits)
     for key in ("shadow", "textShadow"):
         out += _shadow_issues(f"{node.pointer}/{key}", c.get(key), limits)
+    f = c.get("filter")
+    blur = f.get("blur", 0) if isinstance(f, dict) else 0
+    if isinstance(blur, int | float) and blur > limits.max_blur:
+        out.append(
+            Issue(
+                f"{node.pointer}/filter/blur",
+                f"Must be ≤ {limits.max_blur:g} (Limits.max_blur). Received: {blur}.",
+            )
+        )
     return out
 
 

@@ -18,6 +18,7 @@ from ..model import (
     Color,
     Component,
     DividerComponent,
+    Filter,
     FlexItem,
     ImageComponent,
     Length,
@@ -256,7 +257,22 @@ def image(at: str, c: dict[str, Any]) -> ImageComponent:
         border_color=Color.parse(c.get("borderColor", "#000000")),
         on_error=c.get("onImageError", "error"),
         shadows=_shadows(c, "shadow"),
+        filter=_filter(c.get("filter")),
+        overlay=paint(c["overlay"]) if "overlay" in c else None,
     )
+
+
+def _filter(raw: dict[str, Any] | None) -> Filter | None:
+    if raw is None:
+        return None
+    f = Filter(
+        brightness=float(raw.get("brightness", 1)),
+        contrast=float(raw.get("contrast", 1)),
+        saturate=float(raw.get("saturate", 1)),
+        grayscale=float(raw.get("grayscale", 0)),
+        blur=float(raw.get("blur", 0)),
+    )
+    return None if f == Filter() else f
 
 
 def tag(at: str, c: dict[str, Any]) -> TagComponent:
