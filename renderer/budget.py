@@ -46,6 +46,7 @@ from .layout import (
     LayoutBox,
     PlacedEmoji,
     PlacedRun,
+    QrBox,
     ShapeBox,
     StackBox,
     TagBox,
@@ -58,6 +59,7 @@ from .model import (
     Component,
     DividerComponent,
     ImageComponent,
+    QrComponent,
     Shadow,
     ShapeComponent,
     StackComponent,
@@ -87,7 +89,13 @@ def _shaped(c: Component, in_stack: bool) -> int:
             return (len(c.text) + len(c.ellipsis)) * probes
         case TagComponent():
             return 2 * (len(c.text) + len(c.ellipsis))  # measured, then laid out in its box
-        case ImageComponent() | DividerComponent() | ShapeComponent() | StackComponent():
+        case (
+            ImageComponent()
+            | DividerComponent()
+            | ShapeComponent()
+            | QrComponent()
+            | StackComponent()
+        ):
             return 0
         case _:
             assert_never(c)
@@ -156,7 +164,7 @@ class _Tally:
                     for d in line.decorations
                 )
         match b:
-            case TagBox() | ImageBox() | DividerBox() | ShapeBox() | StackBox():
+            case TagBox() | ImageBox() | DividerBox() | ShapeBox() | QrBox() | StackBox():
                 box = b.box if turn is None else bounds(turn, b.box)  # turned: what it covers
                 self.area += _area_on_canvas(
                     box.x, box.y, box.width, box.height, card.width, card.height

@@ -42,6 +42,7 @@ from .model import (
     ImageComponent,
     Length,
     Percent,
+    QrComponent,
     ShapeComponent,
     StackComponent,
     TagComponent,
@@ -71,6 +72,7 @@ __all__ = [
     "LayoutBox",
     "PlacedEmoji",
     "PlacedRun",
+    "QrBox",
     "ShapeBox",
     "StackBox",
     "TagBox",
@@ -124,6 +126,13 @@ class ShapeBox:
 
 
 @dataclass(frozen=True, slots=True)
+class QrBox:
+    component: QrComponent
+    box: Box  # the square, quiet zone included
+    rotation: Rotation | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class StackBox:
     component: StackComponent
     box: Box  # the panel: border box
@@ -131,7 +140,7 @@ class StackBox:
     rotation: Rotation | None = None  # turns its children with it
 
 
-LayoutBox: TypeAlias = TextBox | TagBox | ImageBox | DividerBox | ShapeBox | StackBox
+LayoutBox: TypeAlias = TextBox | TagBox | ImageBox | DividerBox | ShapeBox | QrBox | StackBox
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +283,11 @@ def _ink_clip(c: Component, clip: Box) -> Box:
     return Box(clip.x - r, clip.y - r, clip.width + 2 * r, clip.height + 2 * r)
 
 
+def place_qr(c: QrComponent, room: Box) -> QrBox:
+    x, y = _at(c, room)
+    return QrBox(c, anchored(x, y, c.size, c.size, c.anchor))
+
+
 def place(c: Component, room: Box, clip: Box, fonts: FontLibrary) -> LayoutBox:
     """`c` placed by its own x, y and anchor in `room` (the canvas, or a stack's padding box),
     turned about that point by its `rotate`."""
@@ -294,6 +308,8 @@ def _place(c: Component, room: Box, clip: Box, fonts: FontLibrary) -> LayoutBox:
             return place_divider(c, room)
         case ShapeComponent():
             return place_shape(c, room)
+        case QrComponent():
+            return place_qr(c, room)
         case StackComponent():
             return place_stack(c, room, clip, fonts)
         case _:
@@ -404,6 +420,9 @@ class _Flow:
                 return _style(c, width=w, height=h, min_width=w, min_height=h), None
             case ImageComponent() | ShapeComponent():
                 return _style(c, width=c.width, height=c.height), None
+            case QrComponent():  # a code keeps its size: its modules must stay square
+                size = c.size
+                return _style(c, width=size, height=size, min_width=size, min_height=size), None
             case DividerComponent():
                 if c.vertical:
                     return _style(c, width=c.thickness, height=c.length), None
@@ -443,6 +462,8 @@ def _arrange_in(flow: _Flow, c: Component, box: Box, clip: Box, pushed: bool) ->
             return DividerBox(c, box)
         case ShapeComponent():
             return ShapeBox(c, box)
+        case QrComponent():
+            return QrBox(c, box)
         case StackComponent():
             return _arrange_stack(flow, c, box, clip)
         case _:

@@ -54,6 +54,7 @@ class Limits:
     max_shadows: int = 8  # shadows in one shadow or textShadow list
     max_blur: float = 200.0  # px: a shadow's blur radius, an image filter's blur deviation
     max_blur_area: int = 33_554_432  # device px blurred per card (2 × max_pixels), see budget
+    max_qr_data: int = 2000  # characters the card's QR codes encode in all
 
 
 ENV_LIMITS = "RENDERER_LIMITS"

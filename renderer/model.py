@@ -31,6 +31,7 @@ __all__ = [
     "ImageComponent",
     "Length",
     "Percent",
+    "QrComponent",
     "ShapeComponent",
     "Span",
     "StackComponent",
@@ -398,6 +399,26 @@ class ShapeComponent:
 
 
 @dataclass(frozen=True, slots=True)
+class QrComponent:
+    """A QR code of `data`, a `size` × `size` square, the quiet zone included."""
+
+    pointer: str
+    x: Length
+    y: Length
+    anchor: Anchor
+    opacity: float
+    data: str
+    size: float  # px, the side, quiet zone included
+    color: Paint = Color(0, 0, 0)  # the dark modules
+    background: Color = Color(255, 255, 255)  # the light modules and the quiet zone
+    error: str = "M"  # L | M | Q | H
+    quiet: int = 4  # modules of quiet zone on every side
+    item: FlexItem = _IN_FLOW
+    hidden: bool = False
+    rotate: float = 0.0  # degrees clockwise about the anchor point
+
+
+@dataclass(frozen=True, slots=True)
 class StackComponent:
     """A flexbox container: its children are laid out along `direction` (see `flex`)."""
 
@@ -431,6 +452,7 @@ Component = (
     | TagComponent
     | DividerComponent
     | ShapeComponent
+    | QrComponent
     | StackComponent
 )
 
@@ -536,6 +558,8 @@ def _extent(c: Component, width: float, height: float) -> tuple[float, float, fl
         case DividerComponent():
             length = resolve(c.length, height if c.vertical else width)
             w, h = (c.thickness, length) if c.vertical else (length, c.thickness)
+        case QrComponent():
+            w = h = c.size
         case TextComponent():
             w, h = c.frame_width, c.frame_height
             reach = ink_reach(c)

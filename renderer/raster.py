@@ -31,8 +31,17 @@ from .fonts import OBLIQUE_SLANT
 from .geometry import Affine, Box, Corners
 from .imagefit import LoadedImage
 from .model import Color
-from .paint import Fill, LinearFill, RadialFill, fill_opaque, gradient_matrix, run_matrix
+from .paint import (
+    Fill,
+    LinearFill,
+    RadialFill,
+    fill_opaque,
+    gradient_matrix,
+    run_matrix,
+    written,
+)
 from .scene import (
+    Cells,
     EmojiItem,
     GlyphRunItem,
     Group,
@@ -640,6 +649,33 @@ def _image_surface(image: LoadedImage) -> cairo.ImageSurface:
     return cairo.ImageSurface.create_for_data(data, cairo.FORMAT_ARGB32, w, h, stride)
 
 
+def paint_cells(ctx: cairo.Context, item: Cells) -> None:
+    """The path svg.cells writes, drawn as CairoSVG draws it: under the path's own transform,
+    each run a move and three relative lines, closed; nonzero, so touching runs join."""
+    inside = (
+        written(item.cell, 6),
+        0.0,
+        0.0,
+        written(item.cell, 6),
+        written(item.x, 3),
+        written(item.y, 3),
+    )
+    ctx.save()
+    ctx.transform(_svg_transform(inside))
+    for r, c, n in item.runs:
+        ctx.move_to(c, r)
+        ctx.rel_line_to(n, 0)
+        ctx.rel_line_to(0, 1)
+        ctx.rel_line_to(-n, 0)
+        ctx.close_path()
+    if isinstance(item.paint, Color):
+        _set_color(ctx, item.paint)
+    else:
+        ctx.set_source(_gradient(item.paint, inside))
+    ctx.fill()
+    ctx.restore()
+
+
 def paint_ring(ctx: cairo.Context, r: Ring) -> None:
     """A border ring, as the SVG writes it: the outline and the inset outline, even-odd."""
     ctx.save()
@@ -708,6 +744,8 @@ def _paint(
             ctx.paint_with_alpha(_q(item.opacity, 4))
         case ShadowItem():
             paint_shadow(ctx, item, glyphs, band)
+        case Cells():
+            paint_cells(ctx, item)
         case Rotated():
             ctx.save()
             ctx.transform(_rotate_matrix(item))
@@ -915,7 +953,7 @@ def _has_gradient(scene: Scene) -> bool:
 
 def _gradient_items(items: tuple[Item, ...]) -> bool:
     for item in items:
-        if isinstance(item, Rect | GlyphRunItem) and not isinstance(item.paint, Color):
+        if isinstance(item, Rect | GlyphRunItem | Cells) and not isinstance(item.paint, Color):
             return True
         if isinstance(item, ImageItem) and item.overlay is not None:
             if not isinstance(item.overlay, Color):

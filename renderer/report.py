@@ -28,6 +28,7 @@ from .layout import (
     DividerBox,
     ImageBox,
     LayoutBox,
+    QrBox,
     ShapeBox,
     StackBox,
     TagBox,
@@ -39,6 +40,7 @@ from .model import (
     DividerComponent,
     ImageComponent,
     Length,
+    QrComponent,
     ShapeComponent,
     StackComponent,
     TagComponent,
@@ -51,7 +53,7 @@ __all__ = ["ComponentReport", "Report", "build_report"]
 @dataclass(frozen=True, slots=True)
 class ComponentReport:
     pointer: str
-    type: str  # text | image | tag | divider | shape | stack
+    type: str  # text | image | tag | divider | shape | qr | stack
     box: Box  # as laid out, px
     lines: tuple[str, ...] | None = None  # text and tag only
     font_size: float | None = None  # px, after fontSize "auto"
@@ -165,6 +167,8 @@ def _entry(b: LayoutBox, errors: dict[str, str]) -> ComponentReport:
             return ComponentReport(b.component.pointer, "divider", b.box)
         case ShapeBox():
             return ComponentReport(b.component.pointer, "shape", b.box)
+        case QrBox():
+            return ComponentReport(b.component.pointer, "qr", b.box)
         case StackBox():
             return ComponentReport(b.component.pointer, "stack", b.box)
         case _:
@@ -182,6 +186,8 @@ def _unlaid(c: Component, *, hidden: bool) -> ComponentReport:
     match c:
         case ImageComponent() | ShapeComponent():
             w, h = px(c.width), px(c.height)
+        case QrComponent():
+            w = h = c.size
         case DividerComponent():
             w, h = (c.thickness, px(c.length)) if c.vertical else (px(c.length), c.thickness)
         case TextComponent():

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from typing_extensions import assert_never
 
+from . import qr
 from .fonts import OBLIQUE_SLANT, FontFace
 from .geometry import Box, Corners, Rotation
 from .imagefit import FittedImage
@@ -22,6 +23,7 @@ from .layout import (
     ImageBox,
     LayoutBox,
     PlacedEmoji,
+    QrBox,
     ShapeBox,
     StackBox,
     TagBox,
@@ -32,6 +34,7 @@ from .model import Color, Paint, Shadow, Stroke, visible
 from .paint import Fill, LinearFill, RadialFill, fill_for
 
 __all__ = [
+    "Cells",
     "EmojiItem",
     "Fill",
     "GlyphRunItem",
@@ -125,6 +128,18 @@ class Group:
 
 
 @dataclass(frozen=True, slots=True)
+class Cells:
+    """Filled squares of a grid, drawn as one path so that neighbours join without a seam:
+    runs of cells along its rows (a QR code's dark modules)."""
+
+    x: float  # px, the top-left corner of cell (0, 0)
+    y: float  # px
+    cell: float  # px, the side of a cell
+    runs: tuple[tuple[int, int, int], ...]  # (row, first column, length)
+    paint: Fill
+
+
+@dataclass(frozen=True, slots=True)
 class Rotated:
     """Items drawn turned about a point (a component's `rotate`): their coordinates are the
     component's own, unturned."""
@@ -161,7 +176,7 @@ class ShadowItem:
         return x0, y0, x1 - x0, y1 - y0
 
 
-Item = Rect | Ring | GlyphRunItem | EmojiItem | ImageItem | Group | Rotated | ShadowItem
+Item = Rect | Ring | GlyphRunItem | EmojiItem | ImageItem | Group | Rotated | ShadowItem | Cells
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,6 +398,22 @@ def paint_shape(b: ShapeBox) -> list[Item]:
     return [Group(c.opacity, tuple(items))]
 
 
+def paint_qr(b: QrBox) -> list[Item]:
+    """The light square (quiet zone included), then the dark modules as one path."""
+    c, box = b.component, b.box
+    code = qr.encode(c.data, c.error)
+    cell = box.width / (code.modules + 2 * c.quiet)
+    at = (box.x + c.quiet * cell, box.y + c.quiet * cell)
+    items: list[Item] = []
+    if c.background.a > 0:
+        items.append(Rect(box.x, box.y, box.width, box.height, _SQUARE, c.background))
+    if code.runs and visible(c.color):
+        items.append(Cells(*at, cell, code.runs, _fill(c.color, box)))
+    if c.opacity >= 1 or not items:
+        return items
+    return [Group(c.opacity, tuple(items))]
+
+
 def paint_stack(b: StackBox, images: dict[str, FittedImage]) -> list[Item]:
     """The panel (fill, then border), then the children in array order; a stack that fades
     fades as one picture."""
@@ -420,6 +451,8 @@ def _paint_box(b: LayoutBox, images: dict[str, FittedImage]) -> list[Item]:
             return paint_divider(b)
         case ShapeBox():
             return paint_shape(b)
+        case QrBox():
+            return paint_qr(b)
         case StackBox():
             return paint_stack(b, images)
         case _:

@@ -20,8 +20,9 @@ from .geometry import Affine, Corners
 from .imagefit import LoadedImage
 from .model import Color
 from .numfmt import fmt
-from .paint import Fill, LinearFill, RadialFill, gradient_matrix, run_matrix
+from .paint import Fill, LinearFill, RadialFill, gradient_matrix, run_matrix, written
 from .scene import (
+    Cells,
     EmojiItem,
     GlyphRunItem,
     Group,
@@ -228,6 +229,21 @@ class _Writer:
         self.defs.append(f'<clipPath id="{clip}"><path d="{outlines}"/></clipPath>')
         return f'{fill}{head} clip-path="url(#{clip})" fill="none" {line} d="{outlines}"/>'
 
+    def cells(self, item: Cells) -> str:
+        """One path in cell units (whole numbers, so rows and neighbours meet exactly),
+        scaled to the card by its transform."""
+        inside = (
+            written(item.cell, 6),
+            0.0,
+            0.0,
+            written(item.cell, 6),
+            written(item.x, 3),
+            written(item.y, 3),
+        )
+        fill = self.fill(item.paint, None if isinstance(item.paint, Color) else inside)
+        d = "".join(f"M{c} {r}h{n}v1h-{n}z" for r, c, n in item.runs)
+        return f'<path transform="{_matrix(inside)}" {fill} d="{d}"/>'
+
     def shadow(self, item: ShadowItem) -> str:
         """The silhouette in the shadow's colour, in a group that blurs it (an
         feGaussianBlur over a region three standard deviations wider) and fades it, clipped
@@ -318,6 +334,8 @@ class _Writer:
                 return f'<g transform="{rotate_attr(item)}">{inner}</g>'
             case ShadowItem():
                 return self.shadow(item)
+            case Cells():
+                return self.cells(item)
             case _:
                 assert_never(item)
 

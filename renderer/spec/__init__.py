@@ -4,7 +4,8 @@ Takes untrusted input and is the only stage that judges it, in four steps, each 
 `strict` reads strict JSON (no NaN/Infinity, no duplicate keys, bounded size, items, nesting and
 number size, no lone surrogates); `messages` checks the document against
 `schemas/card.schema.json`; `bounds` applies the caller's `Limits` and the rules the schema
-states in words, over the whole component tree (`tree`); `resolve` turns it into the model, one
+states in words, over the whole component tree (`tree`), and last, once the limits have bounded
+how much, that every QR code's data fits a code; `resolve` turns it into the model, one
 function per component type. Guarantees on return: every default is applied and every text is
 free of characters XML cannot carry. Otherwise it raises one `SpecError` (or `LimitError`)
 listing every problem found, each with a JSON pointer.
@@ -20,7 +21,7 @@ from typing import Any
 from ..errors import Issue, LimitError, SpecError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..model import Card, FontRequest
-from .bounds import family_issues, limit_issues, semantic_issues
+from .bounds import capacity_issues, family_issues, limit_issues, semantic_issues
 from .messages import MAX_ISSUES, is_limit, more_issues, schema, schema_issues
 from .resolve import DIVIDER_THICKNESS, component, paint
 from .strict import SpecInput, check_values, load_document
@@ -111,6 +112,9 @@ def parse_card(
     issues = limit_issues(doc, limits, scale)
     if issues:
         raise LimitError(issues[:MAX_ISSUES])
+    issues = capacity_issues(doc)
+    if issues:
+        raise SpecError(issues[:MAX_ISSUES])
     background = doc.get("background", "#ffffff")
     card = Card(
         width=int(doc["width"]),

@@ -12,11 +12,12 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from .. import qr
 from ..errors import Issue
 from ..limits import Limits
 from .tree import RawNode, raw_nodes
 
-__all__ = ["family_issues", "limit_issues", "semantic_issues"]
+__all__ = ["capacity_issues", "family_issues", "limit_issues", "semantic_issues"]
 
 # Percentages that make sense, by what they size: more than the containing box, or a gap wider
 # than it, is a mistake in a template; positions may lie up to one box beyond either edge.
@@ -145,6 +146,26 @@ def _shadow_issues(at: str, value: Any, limits: Limits) -> list[Issue]:
     return out
 
 
+def _qr_issues(nodes: list[RawNode], limits: Limits) -> list[Issue]:
+    """The card's QR codes encode at most `max_qr_data` characters in all (each costs tens of
+    milliseconds of pure-Python encoding per thousand)."""
+    total = 0
+    for node in nodes:
+        c = node.component
+        data = c.get("data")
+        if c.get("type") == "qr" and isinstance(data, str):
+            total += len(data)
+            if total > limits.max_qr_data:
+                return [
+                    Issue(
+                        f"{node.pointer}/data",
+                        f"The card's QR codes encode {total} characters up to here; the limit "
+                        f"is {limits.max_qr_data} (Limits.max_qr_data).",
+                    )
+                ]
+    return []
+
+
 def limit_issues(doc: dict[str, Any], limits: Limits, scale: float) -> list[Issue]:
     """Bounds a caller may have tightened below the schema's defaults, and the scaled area.
     The component bound counts every node of the tree."""
@@ -162,6 +183,7 @@ def limit_issues(doc: dict[str, Any], limits: Limits, scale: float) -> list[Issu
     for node in nodes:
         out.extend(_node_issues(node, limits))
         out.extend(_paint_issues(node, limits))
+    out.extend(_qr_issues(nodes, limits))
     fonts = doc.get("fonts", ())
     if len(fonts) > limits.max_spec_fonts:
         out.append(
@@ -227,6 +249,28 @@ def _text_issues(node: RawNode) -> list[Issue]:
     if "text" in c and "spans" in c:
         return [Issue(f"{at}/spans", "Give `text` or `spans`, not both.")]
     return []
+
+
+def capacity_issues(doc: dict[str, Any]) -> list[Issue]:
+    """Every QR code's data fits a code at its error-correction level (segno decides, so this
+    encodes: it runs after `limit_issues` has bounded how much)."""
+    out: list[Issue] = []
+    for node in raw_nodes(doc):
+        c = node.component
+        data, level = c.get("data"), c.get("errorCorrection", "M")
+        if c.get("type") != "qr" or not isinstance(data, str):
+            continue
+        try:
+            qr.encode(data, level)
+        except ValueError:
+            out.append(
+                Issue(
+                    f"{node.pointer}/data",
+                    f"Too much for a QR code at errorCorrection {level!r} ({len(data)} "
+                    "characters); shorten it or lower the level.",
+                )
+            )
+    return out
 
 
 def semantic_issues(doc: dict[str, Any]) -> list[Issue]:

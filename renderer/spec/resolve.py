@@ -25,6 +25,7 @@ from ..model import (
     LinearGradient,
     Paint,
     Percent,
+    QrComponent,
     RadialGradient,
     Shadow,
     ShapeComponent,
@@ -329,6 +330,18 @@ def shape(at: str, c: dict[str, Any]) -> ShapeComponent:
     )
 
 
+def qr(at: str, c: dict[str, Any]) -> QrComponent:
+    return QrComponent(
+        **_common(at, c),
+        data=c["data"],
+        size=float(c["size"]),
+        color=paint(c.get("color", "#000000")),
+        background=Color.parse(c.get("background", "#ffffff")),
+        error=c.get("errorCorrection", "M"),
+        quiet=int(c.get("quietZone", 4)),
+    )
+
+
 def _padding(value: Any) -> tuple[Length, Length, Length, Length]:
     """CSS shorthand: one value, [vertical, horizontal], or [top, right, bottom, left]."""
     values = [length(v) for v in (value if isinstance(value, list) else [value])]
@@ -367,6 +380,7 @@ RESOLVERS: dict[str, Callable[[str, dict[str, Any]], Component]] = {
     "tag": tag,
     "divider": divider,
     "shape": shape,
+    "qr": qr,
     "stack": stack,
 }
 
