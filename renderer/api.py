@@ -27,6 +27,7 @@ from .imagefit import FittedImage, fit_images
 from .layout import CardLayout, lay_out
 from .limits import DEFAULT_LIMITS, Limits
 from .model import Card
+from .pdf import build_pdf
 from .policy import DEFAULT_POLICY, ImagePolicy, StrPath
 from .raster import needs_svg, paint_scene
 from .report import Report, build_report
@@ -174,7 +175,8 @@ def render(
     file's own folder is the default; a dict or JSON text has none, so it reads no file unless
     given `base_dir` or an `image_policy` whose `allow_paths` names folders. Absolute paths and
     `..` leaving that folder are read only from inside `image_policy.allow_paths`.
-    `format`: svg, png, jpeg, webp, tiff or avif. `scale`: device-pixel ratio (2 = retina).
+    `format`: svg, png, jpeg, webp, tiff, avif or pdf (a page of the card's size, 1 px =
+    0.75 pt; images at `scale`). `scale`: device-pixel ratio (2 = retina).
     `quality`: 1–100 for jpeg, webp and avif (defaults 90, 90, 70). `compression`: PNG only,
     "fast" (default) or "small" (smallest file, several times slower).
     `report`: also return a `Report`: each component's box, lines, font size after fitting,
@@ -242,6 +244,8 @@ def _render(
     scene = build_scene(layout, prepared.images)
     if fmt is Format.SVG:
         data = build_svg(scene, scale)
+    elif fmt is Format.PDF:  # the same painter on cairo's PDF surface: vectors stay vectors
+        data = build_pdf(scene, scale)
     else:  # drawn straight onto cairo; CairoSVG only for scenes holding emoji (raster.py)
         svg = build_svg(scene, scale, raster=True) if needs_svg(scene) else None
         raster = paint_scene(scene, scale, svg)

@@ -512,11 +512,11 @@ def _cmd_formats() -> int:
         note = (
             f"lossy, default quality {q}"
             if q
-            else "lossless"
-            if f is not Format.SVG
             else "vector, text as outlines"
+            if f in (Format.SVG, Format.PDF)
+            else "lossless"
         )
-        print(f"{f.value:<5} {f.content_type:<14} .{f.extension:<4} {note}")
+        print(f"{f.value:<5} {f.content_type:<15} .{f.extension:<4} {note}")
     return EXIT_OK
 
 

@@ -60,9 +60,12 @@ class Format(enum.Enum):
     WEBP = "webp"
     TIFF = "tiff"
     AVIF = "avif"
+    PDF = "pdf"  # a vector document, written by `renderer.pdf` from the scene
 
     @property
     def content_type(self) -> str:
+        if self is Format.PDF:
+            return "application/pdf"
         return "image/svg+xml" if self is Format.SVG else f"image/{self.value}"
 
     @property
@@ -78,7 +81,8 @@ class Format(enum.Enum):
         """Accepts a name, an extension (`jpg`, `tif`) or a content type."""
         if isinstance(name, Format):
             return name
-        key = name.lower().strip().removeprefix("image/").removeprefix(".")
+        key = name.lower().strip().removeprefix("image/").removeprefix("application/")
+        key = key.removeprefix(".")
         key = {**_ALIASES, "svg+xml": "svg"}.get(key, key)
         try:
             return cls(key)
@@ -565,8 +569,8 @@ def encode(
                 msg = f"compression must be 'fast' or 'small'. Received: {compression!r}."
                 raise ValueError(msg)
             return write_png(raster, compression)
-        case Format.SVG:
-            msg = "SVG is written by the SVG builder, not by an encoder"
+        case Format.SVG | Format.PDF:
+            msg = f"{fmt.value.upper()} is written from the scene, not encoded from a raster"
             raise EncodeError(msg)
     _reuse_pillow_memory()
     match fmt:
@@ -581,7 +585,7 @@ def encode(
         case Format.AVIF:
             # speed 8: a quarter of speed 6's time for ~8 % more bytes on cards
             target, name, options = raster.to_image(), "AVIF", {"quality": q, "speed": 8}
-        case _:  # PNG and SVG returned above
+        case _:  # PNG, SVG and PDF returned above
             raise AssertionError(fmt)
     buf = io.BytesIO()
     try:

@@ -13,6 +13,7 @@ round(height × scale). Only this module knows cairo.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +28,7 @@ from typing_extensions import assert_never
 from . import parallel
 from .deadline import check as check_deadline
 from .errors import RasterError
-from .fonts import OBLIQUE_SLANT
+from .fonts import OBLIQUE_SLANT, library
 from .geometry import Affine, Box, Corners
 from .imagefit import LoadedImage
 from .model import Color
@@ -55,7 +56,7 @@ from .scene import (
 )
 from .text.outline import GlyphOutline, glyph_path
 
-__all__ = ["Raster", "needs_svg", "paint_scene", "rasterize"]
+__all__ = ["Raster", "needs_svg", "paint_onto", "paint_scene", "rasterize"]
 
 
 def _q(value: float, digits: int = 2) -> float:
@@ -462,7 +463,7 @@ def _split(scene: Scene, scale: float, glyphs: _GlyphData, height: int) -> int |
     a gradient (pixman steps a gradient along each span from where the span starts, so a band
     edge moves some of its pixels by a level) or a turned component (its images and glyphs
     cross rows the bands do not know of)."""
-    if height < 2 * _MIN_BAND or _has_gradient(scene) or _has(scene.items, Rotated):
+    if height < 2 * _MIN_BAND or _has_gradient(scene) or _has(scene.items, (Rotated, EmojiItem)):
         return None
     target = height // 2
     if glyphs.ys.size:
@@ -752,13 +753,50 @@ def _paint(
             for sub in item.items:  # a turned scene is one band; its image rows are not known
                 _paint(ctx, sub, glyphs, _ANYWHERE, scale)
             ctx.restore()
-        case EmojiItem():  # never reached: paint_scene routes emoji scenes to CairoSVG
-            pass
+        case EmojiItem():  # only where CairoSVG cannot draw the scene (a blur; a PDF)
+            paint_emoji(ctx, item)
         case _:
             assert_never(item)
 
 
 _ANYWHERE = (-(2**31), 2**31)  # device rows: a band that holds everything
+_EMOJI_MAX = 512  # recorded emoji drawings kept (a few KB of drawing commands each)
+_emoji: dict[str, tuple[cairo.RecordingSurface, float]] = {}
+_emoji_lock = threading.Lock()
+
+
+def _emoji_drawing(key: str) -> tuple[cairo.RecordingSurface, float]:
+    """The Twemoji drawing as CairoSVG draws it, recorded (vector: a PDF embeds it as a
+    drawing, a raster replays it at its resolution), and its side in its own units."""
+    import cairosvg.parser
+    import cairosvg.surface
+
+    class _Recording(cairosvg.surface.Surface):  # type: ignore[misc]
+        def _create_surface(self, width: float, height: float) -> tuple[Any, float, float]:
+            extents = (0, 0, width, height)
+            return cairo.RecordingSurface(cairo.CONTENT_COLOR_ALPHA, extents), width, height
+
+    with _emoji_lock:
+        found = _emoji.get(key)
+        if found is None:
+            if len(_emoji) >= _EMOJI_MAX:
+                _emoji.clear()
+            source = library().emoji.svg(key).encode("utf-8")
+            drawn = _Recording(cairosvg.parser.Tree(bytestring=source, unsafe=False), None, 96)
+            found = _emoji[key] = (drawn.cairo, float(drawn.width))
+        return found
+
+
+def paint_emoji(ctx: cairo.Context, item: EmojiItem) -> None:
+    """A colour emoji in its square, from its recorded drawing (used where the scene is not
+    drawn through CairoSVG: a scene with a blur, and PDF)."""
+    drawing, side = _emoji_drawing(item.key)
+    ctx.save()
+    ctx.translate(item.x, item.y)
+    ctx.scale(item.size / side, item.size / side)
+    ctx.set_source_surface(drawing, 0, 0)
+    ctx.paint_with_alpha(item.opacity)
+    ctx.restore()
 
 
 @dataclass(frozen=True, slots=True)
@@ -932,11 +970,21 @@ def paint_shadow(
 
 
 def needs_svg(scene: Scene) -> bool:
-    """Whether `paint_scene` will draw this scene through CairoSVG (it holds emoji)."""
-    return _has_emoji(scene.items)
+    """Whether `paint_scene` will draw this scene through CairoSVG: it holds emoji, and no
+    blur (which CairoSVG does not draw; then the painter draws the emoji itself)."""
+    return _has_emoji(scene.items) and not _has_blur(scene.items)
 
 
-def _has(items: tuple[Item, ...], kind: type) -> bool:
+def _has_blur(items: tuple[Item, ...]) -> bool:
+    for item in items:
+        if isinstance(item, ShadowItem) and item.sigma > 0:
+            return True
+        if isinstance(item, Group | Rotated) and _has_blur(item.items):
+            return True
+    return False
+
+
+def _has(items: tuple[Item, ...], kind: type | tuple[type, ...]) -> bool:
     """Whether any item, at any depth, is a `kind`."""
     for item in items:
         if isinstance(item, kind):
@@ -968,8 +1016,9 @@ def _has_emoji(items: tuple[Item, ...]) -> bool:
 
 
 def paint_scene(scene: Scene, scale: float = 1.0, svg: bytes | None = None) -> Raster:
-    """Draw `scene` at `scale`; scenes with emoji go through CairoSVG (`svg` must be given)."""
-    if _has_emoji(scene.items):
+    """Draw `scene` at `scale`; scenes with emoji (and no blur) go through CairoSVG (`svg`
+    must be given)."""
+    if needs_svg(scene):
         if svg is None:
             msg = "a scene with emoji needs its SVG for the CairoSVG path"
             raise RasterError(msg)
@@ -1030,3 +1079,22 @@ def _paint_band(
             check_deadline()
         _paint(ctx, item, glyphs, (top, bottom), scale)
     surface.finish()
+
+
+def paint_onto(ctx: cairo.Context, scene: Scene, scale: float, size: tuple[float, float]) -> None:
+    """Draw `scene` on any cairo context whose device space is `scale` units per CSS px and
+    `size` units large (a PDF page under a device scale): the calls `paint_scene` makes, in
+    one band, emoji drawn from their recorded drawings."""
+    glyphs = _glyph_data(scene, scale)
+    _shadow_masks(scene, scale, glyphs)
+    ctx.scale(scale, scale)
+    if scene.background is not None:
+        ctx.save()
+        _set_fill(ctx, scene.background)
+        ctx.identity_matrix()
+        ctx.rectangle(0, 0, *size)
+        ctx.fill()
+        ctx.restore()
+    for item in scene.items:
+        check_deadline()
+        _paint(ctx, item, glyphs, _ANYWHERE, scale)

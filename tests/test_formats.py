@@ -225,9 +225,9 @@ def test_bool_quality_is_a_value_error() -> None:
         render(SPEC, "jpeg", quality=True)
 
 
-@pytest.mark.parametrize("name", ["bmp", "gif", "pdf", "", "png8"])
+@pytest.mark.parametrize("name", ["bmp", "gif", "eps", "", "png8"])
 def test_unknown_format_names_the_allowed_ones(name: str) -> None:
-    with pytest.raises(ValueError, match=r"Allowed: svg, png, jpeg, webp, tiff, avif") as info:
+    with pytest.raises(ValueError, match=r"Allowed: svg, png, jpeg, webp, tiff, avif, pdf") as info:
         render(SPEC, name)
     assert repr(name) in str(info.value)
 

@@ -4,7 +4,7 @@ A real `renderer serve` with a key, driven by Chromium: the page asks for the ke
 sends anything, then renders after each pause in typing through the public endpoint, and its
 Download is byte for byte what `renderer.render` gives; an invalid edit shows the pointer (and
 the editor jumps to it); the overlay boxes sit where the report puts them; a share link restores
-the spec from its fragment alone; all six formats come back. The endpoint option is checked over
+the spec from its fragment alone; every format comes back. The endpoint option is checked over
 plain HTTP: the report is the engine's, and the request is authenticated and counted like any.
 
 Cost: one server (one render worker) and one Chromium for the module, about 8 s on the 2-core CI
@@ -193,7 +193,7 @@ def test_a_share_link_restores_the_spec(
     other.context.close()
 
 
-def test_all_six_formats(page: Page, server: ServerProcess, tmp_path: Path) -> None:
+def test_every_format(page: Page, server: ServerProcess, tmp_path: Path) -> None:
     page.goto(server.url + "/")
     with_key(page)
     edit(page, SPEC)

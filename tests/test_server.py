@@ -49,6 +49,7 @@ MAGIC = {
     "image/webp": (b"RIFF",),
     "image/tiff": (b"II*\x00", b"MM\x00*"),
     "image/avif": (b"\x00\x00\x00",),
+    "application/pdf": (b"%PDF-",),
 }
 ISO_MS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 

@@ -142,3 +142,14 @@ def test_shadow_counts_and_blur_radii_are_bounded() -> None:
     with pytest.raises(LimitError) as e:
         renderer.validate(_card(text), limits=Limits(max_blur=20))
     assert [i.pointer for i in e.value.issues] == ["/components/0/textShadow/1/blur"]
+
+
+def test_emoji_in_a_scene_with_a_blur_are_drawn_as_through_cairosvg() -> None:
+    """CairoSVG draws no blur, so a scene with emoji and a blurred shadow is painted directly,
+    the emoji from their recorded Twemoji drawings: they look as CairoSVG draws them."""
+    emoji = {"type": "text", "text": "😀👍", "fontSize": 40, "x": 10, "y": 10}
+    far = {"type": "shape", "x": 150, "y": 80, "width": 20, "height": 20, "shadow": {"blur": 6}}
+    plain = _rgba(_card(emoji, {**far, "shadow": {"color": "#00000080"}}))  # no blur: CairoSVG
+    blurred = _rgba(_card(emoji, far))
+    assert np.abs(plain[:70, :120] - blurred[:70, :120]).mean() < 0.5
+    assert (np.abs(plain[:70, :120] - blurred[:70, :120]) > 48).mean() < 0.005

@@ -58,7 +58,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from renderer import __version__
-from renderer.encode import FORMAT_NAMES
+from renderer.encode import FORMAT_NAMES, Format
 from renderer.errors import TIMEOUT_ERRORS, SpecError
 from renderer.limits import DEFAULT_LIMITS
 from renderer.net import FetchError, check_destination
@@ -591,7 +591,7 @@ def _choose(accept: str | None, fmt: str | None) -> tuple[str, bool]:
         return (fmt or "png"), True
     if fmt is not None:
         return fmt, False
-    return chosen.removeprefix("image/").removesuffix("+xml"), False
+    return Format.parse(chosen).value, False
 
 
 def _etag(
@@ -814,7 +814,7 @@ async def _render_body(
     )
     seconds = time.perf_counter() - started
     service.metrics.observe_render(image_format, seconds)
-    content_type = "image/svg+xml" if image_format == "svg" else f"image/{image_format}"
+    content_type = Format.parse(image_format).content_type
     extra: dict[str, Any] = {}
     result: bytes
     if isinstance(answer, tuple):  # ?report=1

@@ -22,6 +22,7 @@ PRODUCED = (
     "image/tiff",
     "image/avif",
     JSON_TYPE,
+    "application/pdf",  # after JSON: `application/*` keeps meaning JSON, as before PDF
 )
 
 

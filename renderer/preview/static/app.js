@@ -14,7 +14,7 @@
   // schemas/card.schema.json: the default `maxFontSize` of `fontSize: "auto"` (a test keeps the
   // two equal).
   const DEFAULT_MAX_FONT_SIZE = 200;
-  const EXTENSIONS = {png: "png", svg: "svg", jpeg: "jpg", webp: "webp", tiff: "tiff", avif: "avif"};
+  const EXTENSIONS = {png: "png", svg: "svg", jpeg: "jpg", webp: "webp", tiff: "tiff", avif: "avif", pdf: "pdf"};
   const ui = {
     image: $("image"), boxes: $("boxes"), frame: $("frame"), status: $("status"),
     issues: $("issues"), notes: $("notes"), stale: $("stale"), unshown: $("unshown"),
@@ -193,7 +193,7 @@
     ui.image.src = state.url;
     ui.image.hidden = false;
     ui.download.href = state.url;
-    const format = type.replace("image/", "").replace("+xml", "");
+    const format = type.replace("image/", "").replace("application/", "").replace("+xml", "");
     ui.download.download = "card." + (EXTENSIONS[format] || format);
     ui.download.hidden = false;
   }
