@@ -55,6 +55,8 @@ class Limits:
     max_blur: float = 200.0  # px: a shadow's blur radius, an image filter's blur deviation
     max_blur_area: int = 33_554_432  # device px blurred per card (2 × max_pixels), see budget
     max_qr_data: int = 2000  # characters the card's QR codes encode in all
+    # Fixed by the schema, not here (they cost nothing to draw): `rotate` −360° to 360°,
+    # shadow offsets and spreads ±1000 px, stroke widths up to 100 px.
 
 
 ENV_LIMITS = "RENDERER_LIMITS"

@@ -58,6 +58,9 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 # goldens (`test_one_template_at_four_sizes`).
 TEMPLATE_SIZES = [(1200, 630), (1600, 900), (1080, 1080), (1080, 1920)]
 _TEMPLATE_GOLDENS = {f"layout-{w}x{h}" for w, h in TEMPLATE_SIZES}
+# The full-size reference cards of issue 14 (README: Shapes and paint), golden as `example-<name>`.
+REFERENCE_CARDS = ["hero", "photo-card"]
+_TEMPLATE_GOLDENS |= {f"example-{name}" for name in REFERENCE_CARDS}
 
 
 def test_every_golden_has_a_case() -> None:
@@ -372,3 +375,19 @@ def test_one_template_at_four_sizes(size: tuple[int, int], golden: GoldenCheck) 
     body = entries["/components/0/children/0"].box
     assert body.y + body.height <= footer.y  # nothing overlaps, whatever the size
     assert footer.y + footer.height == pytest.approx(height - 0.06 * width)  # padding 6%
+
+
+@pytest.mark.parametrize("name", REFERENCE_CARDS)
+def test_reference_cards(name: str, golden: GoldenCheck) -> None:
+    """`examples/hero.json` (gradient background, radial glow, gradient text with a shadow,
+    turned shapes) and `examples/photo-card.json` (a filtered photo under a scrim, stroked
+    title, a shadowed panel holding a QR code) at 1200 x 630; the QR code still scans."""
+    import zxingcpp
+
+    png, report = renderer.render(EXAMPLES / f"{name}.json", "png", report=True)
+    golden(f"example-{name}", png)
+    assert [c.pointer for c in report.components if c.overflow or c.missing] == []
+    if name == "photo-card":
+        with Image.open(io.BytesIO(png)) as image:
+            found = zxingcpp.read_barcodes(image.convert("RGB"))
+        assert [r.text for r in found] == ["https://shop.example/coffee/huila"]
