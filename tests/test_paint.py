@@ -183,6 +183,37 @@ def test_stops_are_bounded_by_the_limits() -> None:
         )
 
 
+def test_every_paint_bound_is_named_by_its_pointer_in_one_answer() -> None:
+    """One document over every paint bound, deep in a stack: one refusal lists them all, each
+    at its own pointer, before anything is drawn; a rotation out of range is the schema's."""
+    tight = Limits(max_gradient_stops=2, max_shadows=1, max_blur=10, max_qr_data=5)
+    soft = {"blur": 12}
+    child = {
+        "type": "shape",
+        "width": 10,
+        "height": 10,
+        "fill": _linear(stops=[{"color": "#000000"}] * 3),
+        "shadow": [soft, soft],
+    }
+    image = {"type": "image", "src": "data:,", "width": 9, "height": 9, "filter": {"blur": 11}}
+    stack = {"type": "stack", "shadow": soft, "children": [child, image]}
+    qr = {"type": "qr", "data": "https://x.example", "size": 40}
+    with pytest.raises(LimitError) as e:
+        renderer.validate(_card(stack, qr), limits=tight)
+    assert sorted(i.pointer for i in e.value.issues) == [
+        "/components/0/children/0/fill/stops",
+        "/components/0/children/0/shadow",
+        "/components/0/children/0/shadow/0/blur",
+        "/components/0/children/0/shadow/1/blur",
+        "/components/0/children/1/filter/blur",
+        "/components/0/shadow/blur",
+        "/components/1/data",
+    ]
+    with pytest.raises(SpecError) as turned:
+        renderer.validate(_card({**qr, "data": "x", "rotate": -361}))
+    assert [i.pointer for i in turned.value.issues] == ["/components/0/rotate"]
+
+
 @pytest.mark.parametrize(
     ("fill", "pointer", "fragment"),
     [

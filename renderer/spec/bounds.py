@@ -113,16 +113,15 @@ def _paint_issues(node: RawNode, limits: Limits) -> list[Issue]:
         out += _gradient_issues(f"{node.pointer}/{key}", c.get(key), limits)
     for key in ("shadow", "textShadow"):
         out += _shadow_issues(f"{node.pointer}/{key}", c.get(key), limits)
-    f = c.get("filter")
-    blur = f.get("blur", 0) if isinstance(f, dict) else 0
+    return out + _blur_issues(f"{node.pointer}/filter/blur", c.get("filter"), limits)
+
+
+def _blur_issues(at: str, owner: Any, limits: Limits) -> list[Issue]:
+    """A shadow's or filter's `blur` (at `at`) over `Limits.max_blur`."""
+    blur = owner.get("blur", 0) if isinstance(owner, dict) else 0
     if isinstance(blur, int | float) and blur > limits.max_blur:
-        out.append(
-            Issue(
-                f"{node.pointer}/filter/blur",
-                f"Must be ≤ {limits.max_blur:g} (Limits.max_blur). Received: {blur}.",
-            )
-        )
-    return out
+        return [Issue(at, f"Must be ≤ {limits.max_blur:g} (Limits.max_blur). Received: {blur}.")]
+    return []
 
 
 def _shadow_issues(at: str, value: Any, limits: Limits) -> list[Issue]:
@@ -137,12 +136,8 @@ def _shadow_issues(at: str, value: Any, limits: Limits) -> list[Issue]:
             )
         )
     for i, shadow in enumerate(shadows):
-        blur = shadow.get("blur", 0) if isinstance(shadow, dict) else 0
-        if isinstance(blur, int | float) and blur > limits.max_blur:
-            where = f"{at}/{i}/blur" if isinstance(value, list) else f"{at}/blur"
-            out.append(
-                Issue(where, f"Must be ≤ {limits.max_blur:g} (Limits.max_blur). Received: {blur}.")
-            )
+        where = f"{at}/{i}/blur" if isinstance(value, list) else f"{at}/blur"
+        out += _blur_issues(where, shadow, limits)
     return out
 
 
