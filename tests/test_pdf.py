@@ -55,9 +55,15 @@ def _png(path: Path, scale: float = 1.0) -> np.ndarray:
     return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"), dtype=np.float64)
 
 
-@pytest.mark.parametrize("case", CASES)
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+PATHS = {case: CASES_DIR / f"{case}.json" for case in CASES} | {
+    f"example-{name}": EXAMPLES / f"{name}.json" for name in ("hero", "photo-card")
+}
+
+
+@pytest.mark.parametrize("case", list(PATHS))
 def test_the_page_shows_what_the_png_shows(case: str) -> None:
-    path = CASES_DIR / f"{case}.json"
+    path = PATHS[case]
     page, png = _page(renderer.render(path, "pdf")), _png(path)
     assert page.shape == png.shape
     distance = float(np.abs(page - png).mean())
