@@ -11,7 +11,7 @@ import io
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -86,6 +86,7 @@ def test_lines_stay_inside_the_frame(text: str, frame: int, size: int, family: s
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=text_st, frame=st.integers(120, 400), size=st.integers(12, 40))
+@example(text="مرحبا 「引用」", frame=120, size=19)  # a mirrored bracket ends an RTL line
 def test_ink_stays_inside_the_frame(text: str, frame: int, size: int) -> None:
     """Pixels: no ink right of the frame, beyond a side-bearing allowance of 1 px + 4 % of the
     size (glyph outlines may overhang their advance box slightly, in browsers too)."""

@@ -13,6 +13,7 @@ box and listed in `missing`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -182,7 +183,7 @@ def shape_runs(text: str, runs: Runs, lang: str | None, fonts: FontLibrary) -> S
     starts = [False] * len(text)
     for b in bounds[:-1]:
         starts[b] = True
-    trim = _end_trim(text, advance, runs)
+    trim = _end_trim(text, advance, runs, char_levels)
     spans, start = [], 0
     for end, style in runs:
         spans.append((start, end, style))
@@ -192,12 +193,18 @@ def shape_runs(text: str, runs: Runs, lang: str | None, fonts: FontLibrary) -> S
     )
 
 
-def _end_trim(text: str, advance: list[float], runs: Runs) -> tuple[float, ...]:
+def _end_trim(
+    text: str, advance: list[float], runs: Runs, char_levels: Sequence[int]
+) -> tuple[float, ...]:
+    """Only a bracket drawn left to right at the paragraph's own level (0) gives back: its blank
+    half is then on the line's right, where it may hang out of the frame. In an RTL paragraph
+    the bracket is mirrored and its blank half faces left, so a width trimmed at the end would
+    push its ink past the frame's right edge when the line is aligned right."""
     trim = [0.0] * len(text)
     start = 0
     for end, style in runs:
         for k in range(start, end):
-            if text[k] in _CLOSING and advance[k] >= 0.9 * style.size:
+            if text[k] in _CLOSING and char_levels[k] == 0 and advance[k] >= 0.9 * style.size:
                 trim[k] = advance[k] / 2
         start = end
     return tuple(trim)
