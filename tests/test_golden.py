@@ -20,6 +20,7 @@ from typing import Any
 
 import golden as golden_lib
 import numpy as np
+import PIL
 import pytest
 from golden import CASES_DIR, GOLDEN_DIR, GoldenCheck, case_names, differing_mask
 from PIL import Image
@@ -377,7 +378,24 @@ def test_one_template_at_four_sizes(size: tuple[int, int], golden: GoldenCheck) 
     assert footer.y + footer.height == pytest.approx(height - 0.06 * width)  # padding 6%
 
 
-@pytest.mark.parametrize("name", REFERENCE_CARDS)
+# Pillow 13 (Python 3.11 and later) resamples LANCZOS up to 2 levels away from Pillow 12 (the
+# newest on 3.10); the photo card's filtered, scrimmed photo carries that to 3 levels on about 1 %
+# of its pixels. The goldens are drawn with Pillow 13, which keeps the default tolerance.
+_OLD_PILLOW = int(PIL.__version__.split(".")[0]) < 13
+_REFERENCE_MARKS = {
+    "photo-card": [
+        pytest.mark.golden_tolerance(
+            channel=3, reason="Pillow 12's LANCZOS resampling of the photo (Python 3.10)"
+        )
+    ]
+    if _OLD_PILLOW
+    else []
+}
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=_REFERENCE_MARKS.get(n, []), id=n) for n in REFERENCE_CARDS]
+)
 def test_reference_cards(name: str, golden: GoldenCheck) -> None:
     """`examples/hero.json` (gradient background, radial glow, gradient text with a shadow,
     turned shapes) and `examples/photo-card.json` (a filtered photo under a scrim, stroked
