@@ -1,7 +1,8 @@
 """PDF: a `Scene` in, a one-page PDF document (bytes) out.
 
 The same painter as the raster (`raster.paint_onto`), on cairo's PDF surface: shapes, glyph
-outlines and QR modules stay vectors, gradients stay PDF shadings, colour emoji stay drawings;
+outlines and QR modules stay vectors (glyphs of one colour as Type 3 fonts of their outlines,
+each glyph written once: `pdftext`), gradients stay PDF shadings, colour emoji stay drawings;
 images embed the pixels the raster would draw at `scale` (no more than their displayed
 resolution × scale), and a blurred shadow is its blurred silhouette at that resolution (PDF
 has no blur). The page is the card at its size in CSS px, 1 px = 0.75 pt: a device scale maps
@@ -37,7 +38,7 @@ def build_pdf(scene: Scene, scale: float = 1.0) -> bytes:
         surface.set_metadata(cairo.PDF_METADATA_CREATE_DATE, _EPOCH)
         surface.set_device_scale(PT_PER_PX / scale, PT_PER_PX / scale)
         ctx = cairo.Context(surface)
-        paint_onto(ctx, scene, scale, (scene.width * scale, scene.height * scale))
+        paint_onto(ctx, scene, scale, (scene.width * scale, scene.height * scale), True)
         surface.finish()
     except cairo.Error as e:
         msg = f"cairo could not write the PDF: {e}"

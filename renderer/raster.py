@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import cairocffi as cairo
@@ -25,7 +25,7 @@ from cairocffi import cairo as _C  # the cffi library: cairo's C functions
 from PIL import Image, ImageFilter
 from typing_extensions import assert_never
 
-from . import parallel
+from . import parallel, pdftext
 from .deadline import check as check_deadline
 from .errors import RasterError
 from .fonts import OBLIQUE_SLANT, library
@@ -402,6 +402,7 @@ class _GlyphData:
     ys: np.ndarray  # device y of each glyph's first point
     weights: np.ndarray  # path rows per glyph: roughly what filling it costs
     masks: dict[int, _Mask] = field(default_factory=dict)  # id(shadow) → its blurred silhouette
+    fonts: bool = False  # one-colour runs shown as glyphs of user fonts (a PDF: `pdftext`)
 
 
 def _glyph_runs(
@@ -569,19 +570,24 @@ def paint_glyph_run(
         return  # nothing in this band
     stroke = g.stroke
     if stroke is None or stroke.position != "outside":
-        _fill_run(ctx, g, run)
+        _fill_run(ctx, g, run, glyphs.fonts)
     if stroke is not None:
         width = stroke.width if stroke.position == "center" else 2 * stroke.width
         _stroke_run(ctx, g, run, width, clipped=stroke.position == "inside")
     if stroke is not None and stroke.position == "outside":
-        _fill_run(ctx, g, run)
+        _fill_run(ctx, g, run, glyphs.fonts)
 
 
-def _fill_run(ctx: cairo.Context, g: GlyphRunItem, run: _RunPath) -> None:
+def _fill_run(ctx: cairo.Context, g: GlyphRunItem, run: _RunPath, fonts: bool = False) -> None:
     p = ctx._pointer
     _C.cairo_save(p)
     if isinstance(g.paint, Color):
         _set_color(ctx, g.paint)
+        if fonts:
+            pdftext.show_run(ctx, g)
+            _C.cairo_restore(p)
+            _check_status(_C.cairo_status(p))
+            return
     else:  # set under the run's transform, as CairoSVG sets it: the gradient is locked there
         inside = run_matrix(g.size, g.face.upem, g.oblique, g.x, g.y)
         ctx.transform(_svg_transform(inside))
@@ -1081,11 +1087,18 @@ def _paint_band(
     surface.finish()
 
 
-def paint_onto(ctx: cairo.Context, scene: Scene, scale: float, size: tuple[float, float]) -> None:
+def paint_onto(
+    ctx: cairo.Context,
+    scene: Scene,
+    scale: float,
+    size: tuple[float, float],
+    glyph_fonts: bool = False,
+) -> None:
     """Draw `scene` on any cairo context whose device space is `scale` units per CSS px and
     `size` units large (a PDF page under a device scale): the calls `paint_scene` makes, in
-    one band, emoji drawn from their recorded drawings."""
-    glyphs = _glyph_data(scene, scale)
+    one band, emoji drawn from their recorded drawings; with `glyph_fonts`, one-colour glyph
+    runs as glyphs of fonts the surface embeds (see `pdftext`)."""
+    glyphs = replace(_glyph_data(scene, scale), fonts=glyph_fonts)
     _shadow_masks(scene, scale, glyphs)
     ctx.scale(scale, scale)
     if scene.background is not None:
