@@ -25,7 +25,7 @@ from cairocffi import cairo as _C  # the cffi library: cairo's C functions
 from PIL import Image, ImageFilter
 from typing_extensions import assert_never
 
-from . import parallel, pdftext
+from . import parallel
 from .deadline import check as check_deadline
 from .errors import RasterError
 from .fonts import OBLIQUE_SLANT, library
@@ -584,6 +584,8 @@ def _fill_run(ctx: cairo.Context, g: GlyphRunItem, run: _RunPath, fonts: bool = 
     if isinstance(g.paint, Color):
         _set_color(ctx, g.paint)
         if fonts:
+            from . import pdftext  # only a PDF asks: its user fonts stay out of start-up
+
             pdftext.show_run(ctx, g)
             _C.cairo_restore(p)
             _check_status(_C.cairo_status(p))
