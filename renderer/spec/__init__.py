@@ -106,13 +106,14 @@ def parse_card(
     if issues:
         raise (LimitError if errors and all(map(is_limit, errors)) else SpecError)(issues)
     _check_scale(scale, limits)
-    issues = semantic_issues(doc)
+    nodes = list(raw_nodes(doc))
+    issues = semantic_issues(doc, nodes)
     if issues:
         raise SpecError(issues[:MAX_ISSUES])
-    issues = limit_issues(doc, limits, scale)
+    issues = limit_issues(doc, nodes, limits, scale)
     if issues:
         raise LimitError(issues[:MAX_ISSUES])
-    issues = capacity_issues(doc)
+    issues = capacity_issues(nodes)
     if issues:
         raise SpecError(issues[:MAX_ISSUES])
     background = doc.get("background", "#ffffff")

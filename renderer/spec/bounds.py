@@ -15,7 +15,7 @@ from typing import Any
 from .. import qr
 from ..errors import Issue
 from ..limits import Limits
-from .tree import RawNode, raw_nodes
+from .tree import RawNode
 
 __all__ = ["capacity_issues", "family_issues", "limit_issues", "semantic_issues"]
 
@@ -107,13 +107,19 @@ def _gradient_issues(at: str, paint: Any, limits: Limits) -> list[Issue]:
 
 
 def _paint_issues(node: RawNode, limits: Limits) -> list[Issue]:
+    """(Pointers are written only for properties the component has: most have none of these,
+    and this runs for every node of every card.)"""
     c = node.component
     out: list[Issue] = []
     for key in _PAINTS:
-        out += _gradient_issues(f"{node.pointer}/{key}", c.get(key), limits)
+        if isinstance(c.get(key), dict):
+            out += _gradient_issues(f"{node.pointer}/{key}", c[key], limits)
     for key in ("shadow", "textShadow"):
-        out += _shadow_issues(f"{node.pointer}/{key}", c.get(key), limits)
-    return out + _blur_issues(f"{node.pointer}/filter/blur", c.get("filter"), limits)
+        if c.get(key) is not None:
+            out += _shadow_issues(f"{node.pointer}/{key}", c[key], limits)
+    if "filter" in c:
+        out += _blur_issues(f"{node.pointer}/filter/blur", c["filter"], limits)
+    return out
 
 
 def _blur_issues(at: str, owner: Any, limits: Limits) -> list[Issue]:
@@ -141,7 +147,7 @@ def _shadow_issues(at: str, value: Any, limits: Limits) -> list[Issue]:
     return out
 
 
-def _qr_issues(nodes: list[RawNode], limits: Limits) -> list[Issue]:
+def _qr_issues(nodes: Sequence[RawNode], limits: Limits) -> list[Issue]:
     """The card's QR codes encode at most `max_qr_data` characters in all (each costs tens of
     milliseconds of pure-Python encoding per thousand)."""
     total = 0
@@ -161,12 +167,13 @@ def _qr_issues(nodes: list[RawNode], limits: Limits) -> list[Issue]:
     return []
 
 
-def limit_issues(doc: dict[str, Any], limits: Limits, scale: float) -> list[Issue]:
+def limit_issues(
+    doc: dict[str, Any], nodes: Sequence[RawNode], limits: Limits, scale: float
+) -> list[Issue]:
     """Bounds a caller may have tightened below the schema's defaults, and the scaled area.
-    The component bound counts every node of the tree."""
+    The component bound counts every node of the tree (`nodes`: `raw_nodes(doc)`)."""
     out = _canvas_issues(doc, limits, scale)
     out += _gradient_issues("/background", doc.get("background"), limits)
-    nodes = list(raw_nodes(doc))
     if len(nodes) > limits.max_components:
         out.append(
             Issue(
@@ -246,11 +253,11 @@ def _text_issues(node: RawNode) -> list[Issue]:
     return []
 
 
-def capacity_issues(doc: dict[str, Any]) -> list[Issue]:
+def capacity_issues(nodes: Sequence[RawNode]) -> list[Issue]:
     """Every QR code's data fits a code at its error-correction level (segno decides, so this
     encodes: it runs after `limit_issues` has bounded how much)."""
     out: list[Issue] = []
-    for node in raw_nodes(doc):
+    for node in nodes:
         c = node.component
         data, level = c.get("data"), c.get("errorCorrection", "M")
         if c.get("type") != "qr" or not isinstance(data, str):
@@ -268,10 +275,11 @@ def capacity_issues(doc: dict[str, Any]) -> list[Issue]:
     return out
 
 
-def semantic_issues(doc: dict[str, Any]) -> list[Issue]:
-    """Rules across properties that the schema states only in words."""
+def semantic_issues(doc: dict[str, Any], nodes: Sequence[RawNode]) -> list[Issue]:
+    """Rules across properties that the schema states only in words (`nodes`: the
+    document's `raw_nodes`, walked once for every check)."""
     out: list[Issue] = []
-    for node in raw_nodes(doc):
+    for node in nodes:
         out.extend(_text_issues(node))
         out.extend(_auto_size_issues(node))
         out.extend(_percent_issues(node))
