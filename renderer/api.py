@@ -9,7 +9,6 @@ guarded by a lock.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, replace
@@ -270,6 +269,8 @@ def _in_thread(function: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
     async def run(*args: P.args, **kwargs: P.kwargs) -> R:
         # A `timeout` is honoured twice: the thread stops at its next checkpoint past it, and
         # the awaiting caller gets RenderTimeout at the deadline itself, not at that checkpoint.
+        import asyncio  # here: only async callers pay for importing it
+
         timeout = kwargs.get("timeout")
         check_timeout(timeout)  # type: ignore[arg-type]
         work = asyncio.to_thread(function, *args, **kwargs)

@@ -18,13 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from stretchable import taffylib
-
 from .model import Length, Percent
 
 __all__ = ["Box", "FlexTree", "Measure", "NodeStyle", "Space"]
 
 _NAN = math.nan
+taffylib: Any = None  # stretchable's Rust extension, imported by the first FlexTree
 _AUTO, _POINTS, _PERCENT, _MIN_CONTENT, _MAX_CONTENT = 0, 1, 2, 3, 4
 _ALIGN = {"start": 2, "end": 3, "center": 4, "stretch": 6}  # align-items/self: FLEX_START, ...
 _JUSTIFY = {
@@ -163,6 +162,9 @@ class FlexTree:
     Use as a context manager: Taffy's memory is freed on exit."""
 
     def __init__(self) -> None:
+        global taffylib
+        if taffylib is None:  # imported by the first stack: stretchable is 30 ms of a start
+            from stretchable import taffylib
         self._ptr = taffylib.init()
         taffylib.disable_rounding(self._ptr)
         self._measures: dict[int, Measure] = {}

@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-import segno
-
 __all__ = ["QrCode", "encode"]
 
 
@@ -28,6 +26,8 @@ class QrCode:
 def encode(data: str, error: str) -> QrCode:
     """The code for `data` at error correction `error` (L, M, Q or H); raises `ValueError`
     when no QR code holds that much data at that level."""
+    import segno
+
     code = segno.make_qr(data, error=error.lower(), boost_error=False)
     runs: list[tuple[int, int, int]] = []
     for r, row in enumerate(code.matrix):
