@@ -406,21 +406,29 @@ class _GlyphData:
 
 
 def _glyph_runs(
-    items: tuple[Item, ...], turned: cairo.Matrix | None = None
+    items: tuple[Item, ...], turned: cairo.Matrix | None = None, fonts: bool = False
 ) -> list[tuple[GlyphRunItem, cairo.Matrix | None]]:
-    """Every glyph run with the CTM its `Rotated` groups give it (None: only the scale)."""
+    """Every glyph run with the CTM its `Rotated` groups give it (None: only the scale); with
+    `fonts`, not those a font shows (`_by_font`): they need no path. A shadow's runs always do
+    (its silhouette is filled from them)."""
     runs: list[tuple[GlyphRunItem, cairo.Matrix | None]] = []
     for item in items:
         if isinstance(item, GlyphRunItem):
-            runs.append((item, turned))
+            if not (fonts and _by_font(item)):
+                runs.append((item, turned))
         elif isinstance(item, Group):
-            runs += _glyph_runs(item.items, turned)
+            runs += _glyph_runs(item.items, turned, fonts)
         elif isinstance(item, ShadowItem):
             runs += _glyph_runs(item.shapes, turned)
         elif isinstance(item, Rotated):
             outer = turned if turned is not None else cairo.Matrix()
-            runs += _glyph_runs(item.items, _rotate_matrix(item).multiply(outer))
+            runs += _glyph_runs(item.items, _rotate_matrix(item).multiply(outer), fonts)
     return runs
+
+
+def _by_font(g: GlyphRunItem) -> bool:
+    """A run a PDF shows as glyphs of a font (`pdftext`): one colour, no stroke, a size."""
+    return isinstance(g.paint, Color) and g.stroke is None and _q(g.size / g.face.upem, 6) != 0
 
 
 def _rotate_matrix(item: Rotated) -> cairo.Matrix:
@@ -489,7 +497,7 @@ def _run_matrix(g: GlyphRunItem, scale: float) -> tuple[float, ...]:
     return (k * scale, 0.0, shear * scale, -k * scale, _q(g.x, 3) * scale, _q(g.y, 3) * scale)
 
 
-def _glyph_data(scene: Scene, scale: float) -> _GlyphData:
+def _glyph_data(scene: Scene, scale: float, fonts: bool = False) -> _GlyphData:
     global _device_path_count
     recs: list[np.ndarray] = []
     masks: list[np.ndarray] = []
@@ -497,7 +505,7 @@ def _glyph_data(scene: Scene, scale: float) -> _GlyphData:
     counts: list[int] = []
     spans: list[tuple[int, int, int]] = []  # (id(run), first row, rows)
     row = 0
-    for g, turned in _glyph_runs(scene.items):
+    for g, turned in _glyph_runs(scene.items, fonts=fonts):
         k = g.size / g.face.upem
         if _q(k, 6) == 0:  # the SVG skips such runs too: their transform would be singular
             continue
@@ -563,33 +571,33 @@ def paint_glyph_run(
 ) -> None:
     run = glyphs.runs.get(id(g))
     if run is None:
-        return  # nothing to see
+        if glyphs.fonts and isinstance(g.paint, Color) and _by_font(g):  # a PDF's: no path
+            from . import pdftext  # only a PDF asks: its user fonts stay out of start-up
+
+            ctx.save()
+            _set_color(ctx, g.paint)
+            pdftext.show_run(ctx, g)
+            ctx.restore()
+        return  # else nothing to see
     m = ctx.get_matrix()
     reach = 0.0 if g.stroke is None else 2 * g.stroke.width * math.hypot(m.xx, m.yx) + 2
     if run.bottom + reach < band[0] - 1 or run.top - reach > band[1] + 1:
         return  # nothing in this band
     stroke = g.stroke
     if stroke is None or stroke.position != "outside":
-        _fill_run(ctx, g, run, glyphs.fonts)
+        _fill_run(ctx, g, run)
     if stroke is not None:
         width = stroke.width if stroke.position == "center" else 2 * stroke.width
         _stroke_run(ctx, g, run, width, clipped=stroke.position == "inside")
     if stroke is not None and stroke.position == "outside":
-        _fill_run(ctx, g, run, glyphs.fonts)
+        _fill_run(ctx, g, run)
 
 
-def _fill_run(ctx: cairo.Context, g: GlyphRunItem, run: _RunPath, fonts: bool = False) -> None:
+def _fill_run(ctx: cairo.Context, g: GlyphRunItem, run: _RunPath) -> None:
     p = ctx._pointer
     _C.cairo_save(p)
     if isinstance(g.paint, Color):
         _set_color(ctx, g.paint)
-        if fonts:
-            from . import pdftext  # only a PDF asks: its user fonts stay out of start-up
-
-            pdftext.show_run(ctx, g)
-            _C.cairo_restore(p)
-            _check_status(_C.cairo_status(p))
-            return
     else:  # set under the run's transform, as CairoSVG sets it: the gradient is locked there
         inside = run_matrix(g.size, g.face.upem, g.oblique, g.x, g.y)
         ctx.transform(_svg_transform(inside))
@@ -1100,7 +1108,7 @@ def paint_onto(
     `size` units large (a PDF page under a device scale): the calls `paint_scene` makes, in
     one band, emoji drawn from their recorded drawings; with `glyph_fonts`, one-colour glyph
     runs as glyphs of fonts the surface embeds (see `pdftext`)."""
-    glyphs = replace(_glyph_data(scene, scale), fonts=glyph_fonts)
+    glyphs = replace(_glyph_data(scene, scale, glyph_fonts), fonts=glyph_fonts)
     _shadow_masks(scene, scale, glyphs)
     ctx.scale(scale, scale)
     if scene.background is not None:
