@@ -145,3 +145,16 @@ def test_only_bundled_fonts_are_read() -> None:
         for info in faces:
             assert info.path.resolve().is_relative_to(root)
             assert info.path.is_file()
+
+
+def test_the_older_traditional_flag_still_picks_the_han_forms() -> None:
+    """`../shared/peers/fair` asks `face_for_cluster(..., is_traditional(lang))` (a bool)."""
+    from renderer.fonts import is_traditional, library
+
+    lib = library()
+    for lang, han in (("zh-TW", "tc"), ("zh-CN", "sc"), (None, "sc")):
+        old = lib.face_for_cluster("語", "Inter", 400, False, is_traditional(lang))
+        new = lib.face_for_cluster("語", "Inter", 400, False, han)
+        assert old is not None
+        assert new is not None
+        assert old[0].key == new[0].key
