@@ -344,14 +344,21 @@ class FontLibrary:
 
     def face_for_cluster(
         self, cluster: str, family: str, weight: int, italic: bool, han: str | bool
+    ) -> FontFace | None:
+        """The face `face_and_slant_for_cluster` picks. Kept in its older form, a bool `han`
+        (`is_traditional`) included, for the peer harness's fair comparison, which calls it."""
+        if isinstance(han, bool):
+            han = "tc" if han else "sc"
+        found = self.face_and_slant_for_cluster(cluster, family, weight, italic, han)
+        return None if found is None else found[0]
+
+    def face_and_slant_for_cluster(
+        self, cluster: str, family: str, weight: int, italic: bool, han: str
     ) -> tuple[FontFace, bool] | None:
         """The first face of the chain with a glyph for every visible character of `cluster`;
         failing that, the first with its first character; None when no face has that. With it,
         whether that face's family has no italic, so the face is slanted (an oblique) when
-        italic is asked for. `han`: "sc", "tc" or "ja" (`han_preference`); a bool is the older
-        form (`is_traditional`), which the peer harness's fair comparison still passes."""
-        if isinstance(han, bool):
-            han = "tc" if han else "sc"
+        italic is asked for. `han`: "sc", "tc" or "ja" (`han_preference`)."""
         key = (cluster, family, weight, italic, han)
         try:
             return self._clusters[key]

@@ -157,4 +157,4 @@ def test_the_older_traditional_flag_still_picks_the_han_forms() -> None:
         new = lib.face_for_cluster("語", "Inter", 400, False, han)
         assert old is not None
         assert new is not None
-        assert old[0].key == new[0].key
+        assert old.key == new.key

@@ -114,7 +114,9 @@ def _sources(
             continue
         source: _Source | None = fonts.emoji.key(cluster)
         if source is None:
-            source = fonts.face_for_cluster(cluster, style.family, style.weight, style.italic, han)
+            source = fonts.face_and_slant_for_cluster(
+                cluster, style.family, style.weight, style.italic, han
+            )
         if source is None:
             source = fonts.emoji.key(cluster, only_if_emoji=False)
         if source is None:
