@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, ParamSpec, TypeVar, overload
 
+from . import memory
 from .budget import check_card, check_layout
 from .deadline import check as check_deadline
 from .deadline import check_timeout, deadline
@@ -194,6 +195,7 @@ def render(
     """
     fmt = Format.parse(format)
     check_quality(quality)
+    memory.tune()  # once: freed canvases are reused, not faulted in afresh (renderer.memory)
     library = as_library(fonts)
     try:
         with deadline(timeout):

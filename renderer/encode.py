@@ -11,8 +11,9 @@ text), deflated by ISA-L in two halves at once (blog card: 71 KB in ~0.5 ms; Pil
 ~13 ms). `compression="small"` spends more time (libdeflate's near-optimal parser) and draws a
 flat card whose edge shades outnumber a palette from a palette within 10 levels of every pixel
 (`quantize`; blog card: 17 KB, mean distance 0.08 of 255).
-WEBP picks its encoder by what the card holds (`_webp`): lossless from such a palette for a flat
-card, lossy for a photograph. The other formats are Pillow's.
+WEBP picks its encoder by what the card holds (`_webp`): lossless from a palette within 10
+levels (`cover`), written by our own VP8L writer (`vp8l`), for a flat card; libwebp's lossy
+encoder for a photograph. The other formats are Pillow's.
 An image with no transparent pixel is written without an alpha channel. JPEG has no alpha, so a
 transparent card is composited on white. Every encoder here is deterministic.
 """
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import enum
 import io
-import os
 import struct
 import zlib
 from collections.abc import Callable
@@ -33,7 +33,7 @@ import numpy as np
 from isal import isal_zlib
 from PIL import Image
 
-from . import parallel
+from . import memory, parallel, vp8l
 from .errors import EncodeError
 from .raster import Raster
 
@@ -44,6 +44,7 @@ __all__ = [
     "Format",
     "Palette",
     "adler32_combine",
+    "cover",
     "encode",
     "quantize",
     "webp_error",
@@ -101,24 +102,6 @@ FORMAT_NAMES: tuple[str, ...] = tuple(
 _FAST_LEVEL = 2  # ISA-L: level 3 is ~7x slower and no smaller on cards
 
 DEFAULT_QUALITY = {Format.JPEG: 90, Format.WEBP: 90, Format.AVIF: 70}
-
-
-_pillow_tuned = False
-
-
-def _reuse_pillow_memory() -> None:
-    """Let Pillow keep a few freed image blocks for the next image (its default keeps none).
-
-    Every card hands Pillow a fresh 1200x630 image to encode; without a cached block each one is
-    new memory the kernel must fault in page by page, about 1 ms a card: half the time of a JPEG
-    and a tenth of a WEBP. Four blocks hold a few cards' worth. Done on the first encode rather
-    than at import, and not when PILLOW_BLOCKS_MAX says what the program wants."""
-    global _pillow_tuned
-    if not _pillow_tuned:
-        _pillow_tuned = True
-        if "PILLOW_BLOCKS_MAX" not in os.environ:
-            core = getattr(Image, "core")  # noqa: B009 - not in the typed API
-            core.set_blocks_max(max(4, core.get_blocks_max()))
 
 
 def _on_white(image: Image.Image) -> Image.Image:
@@ -220,10 +203,9 @@ def _colours(words: np.ndarray, limit: int, sampled: int | None = None) -> _Colo
         return None
     starts = np.flatnonzero(_changes(words))
     runs = flat[starts]
-    values = np.unique(runs)
+    values, run_colour = np.unique(runs, return_inverse=True)  # 2x unique then searchsorted
     if values.size > limit:
         return None
-    run_colour = np.searchsorted(values, runs)
     run_length = np.diff(np.append(starts, flat.size))
     counts = np.bincount(run_colour, weights=run_length, minlength=values.size)
     height, width = words.shape
@@ -322,6 +304,103 @@ def _leaders(points: np.ndarray, max_error: int) -> np.ndarray | None:
             return None
         ahead = reach[start:]  # the points before `start` are within reach already
         np.minimum(ahead, np.abs(points[start:] - points[start]).max(axis=1), out=ahead)
+
+
+_COVER_LIMIT = 2048  # distinct colours `cover` compares pairwise (4 M pairs); past it, greedy
+_FILL_SHARE = 1000  # a colour drawing 1/1000 of the pixels or more is a fill: kept exact
+
+
+def cover(raster: Raster, max_error: int) -> Palette | None:
+    """The palette WEBP draws a flat card from: within `max_error` levels of every pixel in
+    every channel, with as few colours as a sweep finds, or None when no 256 will do (a
+    photograph).
+
+    Fewer colours than `quantize`'s most-frequent-first greedy, because a palette of at most
+    16 lets VP8L pack 2 pixels a byte (the hello card: 15 colours against 21, 1.5 KB against
+    1.7 KB): fills (colours of 1/1000 of the pixels or more) are entries as they are; then,
+    darkest uncovered colour first, the entry is the colour within reach of it that reaches
+    the most still-uncovered colours, which on an anti-aliasing ramp is the one `max_error`
+    further along (optimal for one ramp: 14 greys for black on white at 10). Cards of more
+    than 2,048 distinct colours take `quantize`'s greedy instead. Integer arithmetic and
+    ties to the more frequent colour: the same raster gives the same palette everywhere."""
+    words = _as_words(raster)
+    sampled = _sampled(words)
+    if sampled * _PHOTO_CARD > -(-words.size // _SAMPLE_STEP):  # no palette will do
+        return None
+    colours = _colours(words, _QUANTIZE_LIMIT, sampled)
+    if colours is None:
+        return None
+    if max_error == 0 or colours.values.size > _COVER_LIMIT:
+        return quantize(raster, max_error, exact_first=max_error == 0)
+    channels = 3 if raster.opaque else 4
+    order = _by_frequency(colours)
+    points = colours.values.view(np.uint8).reshape(-1, 4)[order, :channels].astype(np.int16)
+    counts = colours.counts[order]
+    starts, neighbours = _within(points, max_error)
+    ends = starts[1:]
+    starts = starts[:-1]
+
+    def row(i: int) -> np.ndarray:
+        return neighbours[starts[i] : ends[i]]
+
+    chosen = np.flatnonzero(counts * _FILL_SHARE >= int(counts.sum())).tolist()
+    covered = np.zeros(points.shape[0], dtype=bool)
+    for i in chosen:
+        covered[row(i)] = True
+    # each colour's uncovered neighbours (a colour is its own neighbour, so no row is empty)
+    gain = np.add.reduceat((~covered)[neighbours].astype(np.int32), starts)
+    sweep = np.argsort(points.sum(axis=1), kind="stable")  # darkest first
+    while not covered.all():
+        first = int(sweep[np.argmax(~covered[sweep])])
+        reach = row(first)
+        leader = int(reach[np.argmax(gain[reach])])
+        chosen.append(leader)
+        if len(chosen) > 256:
+            return None
+        new = row(leader)
+        new = new[~covered[new]]
+        covered[new] = True
+        gain -= np.bincount(
+            np.concatenate([row(j) for j in new.tolist()]), minlength=gain.size
+        ).astype(np.int32)
+    # in colour order: VP8L writes each entry as its difference from the one before, and
+    # sorted entries differ alike (a grey ramp: 14 equal steps), so the palette costs less
+    leaders = np.array(chosen)[np.argsort(colours.values[order[chosen]], kind="stable")]
+    far = _chebyshev(points, points[leaders])
+    nearest_in_order = np.argmin(far, axis=1)
+    nearest = np.empty_like(nearest_in_order)
+    nearest[order] = nearest_in_order
+    error = np.abs(points - points[leaders][nearest_in_order]).sum(axis=1)
+    distance = float(error @ counts) / (int(counts.sum()) * channels)
+    return _palette_of(colours, order[leaders], nearest, distance)
+
+
+def _within(points: np.ndarray, max_error: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which points are within `max_error` of each other in every channel, as rows of a
+    sparse matrix: point i's neighbours (itself among them) are
+    `neighbours[starts[i]:starts[i + 1]]`. Found through the points sorted by their first
+    channel, so only pairs already close in it are compared (a card's 1,225 colours: some
+    100,000 pairs of the 1.5 million)."""
+    k = points.shape[0]
+    by_first = np.argsort(points[:, 0], kind="stable")
+    ordered = points[by_first]  # the candidates of each point: a range of these rows
+    lo = np.searchsorted(ordered[:, 0], points[:, 0] - max_error, side="left")
+    hi = np.searchsorted(ordered[:, 0], points[:, 0] + max_error, side="right")
+    sizes = hi - lo
+    starts = np.cumsum(sizes) - sizes
+    candidate = np.arange(int(sizes.sum())) + np.repeat(lo - starts, sizes)
+    close: np.ndarray | None = None
+    for c in range(1, points.shape[1]):
+        d = ordered[candidate, c] - np.repeat(points[:, c], sizes)
+        ok = (d <= max_error) & (d >= -max_error)
+        close = ok if close is None else np.logical_and(close, ok, out=close)
+    owner = np.repeat(np.arange(k), sizes)
+    if close is not None:
+        owner, candidate = owner[close], candidate[close]
+    other = by_first[candidate]
+    starts = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum(np.bincount(owner, minlength=k), out=starts[1:])
+    return starts, other
 
 
 def _chebyshev(points: np.ndarray, palette: np.ndarray) -> np.ndarray:
@@ -536,24 +615,19 @@ def webp_error(quality: int) -> int:
     return 100 - quality
 
 
-# Lossless effort: method 2 at quality 0 is libwebp's quickest that still finds the palette
-# (method 0 does not: 5x the bytes); more effort buys 1-15 % for 2-200x the time on cards.
-_WEBP_LOSSLESS = {"lossless": True, "method": 2, "quality": 0}
-
-
-def _webp(raster: Raster, quality: int) -> tuple[Image.Image, str, dict[str, Any]]:
+def _webp(raster: Raster, quality: int) -> bytes | tuple[Image.Image, dict[str, Any]]:
     """Chosen by what the card holds. A flat card (text, shapes, logos) is written lossless
-    from a palette within `webp_error(quality)` of every pixel: smaller than the lossy
-    encoder's output on cards, faster, and far nearer the exact raster (lossy WEBP rings
-    around text). A photographic card (no such palette) is written lossy at `quality`
-    (method 2: half of method 4's time for ~3 % more bytes), or lossless at quality 100."""
-    palette = quantize(raster, webp_error(quality), exact_first=False)
+    by `vp8l` from the palette `cover` finds within `webp_error(quality)` of every pixel:
+    smaller than the lossy encoder's output on cards, faster, and far nearer the exact raster
+    (lossy WEBP rings around text). A photographic card (no such palette) is Pillow's image
+    and options for libwebp: lossy at `quality` (method 2: half of method 4's time for ~3 %
+    more bytes), or lossless at quality 100."""
+    palette = cover(raster, webp_error(quality))
     if palette is not None:
-        drawn = Raster(raster.width, raster.height, palette.bgra(), raster.opaque)
-        return drawn.to_image(), "WEBP", dict(_WEBP_LOSSLESS)
-    if quality == 100:
-        return raster.to_image(), "WEBP", dict(_WEBP_LOSSLESS)
-    return raster.to_image(), "WEBP", {"quality": quality, "method": 2}
+        return vp8l.encode_indexed(palette.indices, palette.colours, not raster.opaque)
+    if quality == 100:  # libwebp's quickest lossless (method 0 finds no palette: 5x the bytes)
+        return raster.to_image(), {"lossless": True, "method": 2, "quality": 0}
+    return raster.to_image(), {"quality": quality, "method": 2}
 
 
 def encode(
@@ -572,13 +646,16 @@ def encode(
         case Format.SVG | Format.PDF:
             msg = f"{fmt.value.upper()} is written from the scene, not encoded from a raster"
             raise EncodeError(msg)
-    _reuse_pillow_memory()
+    memory.tune()  # Pillow keeps freed image blocks (a fresh one each card: ~1 ms)
     match fmt:
         case Format.JPEG:
             target, name = _on_white(raster.to_image()), "JPEG"
             options = {"quality": q, "subsampling": 0}  # Huffman optimizing: 3x time, -12 %
         case Format.WEBP:
-            target, name, options = _webp(raster, q)
+            written = _webp(raster, q)
+            if isinstance(written, bytes):
+                return written
+            (target, options), name = written, "WEBP"
         case Format.TIFF:
             target, name = raster.to_image(), "TIFF"
             options = {"compression": "tiff_adobe_deflate"}

@@ -307,26 +307,6 @@ def test_svg_embeds_images_at_no_more_than_their_own_resolution() -> None:
     assert (png[5:95, 5:95, :3] == (30, 120, 200)).all()
 
 
-@pytest.mark.parametrize("env", [None, "2"])
-def test_pillow_keeps_freed_blocks_unless_the_program_says(env: str | None) -> None:
-    """Pillow's default frees every image's memory, so each card's image is faulted in afresh
-    (~1 ms). The first Pillow encode asks it to keep four blocks, unless PILLOW_BLOCKS_MAX is
-    set (a fresh interpreter: the setting is process-wide)."""
-    code = (
-        "from PIL import Image; from renderer import render; "
-        "render({'width': 64, 'height': 64, 'background': '#123456', "
-        "'components': [{'type': 'divider', 'length': 10}]}, 'jpeg'); "
-        "print(Image.core.get_blocks_max())"
-    )
-    environ = {k: v for k, v in os.environ.items() if k != "PILLOW_BLOCKS_MAX"}
-    if env is not None:
-        environ["PILLOW_BLOCKS_MAX"] = env
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True
-    )
-    assert int(out.stdout) == (4 if env is None else int(env))
-
-
 # --- WEBP: lossless from a palette for flat cards, lossy for photographs --------------------------
 
 

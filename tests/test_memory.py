@@ -1,0 +1,53 @@
+"""`renderer.memory`: the allocators are tuned on the first render, and only when the program
+has not said what it wants (each case in a fresh interpreter: the settings are process-wide)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+_CODE = (
+    "import json; from PIL import Image; from renderer import render, memory; "
+    "before = memory._tuned; "
+    "render({'width': 64, 'height': 64, 'components': [{'type': 'divider', 'length': 10}]}); "
+    "print(json.dumps([before, memory.tune(), Image.core.get_blocks_max()]))"
+)
+_ENV = ("RENDERER_MEMORY", "PILLOW_BLOCKS_MAX", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
+
+
+def _run(**env: str) -> list[object]:
+    environ = {k: v for k, v in os.environ.items() if k not in _ENV} | env
+    out = subprocess.run(
+        [sys.executable, "-c", _CODE], env=environ, capture_output=True, text=True, check=True
+    )
+    result: list[object] = json.loads(out.stdout)
+    return result
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_the_first_render_tunes_glibc_and_pillow() -> None:
+    before, tuned, blocks = _run()
+    assert before is None  # importing changed nothing
+    assert tuned == {"glibc": True, "pillow": True}
+    assert blocks == 4
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"MALLOC_TRIM_THRESHOLD_": "131072"}, {"glibc": False, "pillow": True}),
+        ({"MALLOC_MMAP_THRESHOLD_": "131072"}, {"glibc": False, "pillow": True}),
+        ({"PILLOW_BLOCKS_MAX": "2"}, {"glibc": True, "pillow": False}),
+        ({"RENDERER_MEMORY": "default"}, {"glibc": False, "pillow": False}),
+    ],
+)
+def test_what_the_program_set_is_left_alone(env: dict[str, str], expected: dict[str, bool]) -> None:
+    if not sys.platform.startswith("linux"):
+        expected = {**expected, "glibc": False}
+    _, tuned, blocks = _run(**env)
+    assert tuned == expected
+    assert blocks == (4 if expected["pillow"] else int(env.get("PILLOW_BLOCKS_MAX", "0")))

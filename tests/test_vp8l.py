@@ -1,0 +1,176 @@
+"""Our VP8L writer against libwebp's decoder (through Pillow): every pixel back as written.
+
+The cases are the ones a bit-level writer gets wrong: 1, 2, 4, 16 and 17 colours (pixel bundling
+at 8, 4, 2 and 1 indices a byte, the width not a multiple of the bundle), a lone colour (simple
+prefix codes), runs past 4,096 pixels (copies split), rows that repeat (copies from above),
+noise (every pixel a literal), images one pixel wide or high, and transparency.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from renderer import render
+from renderer.encode import cover
+from renderer.raster import Raster
+from renderer.vp8l import _tokens, encode_indexed
+
+
+def _colours(n: int, rng: np.random.Generator, alpha: bool = False) -> np.ndarray:
+    """n distinct ARGB words (as a raster's B, G, R, A bytes read little-endian)."""
+    words = rng.choice(1 << 24, size=n, replace=False).astype(np.uint32)
+    a = rng.integers(0, 256, n, dtype=np.uint32) if alpha else np.full(n, 255, dtype=np.uint32)
+    colours: np.ndarray = words | (a << 24)
+    return colours
+
+
+def _decoded(data: bytes) -> np.ndarray:
+    image = Image.open(io.BytesIO(data))
+    assert image.format == "WEBP"
+    image.load()
+    rgba: np.ndarray = np.asarray(image.convert("RGBA"))
+    return rgba
+
+
+def _expected(indices: np.ndarray, colours: np.ndarray) -> np.ndarray:
+    bgra = colours[indices].view(np.uint8).reshape(*indices.shape, 4)
+    rgba: np.ndarray = bgra[..., [2, 1, 0, 3]]
+    return rgba
+
+
+def _check(indices: np.ndarray, colours: np.ndarray, alpha: bool = False) -> bytes:
+    data = encode_indexed(indices, colours, alpha)
+    assert data[:4] == b"RIFF"
+    assert data[8:16] == b"WEBPVP8L"
+    decoded = _decoded(data)
+    expected = _expected(indices, colours)
+    if not alpha:
+        decoded, expected = decoded[..., :3], expected[..., :3]
+    assert decoded.shape == expected.shape
+    assert np.array_equal(decoded, expected)
+    return data
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 16, 17, 200, 256])
+@pytest.mark.parametrize("shape", [(1, 1), (1, 37), (29, 1), (13, 77), (40, 301)])
+def test_every_palette_size_and_shape_decodes_exactly(n: int, shape: tuple[int, int]) -> None:
+    rng = np.random.default_rng(n * 1000 + shape[1])
+    colours = _colours(n, rng)
+    # blocks of colour (runs, repeated rows) with noise sprinkled in (literals)
+    h, w = shape
+    blocks = rng.integers(0, n, size=(-(-h // 4), -(-w // 8)))
+    indices = np.repeat(np.repeat(blocks, 4, axis=0), 8, axis=1)[:h, :w]
+    noise = rng.random(shape) < 0.1
+    indices = np.where(noise, rng.integers(0, n, size=shape), indices).astype(np.uint8)
+    _check(indices, colours)
+
+
+def test_long_runs_and_repeated_rows() -> None:
+    """A flat 300 x 200 canvas is one run of 60,000 pixels: copies of at most 4,096 each."""
+    rng = np.random.default_rng(1)
+    colours = _colours(3, rng)
+    indices = np.zeros((200, 300), dtype=np.uint8)
+    indices[50:60, 10:290] = 1  # a bar: rows that repeat the one above
+    indices[120, ::7] = 2
+    data = _check(indices, colours)
+    assert len(data) < 200  # a few dozen copies, not 60,000 pixels
+    start, length, kind = _tokens(indices.reshape(-1), 300)
+    assert length.max() <= 4096
+    assert length.sum() == indices.size
+    assert (kind[length > 1] != 0).all()  # literals are single pixels
+
+
+def test_transparent_colours_keep_their_alpha() -> None:
+    rng = np.random.default_rng(2)
+    colours = _colours(9, rng, alpha=True)
+    colours[0] = 0  # fully transparent black
+    indices = rng.integers(0, 9, size=(31, 45)).astype(np.uint8)
+    _check(indices, colours, alpha=True)
+
+
+def test_noise_is_all_literals_and_still_exact() -> None:
+    rng = np.random.default_rng(3)
+    colours = _colours(256, rng)
+    indices = rng.integers(0, 256, size=(64, 64)).astype(np.uint8)
+    _check(indices, colours)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 256),
+    h=st.integers(1, 24),
+    w=st.integers(1, 70),
+    seed=st.integers(0, 2**32 - 1),
+    flat=st.floats(0, 1),
+)
+def test_any_indexed_image_decodes_exactly(n: int, h: int, w: int, seed: int, flat: float) -> None:
+    rng = np.random.default_rng(seed)
+    colours = _colours(n, rng)
+    base = rng.integers(0, n, size=(h, w))
+    keep = rng.random((h, w)) < flat  # flat: how much of each row repeats its left pixel
+    indices = base.copy()
+    for x in range(1, w):
+        indices[:, x] = np.where(keep[:, x], indices[:, x - 1], base[:, x])
+    _check(indices.astype(np.uint8), colours)
+
+
+def test_bad_sizes_are_refused() -> None:
+    colours = np.array([0xFF000000], dtype=np.uint32)
+    with pytest.raises(ValueError, match="16384"):
+        encode_indexed(np.zeros((1, 16385), dtype=np.uint8), colours, False)
+    with pytest.raises(ValueError, match="colours"):
+        encode_indexed(np.zeros((2, 2), dtype=np.uint8), np.zeros(0, dtype=np.uint32), False)
+
+
+def test_a_flat_card_is_written_by_our_writer_within_ten_levels() -> None:
+    """The default WEBP of a text card: VP8L of the `cover` palette, every pixel exactly that
+    palette's, and no channel more than 10 levels from the PNG's."""
+    spec = {
+        "width": 600,
+        "height": 315,
+        "background": "#0f172a",
+        "components": [
+            {
+                "type": "text",
+                "text": "Cards as WEBP",
+                "fontSize": 56,
+                "color": "#f8fafc",
+                "x": 40,
+                "y": 60,
+                "frameWidth": 520,
+            },
+            {"type": "tag", "text": "lossless", "x": 40, "y": 200},
+        ],
+    }
+    webp = _decoded(render(spec, "webp"))[..., :3].astype(int)
+    png = np.asarray(Image.open(io.BytesIO(render(spec, "png"))).convert("RGB")).astype(int)
+    assert np.abs(webp - png).max() <= 10
+    palette = cover(Raster.from_image(Image.fromarray(png.astype(np.uint8), "RGB")), 10)
+    assert palette is not None
+    assert palette.colours.size <= 256
+    assert np.array_equal(webp, palette.bgra()[..., 2::-1].astype(int))
+    assert (webp[0, 0] == (0x0F, 0x17, 0x2A)).all()  # the fill stays exact
+
+
+def test_the_same_card_gives_the_same_bytes_in_another_process() -> None:
+    code = (
+        "import sys, hashlib; from renderer import render; "
+        "spec = {'width': 300, 'height': 120, 'components': [{'type': 'text', 'text': 'Same', "
+        "'fontSize': 40, 'x': 10, 'y': 10}]}; "
+        "print(hashlib.sha256(render(spec, 'webp')).hexdigest())"
+    )
+    runs = {
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+        for _ in range(2)
+    }
+    assert len(runs) == 1
