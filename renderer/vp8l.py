@@ -266,8 +266,8 @@ def _tokens(stream: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.
         run = np.cumsum(flipped) - 1
         score = np.append(bounds[at[1:]], n)[run] * (n + 1) - bounds[at][run]
         better = same & (score > best)
-        best[better] = score[better]
-        kind[better] = code
+        best = np.where(better, score, best)
+        kind = np.where(better, code, kind)
     sizes = np.diff(bounds)
     # copies: consecutive segments of one kind are one run; literals: a token a pixel
     first = np.ones(starts.size, dtype=bool)
