@@ -9,9 +9,13 @@ depends on the order of its first allocations, so the same loop of renders runs 
 speeds: the hello card's WEBP 2.8 or 4.9 ms, the blog card's 11 or 16 ms, its PNG 3.2 or 3.6
 (`MALLOC_MMAP_THRESHOLD_=131072` forces the slow one: blog WEBP 27 ms, PNG 6.0).
 
-So, once: glibc maps only blocks of 4 MB or more on their own and keeps up to 8 MB free at the
-top of its heap (past 4 / 8 MB nothing measured got faster), and Pillow keeps four freed image
-blocks. A program that says what it wants keeps it: any of glibc's `MALLOC_MMAP_THRESHOLD_`,
+So, once: glibc maps only blocks of 16 MB or more on their own and keeps up to 64 MB free at
+the top of its heap, and Pillow keeps four freed image blocks. Smaller settings left faults in
+(counted with `ru_minflt` over every reference card and format in one process): at 4 / 8 MB a
+blog or cjk WEBP, whose arrays peak near 10 MB, still faulted 2,000 pages a render in some
+runs (8.6 -> 12 ms), and PNG small's 4-8 MB buffers 700-1,300 pages; at 16 / 64 MB none did.
+The reference cards' peak RSS stays 99 MB, flat over 2,000 renders; the worst cases of
+`benchmarks/worst_case.py` peak within 35 MB of the defaults'. A program that says what it wants keeps it: any of glibc's `MALLOC_MMAP_THRESHOLD_`,
 `MALLOC_TRIM_THRESHOLD_` or `MALLOC_TOP_PAD_`, or Pillow's `PILLOW_BLOCKS_MAX`, in the
 environment leaves that allocator alone, and `RENDERER_MEMORY=default` leaves both. Not done
 at import, so importing the package changes nothing.
@@ -26,7 +30,7 @@ __all__ = ["GLIBC_SETTINGS", "tune"]
 
 # mallopt parameters (malloc.h) and the values set
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-GLIBC_SETTINGS = {_M_MMAP_THRESHOLD: 4 << 20, _M_TRIM_THRESHOLD: 8 << 20}
+GLIBC_SETTINGS = {_M_MMAP_THRESHOLD: 16 << 20, _M_TRIM_THRESHOLD: 64 << 20}
 _GLIBC_ENV = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_")
 
 _tuned: dict[str, bool] | None = None  # what tune() changed, once it has run
