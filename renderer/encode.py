@@ -307,7 +307,8 @@ def _leaders(points: np.ndarray, max_error: int) -> np.ndarray | None:
 
 
 _COVER_LIMIT = 2048  # distinct colours `cover` compares pairwise (4 M pairs); past it, greedy
-_FILL_SHARE = 1000  # a colour drawing 1/1000 of the pixels or more is a fill: kept exact
+_FILL_SHARE = 1000  # a colour drawing 1/1000 of the pixels or more, in a run of
+_FILL_RUN = 4  # 4 pixels or more, is a fill: kept exact (edge shades come in runs of 1-3)
 
 
 def cover(raster: Raster, max_error: int) -> Palette | None:
@@ -317,7 +318,9 @@ def cover(raster: Raster, max_error: int) -> Palette | None:
 
     Fewer colours than `quantize`'s most-frequent-first greedy, because a palette of at most
     16 lets VP8L pack 2 pixels a byte (the hello card: 15 colours against 21, 1.5 KB against
-    1.7 KB): fills (colours of 1/1000 of the pixels or more) are entries as they are; then,
+    1.7 KB): fills (colours of 1/1000 of the pixels or more with a run of 4 or more: on a
+    small card the commonest edge shades pass 1/1000 too, but in runs of 1-3) are entries as
+    they are; then,
     darkest uncovered colour first, the entry is the colour within reach of it that reaches
     the most still-uncovered colours, which on an anti-aliasing ramp is the one `max_error`
     further along (optimal for one ramp: 14 greys for black on white at 10). Cards of more
@@ -345,7 +348,10 @@ def cover(raster: Raster, max_error: int) -> Palette | None:
     def row(i: int) -> np.ndarray:
         return neighbours[starts[i] : ends[i]]
 
-    chosen = np.flatnonzero(counts * _FILL_SHARE >= int(counts.sum())).tolist()
+    longest = np.zeros(colours.values.size, dtype=np.int64)  # each colour's longest run
+    np.maximum.at(longest, colours.run_colour, colours.run_length)
+    fills = (counts * _FILL_SHARE >= int(counts.sum())) & (longest[order] >= _FILL_RUN)
+    chosen = np.flatnonzero(fills).tolist()
     covered = np.zeros(points.shape[0], dtype=bool)
     for i in chosen:
         covered[row(i)] = True

@@ -15,7 +15,9 @@ the top of its heap, and Pillow keeps four freed image blocks. Smaller settings 
 blog or cjk WEBP, whose arrays peak near 10 MB, still faulted 2,000 pages a render in some
 runs (8.6 -> 12 ms), and PNG small's 4-8 MB buffers 700-1,300 pages; at 16 / 64 MB none did.
 The reference cards' peak RSS stays 99 MB, flat over 2,000 renders; the worst cases of
-`benchmarks/worst_case.py` peak within 35 MB of the defaults'. A program that says what it wants keeps it: any of glibc's `MALLOC_MMAP_THRESHOLD_`,
+`benchmarks/worst_case.py` peak at most 64 MB above the defaults' (images: 460 against 396 MB).
+
+A program that says what it wants keeps it: any of glibc's `MALLOC_MMAP_THRESHOLD_`,
 `MALLOC_TRIM_THRESHOLD_` or `MALLOC_TOP_PAD_`, or Pillow's `PILLOW_BLOCKS_MAX`, in the
 environment leaves that allocator alone, and `RENDERER_MEMORY=default` leaves both. Not done
 at import, so importing the package changes nothing.
