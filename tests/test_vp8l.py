@@ -174,3 +174,52 @@ def test_the_same_card_gives_the_same_bytes_in_another_process() -> None:
         for _ in range(2)
     }
     assert len(runs) == 1
+
+
+_DECODE_IN_PAGE = """async (b64) => {
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const blob = new Blob([bytes], { type: "image/webp" });
+  const bitmap = await createImageBitmap(blob, { colorSpaceConversion: "none" });
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const g = canvas.getContext("2d");
+  g.drawImage(bitmap, 0, 0);
+  const data = g.getImageData(0, 0, bitmap.width, bitmap.height).data;
+  let text = "";
+  for (let i = 0; i < data.length; i += 8192) {
+    text += String.fromCharCode(...data.subarray(i, i + 8192));
+  }
+  return [bitmap.width, bitmap.height, btoa(text)];
+}"""
+
+
+def test_chromium_decodes_our_webp_exactly() -> None:
+    """What a browser shows of our files: Chromium decodes each (bundled at 2, 4 and 16
+    colours, unbundled at 17 and 256, and a real card) to exactly the pixels written."""
+    import base64
+
+    from pages import chromium, new_page
+
+    rng = np.random.default_rng(5)
+    images = []
+    for n, shape in ((2, (9, 70)), (4, (33, 45)), (16, (20, 101)), (17, (17, 60)), (256, (40, 40))):
+        blocks = rng.integers(0, n, size=(-(-shape[0] // 3), -(-shape[1] // 5)))
+        indices = np.repeat(np.repeat(blocks, 3, axis=0), 5, axis=1)[: shape[0], : shape[1]]
+        images.append((indices.astype(np.uint8), _colours(n, rng)))
+    card = {
+        "width": 300,
+        "height": 120,
+        "background": "#fafaf9",
+        "components": [{"type": "text", "text": "Decoded", "fontSize": 44, "x": 12, "y": 20}],
+    }
+    png = np.asarray(Image.open(io.BytesIO(render(card, "png"))).convert("RGB"))
+    palette = cover(Raster.from_image(Image.fromarray(png, "RGB")), 10)
+    assert palette is not None
+    images.append((palette.indices, palette.colours))
+    with chromium() as browser, new_page(browser, 320, 200) as (page, errors):
+        for indices, colours in images:
+            data = encode_indexed(indices, colours, False)
+            w, h, pixels = page.evaluate(_DECODE_IN_PAGE, base64.b64encode(data).decode())
+            assert (h, w) == indices.shape
+            shown = np.frombuffer(base64.b64decode(pixels), np.uint8).reshape(h, w, 4)
+            assert np.array_equal(shown, _expected(indices, colours)), f"{colours.size} colours"
+        assert errors == []
