@@ -264,11 +264,7 @@ def quantize(raster: Raster, max_error: int, *, exact_first: bool = True) -> Pal
     anti-aliasing ramps keep evenly spread steps (max_error 10: about 13 of a ramp's 256). Each
     colour is then drawn as its nearest entry (largest channel difference; the more frequent
     entry on a tie). Integer arithmetic: the same raster gives the same palette everywhere."""
-    words = _as_words(raster)
-    sampled = _sampled(words)
-    if sampled * _PHOTO_CARD > -(-words.size // _SAMPLE_STEP):  # no palette will do
-        return None
-    colours = _colours(words, _QUANTIZE_LIMIT, sampled)
+    colours = _flat_colours(raster)
     if colours is None:
         return None
     few = colours.values.size <= 256
@@ -280,12 +276,32 @@ def quantize(raster: Raster, max_error: int, *, exact_first: bool = True) -> Pal
     leaders = _leaders(points, max_error)
     if leaders is None:
         return _exact(colours) if few else None
+    return _drawn_by(colours, order, points, leaders)
+
+
+def _flat_colours(raster: Raster) -> _Colours | None:
+    """The colours of a card a palette may draw, or None for a photograph: a pixel sample
+    over a quarter distinct, or more than 16,384 colours."""
+    words = _as_words(raster)
+    sampled = _sampled(words)
+    if sampled * _PHOTO_CARD > -(-words.size // _SAMPLE_STEP):  # no palette will do
+        return None
+    return _colours(words, _QUANTIZE_LIMIT, sampled)
+
+
+def _drawn_by(
+    colours: _Colours, order: np.ndarray, points: np.ndarray, leaders: np.ndarray
+) -> Palette:
+    """The palette of `points[leaders]` (`points`: the colours in `order`, as int16
+    channels), each colour drawn as its nearest entry (largest channel difference; a tie:
+    the entry earlier in `leaders`), with the mean distance that gives."""
     far = _chebyshev(points, points[leaders])
     nearest_in_order = np.argmin(far, axis=1)
     nearest = np.empty_like(nearest_in_order)
     nearest[order] = nearest_in_order
     error = np.abs(points - points[leaders][nearest_in_order]).sum(axis=1)
-    distance = float(error @ colours.counts[order]) / (int(colours.counts.sum()) * channels)
+    counts = colours.counts[order]
+    distance = float(error @ counts) / (int(counts.sum()) * points.shape[1])
     return _palette_of(colours, order[leaders], nearest, distance)
 
 
@@ -328,11 +344,7 @@ def cover(raster: Raster, max_error: int) -> Palette | None:
     ties to the darker colour, then the more frequent: the same raster gives the same palette
     everywhere. (Of four tie rules, darker-first gave the smallest WEBPs over the golden
     cases and the reference cards: 451.6 KB in all, against 453.1-453.7 KB.)"""
-    words = _as_words(raster)
-    sampled = _sampled(words)
-    if sampled * _PHOTO_CARD > -(-words.size // _SAMPLE_STEP):  # no palette will do
-        return None
-    colours = _colours(words, _QUANTIZE_LIMIT, sampled)
+    colours = _flat_colours(raster)
     if colours is None:
         return None
     if max_error == 0 or colours.values.size > _COVER_LIMIT:
@@ -377,13 +389,7 @@ def cover(raster: Raster, max_error: int) -> Palette | None:
     # in colour order: VP8L writes each entry as its difference from the one before, and
     # sorted entries differ alike (a grey ramp: 14 equal steps), so the palette costs less
     leaders = np.array(chosen)[np.argsort(colours.values[order[chosen]], kind="stable")]
-    far = _chebyshev(points, points[leaders])
-    nearest_in_order = np.argmin(far, axis=1)
-    nearest = np.empty_like(nearest_in_order)
-    nearest[order] = nearest_in_order
-    error = np.abs(points - points[leaders][nearest_in_order]).sum(axis=1)
-    distance = float(error @ counts) / (int(counts.sum()) * channels)
-    return _palette_of(colours, order[leaders], nearest, distance)
+    return _drawn_by(colours, order, points, leaders)
 
 
 def _within(points: np.ndarray, max_error: int) -> tuple[np.ndarray, np.ndarray]:

@@ -200,7 +200,7 @@ def test_chromium_decodes_our_webp_exactly() -> None:
     from pages import chromium, new_page
 
     rng = np.random.default_rng(5)
-    images = []
+    images: list[tuple[np.ndarray, np.ndarray]] = []
     for n, shape in ((2, (9, 70)), (4, (33, 45)), (16, (20, 101)), (17, (17, 60)), (256, (40, 40))):
         blocks = rng.integers(0, n, size=(-(-shape[0] // 3), -(-shape[1] // 5)))
         indices = np.repeat(np.repeat(blocks, 3, axis=0), 5, axis=1)[: shape[0], : shape[1]]
