@@ -223,3 +223,22 @@ def test_chromium_decodes_our_webp_exactly() -> None:
             shown = np.frombuffer(base64.b64decode(pixels), np.uint8).reshape(h, w, 4)
             assert np.array_equal(shown, _expected(indices, colours)), f"{colours.size} colours"
         assert errors == []
+
+
+def test_a_transparent_card_keeps_its_alpha_within_ten_levels() -> None:
+    spec = {
+        "width": 240,
+        "height": 90,
+        "background": "transparent",
+        "components": [
+            {"type": "text", "text": "Clear", "fontSize": 48, "color": "#1d4ed8", "x": 10, "y": 10}
+        ],
+    }
+    data = render(spec, "webp")
+    assert data[12:16] == b"VP8L"
+    webp = _decoded(data).astype(int)
+    png = np.asarray(Image.open(io.BytesIO(render(spec, "png"))).convert("RGBA")).astype(int)
+    assert np.abs(webp[..., 3] - png[..., 3]).max() <= 10
+    seen = (webp[..., 3] > 0) & (png[..., 3] > 0)
+    assert np.abs(webp[..., :3] - png[..., :3])[seen].max() <= 10
+    assert (webp[..., 3] == 0).mean() > 0.5  # the canvas stays clear
