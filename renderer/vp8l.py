@@ -26,6 +26,7 @@ The tests decode every case with libwebp (through Pillow) and compare every pixe
 from __future__ import annotations
 
 import heapq
+import itertools
 import struct
 
 import numpy as np
@@ -181,13 +182,11 @@ def _write_lengths(out: _Bits, lengths: list[int]) -> None:
     """A normal code: its code lengths, run-length coded (16: repeat the previous non-zero
     length 3-6 times, 17: 3-10 zeros, 18: 11-138 zeros) under the code-length code."""
     items: list[tuple[int, int, int]] = []  # (code-length symbol, extra bits, extra value)
-    i, previous, size = 0, 8, len(lengths)
-    while i < size:
-        v = lengths[i]
-        j = i + 1
-        while j < size and lengths[j] == v:
-            j += 1
-        run = j - i
+    previous = 8
+    array = np.array(lengths)
+    cuts = [0, *(np.flatnonzero(array[1:] != array[:-1]) + 1).tolist(), len(lengths)]
+    for start, end in itertools.pairwise(cuts):  # each run of equal lengths
+        v, run = lengths[start], end - start
         if v == 0:
             while run >= 11:
                 n = min(run, 138)
@@ -207,7 +206,6 @@ def _write_lengths(out: _Bits, lengths: list[int]) -> None:
                 items.append((16, 2, n - 3))
                 run -= n
             items.extend([(v, 0, 0)] * run)
-        i = j
     symbol_counts = [0] * 19
     for sym, _, _ in items:
         symbol_counts[sym] += 1
@@ -223,11 +221,12 @@ def _write_lengths(out: _Bits, lengths: list[int]) -> None:
     for v in ordered[:kept]:
         out.put(v, 3)
     out.put(0, 1)  # max_symbol: every symbol's length follows
-    put = out.put
     for sym, extra, value in items:
-        put(codes[sym], bits[sym])
+        out.values.append(codes[sym])
+        out.bits.append(bits[sym])
         if extra:
-            put(value, extra)
+            out.values.append(value)
+            out.bits.append(extra)
 
 
 def _tokens(stream: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

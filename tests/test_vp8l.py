@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from renderer import render
-from renderer.encode import cover
+from renderer.encode import _within, cover
 from renderer.raster import Raster
 from renderer.vp8l import _tokens, encode_indexed
 
@@ -120,6 +120,31 @@ def test_any_indexed_image_decodes_exactly(n: int, h: int, w: int, seed: int, fl
     for x in range(1, w):
         indices[:, x] = np.where(keep[:, x], indices[:, x - 1], base[:, x])
     _check(indices.astype(np.uint8), colours)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    k=st.integers(1, 300),
+    channels=st.sampled_from([1, 3, 4]),
+    spread=st.integers(1, 256),
+    error=st.integers(0, 40),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_cover_finds_exactly_the_neighbours_a_pairwise_comparison_finds(
+    k: int, channels: int, spread: int, error: int, seed: int
+) -> None:
+    """`_within` compares the channels side by side in one word: with 0 and 255 in every
+    channel and errors from 0, it finds the pairs comparing every pair of colours finds."""
+    rng = np.random.default_rng(seed)
+    points = rng.integers(0, spread, size=(k, channels)).astype(np.int16)
+    points[0] = 0
+    points[-1] = 255
+    starts, neighbours = _within(points, error)
+    near = (np.abs(points[:, None, :] - points[None, :, :]).max(axis=2) <= error).astype(int)
+    assert starts[0] == 0 and starts[-1] == neighbours.size
+    for i in range(k):
+        row = neighbours[starts[i] : starts[i + 1]]
+        assert sorted(row.tolist()) == np.flatnonzero(near[i]).tolist()  # each pair once
 
 
 def test_bad_sizes_are_refused() -> None:
