@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import multiprocessing
+import os
 import sys
 from collections.abc import Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
+from multiprocessing.reduction import ForkingPickler
 from typing import Any, Literal, overload
 
 from renderer import parallel
@@ -101,6 +103,30 @@ def _wait(conn: Connection, timeout: float) -> Any:
     if not conn.poll(timeout):
         raise TimeoutError
     return conn.recv()
+
+
+_PICKLER = ForkingPickler
+_INLINE_SEND = 16 * 1024  # bytes: a socket pair buffers more, and an idle worker is reading
+
+
+async def _answer(loop: asyncio.AbstractEventLoop, conn: Connection, timeout: float) -> Any:
+    """The worker's answer, read once its pipe is readable (the event loop watches the pipe:
+    no thread to wake, two fewer context switches a request than waiting in one);
+    `TimeoutError` past the deadline, EOFError if the worker died."""
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def readable() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    fd = conn.fileno()
+    loop.add_reader(fd, readable)
+    try:
+        await asyncio.wait_for(ready, timeout)
+    finally:
+        loop.remove_reader(fd)
+        os.set_blocking(fd, True)  # uvloop's add_reader leaves it non-blocking
+    return conn.recv()  # the rest of a big answer is on its way: the worker is writing it
 
 
 class RenderPool:
@@ -267,10 +293,12 @@ class RenderPool:
             job = dataclasses.replace(job, threads=2)
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(self._threads, worker.conn.send, job)
-            retire, answer = await loop.run_in_executor(
-                self._threads, _wait, worker.conn, self.timeout
-            )
+            message = _PICKLER.dumps(job)
+            if len(message) <= _INLINE_SEND:  # fits the pipe's buffer: written at once
+                worker.conn.send_bytes(message)
+            else:  # a big body: the worker drains the pipe while a thread writes it
+                await loop.run_in_executor(self._threads, worker.conn.send_bytes, message)
+            retire, answer = await _answer(loop, worker.conn, self.timeout)
         except TIMEOUT_ERRORS:
             self.stats.timeouts += 1
             self._background(self._replace(worker, kill=True))
