@@ -107,7 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument(
         "-o", "--output", default="-", help="output file, or - (the default) for standard output"
     )
-    r.add_argument("-f", "--format", help="svg, png, jpeg, webp, tiff or avif")
+    r.add_argument("-f", "--format", help="svg, png, jpeg, webp, tiff, avif or pdf")
     r.add_argument("--scale", type=float, default=1.0, help="device-pixel ratio (default 1)")
     r.add_argument(
         "--quality", type=int, help="1-100 for jpeg, webp, avif (an error for other formats)"

@@ -46,7 +46,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("sources", nargs="+", metavar="SRC", help="spec/template files or folders")
     p.add_argument("-o", "--output", required=True, metavar="OUT_DIR", help="output folder")
-    p.add_argument("-f", "--format", help="svg, png, jpeg, webp, tiff or avif (default png)")
+    p.add_argument("-f", "--format", help="svg, png, jpeg, webp, tiff, avif or pdf (default png)")
     p.add_argument("--quality", type=int, help="1-100 for jpeg, webp, avif")
     p.add_argument("--scale", type=float, default=1.0, help="device-pixel ratio (default 1)")
     p.add_argument(
