@@ -25,6 +25,7 @@ import io
 import struct
 import zlib
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -219,8 +220,10 @@ def _changes(words: np.ndarray) -> np.ndarray:
     """(height, width) bool: where a run of equal pixels starts (a pixel unlike its left
     neighbour, and the first pixel of every row)."""
     changes = np.empty(words.shape, dtype=bool)
+    flat = changes.reshape(-1)  # one pass over the rows end to end: twice as fast as by row
+    flat[0] = True
+    np.not_equal(words.reshape(-1)[1:], words.reshape(-1)[:-1], out=flat[1:])
     changes[:, 0] = True
-    np.not_equal(words[:, 1:], words[:, :-1], out=changes[:, 1:])
     return changes
 
 
@@ -540,18 +543,18 @@ def adler32_combine(adler1: int, adler2: int, size2: int) -> int:
     return sum1 | (sum2 << 16)
 
 
-def _fast_idat(height: int, lines: Callable[[int, int], np.ndarray]) -> bytes:
+def _fast_idat(height: int, lines: Callable[[int, int], np.ndarray], helped: bool = True) -> bytes:
     """One zlib stream from two halves of the rows (`lines(top, bottom)` gives their
-    scanlines) deflated independently, the lower on the helper thread when it is free. The
-    halves are the same either way (the split is by row count), so the bytes do not depend on
-    threads; the cost is the second half starting without the first half's dictionary (tens
-    of bytes on a card)."""
+    scanlines) deflated independently, the lower on the helper thread when it is free and
+    `helped`. The halves are the same either way (the split is by row count), so the bytes do
+    not depend on threads; the cost is the second half starting without the first half's
+    dictionary (tens of bytes on a card)."""
     middle = height // 2
 
     def part(top: int, bottom: int, final: bool) -> _Deflated:
         return _deflate_part(lines(top, bottom), final)
 
-    with parallel.helper() as pool:
+    with parallel.helper() if helped else nullcontext() as pool:
         if pool is None:
             lower = part(middle, height, True)
             upper = part(0, middle, False)
@@ -612,9 +615,17 @@ def _rgb_png(raster: Raster, compression: Compression, sampled: int | None = Non
     return _png(raster, colour_type, idat)
 
 
+# A palette image's halves go to the helper thread only from this many pixels: its rows are
+# cheap to expand and deflate, and below it the hand-over costs more than the second core
+# saves (the hello card, 756,000 pixels: 0.73 ms on one thread, 0.95 on two; at 1.18 million
+# 1.0 against 1.3; at 1.7 million 3.2 against 2.3). RGB rows gain at every card size.
+_INDEXED_HELPER_PIXELS = 1_400_000
+
+
 def _indexed_png(raster: Raster, palette: Palette, compression: Compression) -> bytes:
     if compression == "fast":
-        idat = _fast_idat(raster.height, palette.scanlines)
+        helped = raster.width * raster.height >= _INDEXED_HELPER_PIXELS
+        idat = _fast_idat(raster.height, palette.scanlines, helped)
     else:
         idat = bytes(deflate.zlib_compress(palette.scanlines().tobytes(), _SMALL_LEVEL))
     bgra = palette.colours.view(np.uint8).reshape(-1, 4)
