@@ -141,7 +141,8 @@ def test_cover_finds_exactly_the_neighbours_a_pairwise_comparison_finds(
     points[-1] = 255
     starts, neighbours = _within(points, error)
     near = (np.abs(points[:, None, :] - points[None, :, :]).max(axis=2) <= error).astype(int)
-    assert starts[0] == 0 and starts[-1] == neighbours.size
+    assert starts[0] == 0
+    assert starts[-1] == neighbours.size
     for i in range(k):
         row = neighbours[starts[i] : starts[i + 1]]
         assert sorted(row.tolist()) == np.flatnonzero(near[i]).tolist()  # each pair once
