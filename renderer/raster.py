@@ -585,8 +585,11 @@ def paint_glyph_run(
             pdftext.show_run(ctx, g)
             ctx.restore()
         return  # else nothing to see
-    m = ctx.get_matrix()
-    reach = 0.0 if g.stroke is None else 2 * g.stroke.width * math.hypot(m.xx, m.yx) + 2
+    if g.stroke is None:
+        reach = 0.0
+    else:
+        m = ctx.get_matrix()
+        reach = 2 * g.stroke.width * math.hypot(m.xx, m.yx) + 2
     if run.bottom + reach < band[0] - 1 or run.top - reach > band[1] + 1:
         return  # nothing in this band
     stroke = g.stroke
@@ -601,18 +604,42 @@ def paint_glyph_run(
 
 def _fill_run(ctx: cairo.Context, g: GlyphRunItem, run: _RunPath) -> None:
     p = ctx._pointer
-    _C.cairo_save(p)
     if isinstance(g.paint, Color):
-        _set_color(ctx, g.paint)
-    else:  # set under the run's transform, as CairoSVG sets it: the gradient is locked there
-        inside = run_matrix(g.size, g.face.upem, g.oblique, g.x, g.y)
-        ctx.transform(_svg_transform(inside))
-        ctx.set_source(_gradient(g.paint, inside))
+        _fill_solid(p, g.paint, run)
+        return
+    _C.cairo_save(p)
+    # a gradient is set under the run's transform, as CairoSVG sets it: it is locked there
+    inside = run_matrix(g.size, g.face.upem, g.oblique, g.x, g.y)
+    ctx.transform(_svg_transform(inside))
+    ctx.set_source(_gradient(g.paint, inside))
     _C.cairo_identity_matrix(p)  # the points are device pixels already
     _C.cairo_append_path(p, run.path)
     _C.cairo_fill(p)
     _C.cairo_restore(p)
     _check_status(_C.cairo_status(p))
+
+
+def _fill_solid(p: Any, color: Color, run: _RunPath) -> None:
+    """A one-colour run in as few calls into cairo as it takes (each lets the other band's
+    thread take the GIL, and each waits to get it back): under an identity CTM (a card at
+    scale 1) the points, device pixels already, are filled as they are, with no save and
+    restore. Every painter sets its own source, so the colour left behind is never used."""
+    matrix = ffi.new("cairo_matrix_t *")
+    _C.cairo_get_matrix(p, matrix)
+    device = (matrix.xx, matrix.yx, matrix.xy, matrix.yy, matrix.x0, matrix.y0) == _IDENTITY
+    if not device:
+        _C.cairo_save(p)
+        _C.cairo_identity_matrix(p)
+    alpha = 1.0 if color.a == 255 else _q(color.a / 255, 4)
+    _C.cairo_set_source_rgba(p, color.r / 255, color.g / 255, color.b / 255, alpha)
+    _C.cairo_append_path(p, run.path)
+    _C.cairo_fill(p)
+    if not device:
+        _C.cairo_restore(p)
+    _check_status(_C.cairo_status(p))
+
+
+_IDENTITY = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 
 
 def _stroke_run(
