@@ -145,8 +145,10 @@ class Palette:
 
     @property
     def indices(self) -> np.ndarray:
-        """(height, width) uint8 into `colours`."""
-        return self.scanlines()[:, 1:]
+        """(height, width) uint8 into `colours`, contiguous (every row starts a run, so the
+        runs expand straight into rows)."""
+        drawn: np.ndarray = np.repeat(self.entry, self.runs.run_length)
+        return drawn.reshape(self.runs.shape)
 
     def bgra(self) -> np.ndarray:
         """The pixels these indices draw, as a raster's (height, width, 4) B, G, R, A."""
