@@ -12,13 +12,14 @@ import copy
 import difflib
 import json
 from functools import cache
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from ..data import data_dir
 from ..errors import Issue
 from .strict import pointer
+
+if TYPE_CHECKING:  # imported when a spec is invalid: a valid one never needs it (35 ms)
+    import jsonschema
 
 __all__ = ["MAX_ISSUES", "is_limit", "more_issues", "schema", "schema_issues"]
 
@@ -54,6 +55,8 @@ def _validators() -> tuple[
     The schema chooses a component's definition with `if`/`then` on `type`; evaluating every
     branch for every component is most of the validation time, so the same definitions are
     applied here by dispatching on `type` in Python. The schema file stays the one source."""
+    import jsonschema
+
     card = copy.deepcopy(schema())
     defs = card["$defs"]
     card["properties"]["components"]["items"] = {
