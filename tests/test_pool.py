@@ -61,3 +61,36 @@ def test_no_answer_is_a_timeout() -> None:
     finally:
         ours.close()
         theirs.close()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far, from /proc."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="needs Linux's /proc")
+def test_a_lone_client_is_served_by_one_warm_worker() -> None:
+    """One request after another goes to the worker that answered the last one (its caches
+    are warm), not to each worker in turn: of two workers, one does the drawing."""
+    from renderer.server.pool import RenderPool
+
+    spec = b'{"width": 600, "height": 315, "background": "#123",'
+    spec += b' "components": [{"type": "text", "text": "Warm", "x": 40, "y": 40, "fontSize": 96}]}'
+
+    async def run() -> list[float]:
+        pool = RenderPool(2, 30, 4, 2048)
+        await pool.start()
+        try:
+            pids = [w.process.pid for w in pool._all if w.process.pid is not None]
+            before = [_cpu_seconds(pid) for pid in pids]
+            for _ in range(60):
+                assert isinstance(await pool.render(spec, "png", 2.0, None, None), bytes)
+            return sorted(_cpu_seconds(pid) - b for pid, b in zip(pids, before, strict=True))
+        finally:
+            await pool.close()
+
+    idle, busy = asyncio.run(run())
+    assert idle < busy / 5, (idle, busy)  # taking turns, each would have done half
+    assert busy >= 0.05  # 60 cards at scale 2: enough clock ticks to tell the two apart
