@@ -34,7 +34,7 @@ import numpy as np
 from isal import isal_zlib
 from PIL import Image
 
-from . import memory, parallel, vp8l
+from . import parallel, vp8l
 from .errors import EncodeError
 from .raster import Raster
 
@@ -222,9 +222,9 @@ def _changes(words: np.ndarray) -> np.ndarray:
     """(height, width) bool: where a run of equal pixels starts (a pixel unlike its left
     neighbour, and the first pixel of every row)."""
     changes = np.empty(words.shape, dtype=bool)
-    flat = changes.reshape(-1)  # one pass over the rows end to end: twice as fast as by row
+    pixels, flat = words.reshape(-1), changes.reshape(-1)  # end to end: twice as fast as by row
     flat[0] = True
-    np.not_equal(words.reshape(-1)[1:], words.reshape(-1)[:-1], out=flat[1:])
+    np.not_equal(pixels[1:], pixels[:-1], out=flat[1:])
     changes[:, 0] = True
     return changes
 
@@ -692,7 +692,6 @@ def encode(
         case Format.SVG | Format.PDF:
             msg = f"{fmt.value.upper()} is written from the scene, not encoded from a raster"
             raise EncodeError(msg)
-    memory.tune()  # Pillow keeps freed image blocks (a fresh one each card: ~1 ms)
     match fmt:
         case Format.JPEG:
             target, name = _on_white(raster.to_image()), "JPEG"

@@ -157,9 +157,14 @@ def rasterize(svg: bytes, scale: float = 1.0) -> Raster:
     return image
 
 
-def _set_color(ctx: cairo.Context, color: Color) -> None:
+def _rgba(color: Color) -> tuple[float, float, float, float]:
+    """The source cairo is given for `color` (alpha rounded as CairoSVG writes it)."""
     alpha = 1.0 if color.a == 255 else _q(color.a / 255, 4)
-    ctx.set_source_rgba(color.r / 255, color.g / 255, color.b / 255, alpha)
+    return color.r / 255, color.g / 255, color.b / 255, alpha
+
+
+def _set_color(ctx: cairo.Context, color: Color) -> None:
+    ctx.set_source_rgba(*_rgba(color))
 
 
 def _gradient(fill: LinearFill | RadialFill, inside: Affine | None = None) -> cairo.Gradient:
@@ -630,8 +635,7 @@ def _fill_solid(p: Any, color: Color, run: _RunPath) -> None:
     if not device:
         _C.cairo_save(p)
         _C.cairo_identity_matrix(p)
-    alpha = 1.0 if color.a == 255 else _q(color.a / 255, 4)
-    _C.cairo_set_source_rgba(p, color.r / 255, color.g / 255, color.b / 255, alpha)
+    _C.cairo_set_source_rgba(p, *_rgba(color))
     _C.cairo_append_path(p, run.path)
     _C.cairo_fill(p)
     if not device:

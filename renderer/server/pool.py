@@ -105,7 +105,6 @@ def _wait(conn: Connection, timeout: float) -> Any:
     return conn.recv()
 
 
-_PICKLER = ForkingPickler
 _INLINE_SEND = 16 * 1024  # bytes: a socket pair buffers more, and an idle worker is reading
 
 
@@ -297,7 +296,7 @@ class RenderPool:
             job = dataclasses.replace(job, threads=2)
         loop = asyncio.get_running_loop()
         try:
-            message = _PICKLER.dumps(job)
+            message = ForkingPickler.dumps(job)
             if len(message) <= _INLINE_SEND:  # fits the pipe's buffer: written at once
                 worker.conn.send_bytes(message)
             else:  # a big body: the worker drains the pipe while a thread writes it
