@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from . import cairolib  # noqa: F401  first: cairocffi's C declarations come pre-parsed
 from .api import lay_out_spec, render, render_async, validate
 from .encode import Format
 from .errors import (
