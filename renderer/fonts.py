@@ -284,7 +284,8 @@ class FontLibrary:
 
     @staticmethod
     def _info(root: Path, family: str, f: dict[str, Any]) -> FaceInfo:
-        ranges = sorted((int(a), int(b)) for a, b in f["ranges"])
+        # 36,000 ranges over 580 faces, read at the first render: zip, not a loop per range
+        starts, ends = zip(*sorted(map(tuple, f["ranges"]))) if f["ranges"] else ((), ())
         return FaceInfo(
             family=family,
             path=root / f["file"],
@@ -292,8 +293,8 @@ class FontLibrary:
             italic=f["style"] == "italic",
             weight=(f["weight"][0], f["weight"][1]),
             variable="wght" in f.get("axes", {}),
-            starts=tuple(a for a, _ in ranges),
-            ends=tuple(b for _, b in ranges),
+            starts=starts,
+            ends=ends,
         )
 
     def with_faces(self, faces: Sequence[FaceInfo]) -> FontLibrary:
