@@ -285,7 +285,8 @@ class FontLibrary:
     @staticmethod
     def _info(root: Path, family: str, f: dict[str, Any]) -> FaceInfo:
         # 36,000 ranges over 580 faces, read at the first render: zip, not a loop per range
-        starts, ends = zip(*sorted(map(tuple, f["ranges"]))) if f["ranges"] else ((), ())
+        ranges = sorted(map(tuple, f["ranges"]))  # [first, last] pairs
+        starts, ends = zip(*ranges, strict=True) if ranges else ((), ())
         return FaceInfo(
             family=family,
             path=root / f["file"],
