@@ -1094,7 +1094,10 @@ def paint_scene(scene: Scene, scale: float = 1.0, svg: bytes | None = None) -> R
             else:  # the lower band on the helper thread (cairo drops the GIL while it fills)
                 lower = pool.submit(_paint_band, scene, scale, glyphs, rows, split, height)
                 _paint_band(scene, scale, glyphs, rows, 0, split)
-                lower.result()
+                if lower.cancel():  # not started (its core was busy): drawn here, not waited for
+                    _paint_band(scene, scale, glyphs, rows, split, height)
+                else:
+                    lower.result()
     except cairo.Error as e:
         msg = f"cairo could not draw the card: {e}"
         raise RasterError(msg) from e

@@ -193,6 +193,41 @@ def test_the_helper_thread_serves_one_card_at_a_time() -> None:
         parallel.set_threads(before)
 
 
+def test_a_card_does_not_wait_for_a_helper_that_has_not_started() -> None:
+    """The helper thread may be slow to get a core (another thread or process holds it). A card
+    whose own band, or half of its rows, is done before the helper has begun the other does that
+    one too instead of waiting for it: the same bytes, and never later than on one thread."""
+    import threading
+    from pathlib import Path
+
+    import renderer
+    from renderer import parallel, raster
+
+    card = Path(__file__).resolve().parent.parent / "examples" / "blog.json"
+    scene = prepare(parse_card(card)).scene()
+    assert raster._split(scene, 1.0, raster._glyph_data(scene, 1.0), 630) is not None
+    before = parallel.threads()
+    parallel.set_threads(2)
+    release = threading.Event()
+    try:
+        expected = renderer.render(card)
+        assert expected[25] == 2  # RGB: its rows are deflated in two halves, one on the helper
+        with parallel.helper() as pool:  # the helper exists; then its thread is kept busy
+            assert pool is not None
+        assert parallel._executor is not None
+        blocker = parallel._executor.submit(release.wait, 60)
+        drawn: list[bytes] = []
+        render = threading.Thread(target=lambda: drawn.append(renderer.render(card)))
+        render.start()
+        render.join(20)
+        assert not render.is_alive(), "the card waited for the busy helper"
+        assert not blocker.done()  # the helper never got to the card's band or half
+        assert drawn == [expected]
+    finally:
+        release.set()
+        parallel.set_threads(before)
+
+
 def test_outline_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     """A long-lived server drawing arbitrary CJK text must not keep every outline it ever drew."""
     from renderer.text import outline
