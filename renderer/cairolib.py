@@ -1,8 +1,8 @@
 """cairocffi with its C declarations read from tables parsed ahead of time, not at every start.
 
 cairocffi declares cairo's API to cffi in "in-line ABI" mode: each time it is imported, cffi
-parses about 1,000 C declarations with pycparser, 90–160 ms on this project's machines, a fifth
-of a `renderer render` run from a cold start. cffi's "out-of-line ABI" mode parses them once
+parses about 1,000 C declarations with pycparser, 90–160 ms on this project's machines, about
+a fifth of a `renderer render` run from a cold start. cffi's "out-of-line ABI" mode parses them once
 and writes the resulting type tables as a Python module; loading that takes about a
 millisecond and gives the same `ffi` (the same types, the same `dlopen` of the same libcairo).
 The tables for the installed cairocffi are `_cairo_cdefs.py` and `_cairo_pixbuf_cdefs.py`
@@ -67,7 +67,7 @@ def preload() -> bool:
 
         if tables.DIGEST != declarations_digest():
             return False
-    except Exception:
+    except Exception:  # a cffi backend that refuses the tables: cairocffi's own way, as before
         return False
     module = types.ModuleType("cairocffi.ffi", "cairocffi's declarations, pre-parsed")
     module.ffi = tables.ffi  # type: ignore[attr-defined]
