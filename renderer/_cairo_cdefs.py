@@ -1,5 +1,4 @@
-# Written by `python -m renderer.cairolib` from cairocffi's declarations; do not edit.
-# flake8: noqa
+# Written by renderer.cairolib.write() from cairocffi's declarations; do not edit.
 # mypy: ignore-errors
 DIGEST = "33f30ca97463ebfed80229a1be054d2b34d91ed4c78876d2e63dd07d54d9a926"  # SHA-256 of cairocffi/ffi.py and constants.py
 # auto-generated file

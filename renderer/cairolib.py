@@ -7,7 +7,7 @@ and writes the resulting type tables as a Python module; loading that takes abou
 millisecond and gives the same `ffi` (the same types, the same `dlopen` of the same libcairo).
 The tables for the installed cairocffi are `_cairo_cdefs.py` and `_cairo_pixbuf_cdefs.py`
 (its GdkPixbuf declarations, loaded only if `cairocffi.pixbuf` is imported), written by
-`python -m renderer.cairolib`.
+`python -c "from renderer import cairolib; cairolib.write()"`.
 
 `preload()` installs them as `cairocffi.ffi` before cairocffi itself is imported, and only
 while they describe the cairocffi that is installed: the SHA-256 of its `ffi.py` and
@@ -25,7 +25,7 @@ import sys
 import types
 from pathlib import Path
 
-__all__ = ["declarations_digest", "generate", "preload"]
+__all__ = ["declarations_digest", "generate", "preload", "write"]
 
 _TABLES = "renderer._cairo_cdefs"
 _PIXBUF_TABLES = "renderer._cairo_pixbuf_cdefs"
@@ -119,7 +119,7 @@ def _pixbuf(name: str) -> object:
 
 def generate(folder: Path | None = None) -> dict[str, str]:
     """The two table modules' source for the installed cairocffi, by file name (what
-    `python -m renderer.cairolib` writes). Parses the declarations: imports cairocffi."""
+    `write` writes). Parses the declarations: imports cairocffi."""
     import contextlib
     import io
     import tempfile
@@ -141,10 +141,9 @@ def generate(folder: Path | None = None) -> dict[str, str]:
     pixbuf.include(cairo)
     pixbuf.set_source(_PIXBUF_TABLES, None)
     pixbuf.cdef(pixbuf_cdef)
-    header = (
-        f"# Written by `python -m renderer.cairolib` from cairocffi's declarations; do not edit.\n"
-        f"# flake8: noqa\n"
-        f"# mypy: ignore-errors\n"
+    header = (  # ruff skips these files (pyproject.toml); mypy is told here
+        "# Written by renderer.cairolib.write() from cairocffi's declarations; do not edit.\n"
+        "# mypy: ignore-errors\n"
         f'DIGEST = "{digest}"  # SHA-256 of cairocffi/ffi.py and constants.py\n'
     )
     out: dict[str, str] = {}
@@ -168,9 +167,12 @@ def _module_from(path: Path, name: str) -> types.ModuleType:
     return module
 
 
-preload()  # on import: `renderer` imports this module before anything imports cairocffi
-
-if __name__ == "__main__":
+def write() -> None:
+    """Rewrite the tables for the installed cairocffi (a function, not `python -m`: `renderer`
+    itself imports this module, so runpy would run it a second time)."""
     for file_name, text in generate().items():
         (_HERE / file_name).write_text(text, encoding="utf-8")
         print(f"wrote {_HERE / file_name}")
+
+
+preload()  # on import: `renderer` imports this module before anything imports cairocffi

@@ -561,10 +561,9 @@ def _fast_idat(height: int, lines: Callable[[int, int], np.ndarray], helped: boo
             lower = part(middle, height, True)
             upper = part(0, middle, False)
         else:
-            pending = pool.submit(part, middle, height, True)
-            upper = part(0, middle, False)
-            # not started (the helper's core was busy): deflated here rather than waited for
-            lower = part(middle, height, True) if pending.cancel() else pending.result()
+            upper, lower = parallel.beside(
+                pool, lambda: part(0, middle, False), lambda: part(middle, height, True)
+            )
     adler = adler32_combine(upper.adler, lower.adler, lower.size)
     return b"\x78\x9c" + upper.body + lower.body + struct.pack(">I", adler)
 

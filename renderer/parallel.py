@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["alone", "helper", "set_threads", "threads"]
+__all__ = ["alone", "beside", "helper", "set_threads", "threads"]
 
 
 def _default_threads() -> int:
@@ -68,6 +68,22 @@ def helper() -> Iterator[ThreadPoolExecutor | None]:
         yield _executor
     finally:
         _busy.release()
+
+
+_Here = TypeVar("_Here")
+_There = TypeVar("_There")
+
+
+def beside(
+    pool: ThreadPoolExecutor, here: Callable[[], _Here], there: Callable[[], _There]
+) -> tuple[_Here, _There]:
+    """`here()` on this thread while the helper (`pool`, from `helper()`) runs `there()`. If the
+    helper has not begun `there` by the time `here` is done (its core was busy), this thread
+    runs it too instead of waiting: a card is never later than on one thread for lack of a
+    free core."""
+    pending = pool.submit(there)
+    mine = here()
+    return mine, there() if pending.cancel() else pending.result()
 
 
 @contextmanager

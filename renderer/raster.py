@@ -1092,12 +1092,11 @@ def paint_scene(scene: Scene, scale: float = 1.0, svg: bytes | None = None) -> R
             if pool is None or split is None:
                 _paint_band(scene, scale, glyphs, rows, 0, height)
             else:  # the lower band on the helper thread (cairo drops the GIL while it fills)
-                lower = pool.submit(_paint_band, scene, scale, glyphs, rows, split, height)
-                _paint_band(scene, scale, glyphs, rows, 0, split)
-                if lower.cancel():  # not started (its core was busy): drawn here, not waited for
-                    _paint_band(scene, scale, glyphs, rows, split, height)
-                else:
-                    lower.result()
+                parallel.beside(
+                    pool,
+                    lambda: _paint_band(scene, scale, glyphs, rows, 0, split),
+                    lambda: _paint_band(scene, scale, glyphs, rows, split, height),
+                )
     except cairo.Error as e:
         msg = f"cairo could not draw the card: {e}"
         raise RasterError(msg) from e

@@ -15,8 +15,8 @@ import pytest
 from renderer import cairolib
 
 HERE = Path(cairolib.__file__).resolve().parent
-REGENERATE = "run `python -m renderer.cairolib` and commit renderer/_cairo_cdefs.py and "
-REGENERATE += "renderer/_cairo_pixbuf_cdefs.py"
+REGENERATE = "run `python -c 'from renderer import cairolib; cairolib.write()'` and commit "
+REGENERATE += "renderer/_cairo_cdefs.py and renderer/_cairo_pixbuf_cdefs.py"
 
 
 def _fresh(code: str) -> str:
