@@ -206,7 +206,7 @@ def _colours(words: np.ndarray, limit: int, sampled: int | None = None) -> _Colo
         return None
     starts = np.flatnonzero(_changes(words))
     runs = flat[starts]
-    values, run_colour = np.unique(runs, return_inverse=True)  # 2x unique then searchsorted
+    values, run_colour = _unique(runs)
     if values.size > limit:
         return None
     run_length = np.diff(np.append(starts, flat.size))
@@ -216,6 +216,22 @@ def _colours(words: np.ndarray, limit: int, sampled: int | None = None) -> _Colo
     return _Colours(
         values, run_colour, run_length, row_runs, counts.astype(np.int64), (height, width)
     )
+
+
+def _unique(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`np.unique(words, return_inverse=True)` for uint32 `words` (fewer than 2**32), in a
+    third less time: each word and its index packed into one uint64 and sorted as numbers
+    (NumPy's vectorised sort), where `np.unique` sorts indices (`argsort`, not vectorised)."""
+    keys = words.astype(np.uint64) << np.uint64(32)
+    keys |= np.arange(words.size, dtype=np.uint64)
+    keys.sort()
+    ordered = (keys >> np.uint64(32)).astype(np.uint32)
+    new = np.empty(ordered.size, dtype=bool)
+    new[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    inverse = np.empty(words.size, dtype=np.intp)
+    inverse[(keys & np.uint64(0xFFFFFFFF)).astype(np.intp)] = np.cumsum(new) - 1
+    return ordered[new], inverse
 
 
 def _changes(words: np.ndarray) -> np.ndarray:

@@ -248,7 +248,9 @@ def _tokens(stream: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.
         np.equal(stream[width:], stream[:-width], out=up[width:])
     left = np.zeros(n, dtype=bool)
     np.equal(stream[1:], stream[:-1], out=left[1:])
-    state = left.view(np.uint8) << np.uint8(1)
+    # (left, up) as one byte, 2 * left + up: NumPy multiplies bytes ~10x faster than it
+    # shifts them (x86 has no 8-bit shift to vectorise)
+    state = left.view(np.uint8) * np.uint8(2)
     state |= up.view(np.uint8)
     starts = np.flatnonzero(state[1:] != state[:-1]) + 1
     starts = np.concatenate([np.zeros(1, dtype=starts.dtype), starts])
@@ -344,7 +346,7 @@ def _bundle(indices: np.ndarray, colours: int) -> tuple[np.ndarray, int]:
     groups = padded.reshape(height, -1, per)
     packed = groups[..., 0].copy()
     for k in range(1, per):  # index k of each byte sits k * (8 / per) bits up
-        packed |= groups[..., k] << np.uint8(k * (8 >> width_bits))
+        packed |= groups[..., k] * np.uint8(1 << (k * (8 >> width_bits)))  # as in `_tokens`
     return packed, width_bits
 
 

@@ -18,7 +18,7 @@ from PIL import Image
 
 import renderer
 from renderer import parallel
-from renderer.encode import Compression, adler32_combine, quantize, write_png
+from renderer.encode import Compression, _unique, adler32_combine, quantize, write_png
 from renderer.raster import Raster
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -193,6 +193,24 @@ def test_two_halves_make_one_valid_stream(height: int, opaque: bool) -> None:
 @given(st.binary(max_size=300), st.binary(max_size=70_000))
 def test_adler32_combine_matches_zlib(a: bytes, b: bytes) -> None:
     assert adler32_combine(zlib.adler32(a), zlib.adler32(b), len(b)) == zlib.adler32(a + b)
+
+
+@given(
+    st.lists(
+        st.sampled_from([0, 1, 7, 0xFF00FF00, 0xFFFFFFFE, 0xFFFFFFFF]) | st.integers(0, 2**32 - 1),
+        min_size=1,
+        max_size=3_000,
+    )
+)
+def test_the_colour_sort_finds_what_np_unique_finds(words: list[int]) -> None:
+    """`_unique` (a card's colours and each run's colour, through one sort of packed words)
+    gives np.unique's colours and inverse, on repeats, extremes and any uint32."""
+    values = np.array(words, dtype=np.uint32)
+    expected, inverse = np.unique(values, return_inverse=True)
+    got, got_inverse = _unique(values)
+    assert got.dtype == np.uint32
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(got_inverse, inverse.reshape(-1))
 
 
 def test_bytes_do_not_depend_on_threads() -> None:
