@@ -1,9 +1,9 @@
 """One run of everything the README's Performance tables show, as JSON lines on stdout: the
 peer harness's Satori and Takumi runners (Takumi's PNG, WEBP and JPEG encoders), this engine in
 every format (png-small is PNG with compression="small"), the server against a Takumi server
-(`load.py`), cold start and memory (`perf.py`), and the palette curve (`curve.py`). All on the
-same cards, one after another (ratios within one run compare like with like on a shared
-machine).
+(`load.py`), cold start and memory (`perf.py`), the palette curve (`curve.py`) and the
+glyph-fill trade-off (`glyph_fill.py`). All on the same cards, one after another (ratios within
+one run compare like with like on a shared machine).
 
 Needs the peer harness: RENDERER_PEERS (or --peers) names a copy of ../shared/peers after its
 `bash setup.sh`; it is run from there and never copied here. Cards: cards.py, gathered (with the
@@ -78,6 +78,7 @@ def main() -> None:
             _lines([sys.executable, str(HERE / "load.py"), "--cards", "blog,photo"], HERE, env)
         _lines([sys.executable, str(HERE / "perf.py"), "cold", "memory"], HERE, env)
         _lines([sys.executable, str(HERE / "curve.py")], HERE, env)
+        _lines([sys.executable, str(HERE / "glyph_fill.py")], HERE, env)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 Usage: python benchmarks/table.py run.jsonl [--readme README.md]
 Without --readme the Markdown goes to stdout; with it, it replaces what stands between the
 README's `<!-- perf-table:begin -->` and `<!-- perf-table:end -->` lines (and the palette curve,
-when the run has `curve.py`'s lines, between `<!-- perf-curve:begin -->` and `...:end -->`).
+when the run has `curve.py`'s lines, between `<!-- perf-curve:begin -->` and `...:end -->`, and
+the glyph-fill table, from `glyph_fill.py`'s, between `<!-- perf-fill:begin -->` and its end).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from cards import NAMES
 MARKERS = {
     "table": ("<!-- perf-table:begin -->", "<!-- perf-table:end -->"),
     "curve": ("<!-- perf-curve:begin -->", "<!-- perf-curve:end -->"),
+    "fill": ("<!-- perf-fill:begin -->", "<!-- perf-fill:end -->"),
 }
 Lines = list[dict[str, Any]]
 
@@ -158,6 +160,32 @@ def curve_table(lines: Lines) -> list[str]:
     return out
 
 
+def fill_table(lines: Lines) -> list[str]:
+    """`glyph_fill.py`'s lines; with the run's PNG times, what each card's PNG would take
+    ÷ Takumi's with that paint time in place of the exact one (an estimate: the rest of the
+    render unchanged)."""
+    points = [x for x in lines if x.get("bench") == "glyph-fill"]
+    if not points:
+        return []
+    heads = ["fill", "paint", "PNG ÷ Takumi (est.)", "PNG bytes", "mean distance", "max"]
+    heads += ["pixels differing"]
+    out = [_row("card", heads), _row("---", ["---"] * len(heads))]
+    for x in points:
+        ours, theirs = _find(lines, "renderer-png", x["card"]), _find(lines, "takumi", x["card"])
+        exact = next(
+            (y for y in points if y["card"] == x["card"] and y["variant"] == "exact"), None
+        )
+        ratio = "—"
+        if ours is not None and theirs is not None and exact is not None:
+            estimate = ours["median_ms"] - exact["paint_ms"] + x["paint_ms"]
+            ratio = f"{estimate / theirs['median_ms']:.2f}"
+        cells = [f"`{x['variant']}`", f"{x['paint_ms']:.2f} ms", ratio]
+        cells += [f"{x['png_bytes'] / 1000:.1f} KB", f"{x['mean_distance']:.4f}"]
+        cells += [str(x["max_moved"]), f"{x['pixels_differing']:,}"]
+        out.append(_row(x["card"], cells))
+    return out
+
+
 def markdown(lines: Lines) -> str:
     cards = [c for c in NAMES if any(x.get("card") == c and "peer" in x for x in lines)]
     parts = [times_table(lines, cards), ratios_table(lines, cards), load_table(lines)]
@@ -179,12 +207,15 @@ def main() -> None:
     args = p.parse_args()
     lines = [json.loads(x) for x in args.run.read_text().splitlines() if x.startswith("{")]
     text, curve = markdown(lines), "\n".join(curve_table(lines))
+    fill = "\n".join(fill_table(lines))
     if args.readme is None:
-        print(text + ("\n" + curve + "\n" if curve else ""), end="")
+        print(text + "".join("\n" + t + "\n" for t in (curve, fill) if t), end="")
         return
     readme = _replace(args.readme.read_text(), "table", text)
     if curve:
         readme = _replace(readme, "curve", curve + "\n")
+    if fill:
+        readme = _replace(readme, "fill", fill + "\n")
     args.readme.write_text(readme)
 
 
