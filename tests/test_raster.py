@@ -7,8 +7,10 @@ several scales, so the SVG output and the raster output show the same card.
 
 from __future__ import annotations
 
+import json
 import struct
 
+import cairocffi as cairo
 import numpy as np
 import pytest
 from golden import CASES_DIR, case_names
@@ -17,7 +19,7 @@ from hypothesis import strategies as st
 
 from renderer.api import prepare
 from renderer.raster import needs_svg, paint_scene, rasterize
-from renderer.scene import Group, Item, Rotated, ShadowItem
+from renderer.scene import Group, Item, Rect, Rotated, ShadowItem
 from renderer.spec import parse_card
 from renderer.svg import build_svg
 
@@ -249,6 +251,91 @@ def test_outline_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     drawn = paint_scene(scene).bgra
     assert 0 < len(outline._cache) <= 30
     assert np.array_equal(drawn, rasterize(build_svg(scene)).bgra)
+
+
+_ROUNDED = {
+    "width": 420,
+    "height": 300,
+    "background": "#f8fafc",
+    "components": [
+        {"type": "tag", "text": "Engineering", "x": 20, "y": 20, "radius": 14},
+        {"type": "tag", "text": "技术博客", "x": 220, "y": 24, "backgroundColor": "#0f766e"},
+        {
+            "type": "shape",
+            "x": 20,
+            "y": 90,
+            "width": 180,
+            "height": 120,
+            "radius": 28,
+            "fill": "#f97316",
+        },
+        {
+            "type": "shape",
+            "x": 230,
+            "y": 100,
+            "width": 160,
+            "height": 90,
+            "radius": 18,
+            "fill": "#38bdf8",
+            "borderWidth": 7,
+            "borderColor": "#0c4a6e",
+        },
+        {"type": "tag", "text": "Lower band", "x": 20, "y": 250, "radius": 6},
+        {
+            "type": "shape",
+            "x": 300,
+            "y": 210,
+            "width": 80,
+            "height": 80,
+            "radius": [40, 4, 24, 0],
+            "fill": "#1d4ed8",
+        },
+    ],
+}
+
+
+@pytest.mark.parametrize("scale", [1.0, 1.37, 2.0])
+@pytest.mark.parametrize(
+    ("lower", "edge"),
+    [("The lower band", "top"), ("The lower band: more letters than above", "bottom")],
+)
+def test_a_band_skips_the_boxes_outside_it(
+    scale: float, lower: str, edge: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each band paints only the boxes (tags, shapes, borders) whose rows reach it. Skipped or
+    not, every pixel must be CairoSVG's. The band edge falls where half the glyphs lie: in
+    the top tags (the lower band skips nothing, the upper skips the rest) or in the lower tag
+    (the lower band skips all but it and the shape it crosses)."""
+    from renderer import parallel, raster
+
+    spec = json.loads(json.dumps(_ROUNDED))
+    spec["components"][4]["text"] = lower
+    card = parse_card(spec, scale=scale)
+    scene = prepare(card, scale=scale).scene()
+    reference = rasterize(build_svg(scene, scale, raster=True), scale).bgra
+    monkeypatch.setattr(raster, "_MIN_SPLIT_PATH", 0)
+    height = round(scene.height * scale)
+    split = raster._split(scene, scale, raster._glyph_data(scene, scale), height)
+    assert split is not None
+    assert split < 60 * scale if edge == "top" else split > 250 * scale
+    painted: list[int] = []
+    paint_rect = raster.paint_rect
+
+    def counted(ctx: cairo.Context, r: Rect) -> None:
+        painted.append(id(r))
+        paint_rect(ctx, r)
+
+    monkeypatch.setattr(raster, "paint_rect", counted)
+    before = parallel.threads()
+    try:
+        for threads in (1, 2):
+            parallel.set_threads(threads)
+            painted.clear()
+            assert np.array_equal(paint_scene(scene, scale).bgra, reference), threads
+            if threads == 2:  # a box wholly in one band is painted once, not twice
+                assert len(painted) < 2 * len(set(painted))
+    finally:
+        parallel.set_threads(before)
 
 
 @pytest.mark.parametrize("scale", [0.73, 1.37, 1.5])
