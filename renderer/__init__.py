@@ -11,29 +11,32 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import cairolib  # noqa: F401  first: cairocffi's C declarations come pre-parsed
-from .api import lay_out_spec, render, render_async, validate
-from .encode import Format
-from .errors import (
-    EncodeError,
-    FontError,
-    FontLoadError,
-    ImageLoadError,
-    Issue,
-    LimitError,
-    OutOfMemory,
-    RasterError,
-    RenderError,
-    RenderTimeout,
-    ResourceError,
-    SpecError,
-)
-from .fonts import FontLibrary, FontSource
-from .limits import DEFAULT_LIMITS, Limits
-from .policy import DEFAULT_POLICY, ImagePolicy
-from .preflight import preflight
-from .report import Report
-from .signing import sign_url
+from . import memory as _memory
+
+with _memory.collector_paused():  # none of what the imports build is garbage
+    from . import cairolib  # noqa: F401  first: cairocffi's C declarations come pre-parsed
+    from .api import lay_out_spec, render, render_async, validate
+    from .encode import Format
+    from .errors import (
+        EncodeError,
+        FontError,
+        FontLoadError,
+        ImageLoadError,
+        Issue,
+        LimitError,
+        OutOfMemory,
+        RasterError,
+        RenderError,
+        RenderTimeout,
+        ResourceError,
+        SpecError,
+    )
+    from .fonts import FontLibrary, FontSource
+    from .limits import DEFAULT_LIMITS, Limits
+    from .policy import DEFAULT_POLICY, ImagePolicy
+    from .preflight import preflight
+    from .report import Report
+    from .signing import sign_url
 
 __version__ = "0.1.0"
 

@@ -38,6 +38,7 @@ import uharfbuzz as hb
 
 from .data import data_dir
 from .errors import FontError, FontLoadError, Issue
+from .memory import collector_paused
 
 if TYPE_CHECKING:
     from .fontfiles import FontFile
@@ -268,16 +269,18 @@ class FontLibrary:
     @classmethod
     def from_manifest(cls, root: Path) -> FontLibrary:
         """The bundled collection in `root` (its `manifest.json`)."""
-        try:
-            manifest: dict[str, Any] = json.loads((root / "manifest.json").read_text("utf-8"))
-        except (OSError, ValueError) as e:
-            raise FontError([Issue("", f"Cannot read the font manifest in {root}: {e}")]) from e
-        families: dict[str, tuple[FaceInfo, ...]] = {}
-        for family, entry in manifest["families"].items():
-            faces = [cls._info(root, family, f) for f in entry["faces"]]
-            # Latin slices first: they serve most text and settle overlaps between subsets.
-            faces.sort(key=lambda f: (f.subset != "latin", f.subset != "latin-ext"))
-            families[family] = tuple(faces)
+        with collector_paused():  # 36,000 ranges, kept for the life of the process
+            try:
+                manifest: dict[str, Any] = json.loads((root / "manifest.json").read_text("utf-8"))
+            except (OSError, ValueError) as e:
+                msg = f"Cannot read the font manifest in {root}: {e}"
+                raise FontError([Issue("", msg)]) from e
+            families: dict[str, tuple[FaceInfo, ...]] = {}
+            for family, entry in manifest["families"].items():
+                faces = [cls._info(root, family, f) for f in entry["faces"]]
+                # Latin slices first: they serve most text and settle overlaps between subsets.
+                faces.sort(key=lambda f: (f.subset != "latin", f.subset != "latin-ext"))
+                families[family] = tuple(faces)
         lib = cls.__new__(cls)
         lib._setup(families, EmojiSet(root / manifest["emoji"]["archive"]))
         return lib

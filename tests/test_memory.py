@@ -51,3 +51,28 @@ def test_what_the_program_set_is_left_alone(env: dict[str, str], expected: dict[
     _, tuned, blocks = _run(**env)
     assert tuned == expected
     assert blocks == (4 if expected["pillow"] else int(env.get("PILLOW_BLOCKS_MAX", "0")))
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_collector_is_held_off_while_loading_and_left_as_it_was(enabled: bool) -> None:
+    """Importing the package and reading the font manifest run with the cycle collector
+    paused (nothing they build is garbage), and leave it as the program had it, on or off.
+    Unpaused, the import ran 83 collections here and the manifest 61, a full one among them;
+    paused, only what runs before the pause is reached (compiling `renderer/__init__.py`)."""
+    code = (
+        "import gc, json; "
+        f"gc.enable() if {enabled} else gc.disable(); "
+        "before = [s['collections'] for s in gc.get_stats()]; "
+        "import renderer; "
+        "imported = [s['collections'] for s in gc.get_stats()]; state = [gc.isenabled()]; "
+        "renderer.fonts.library(); state.append(gc.isenabled()); "
+        "loaded = [s['collections'] for s in gc.get_stats()]; "
+        "print(json.dumps([before, imported, loaded, state]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    before, imported, loaded, state = json.loads(out.stdout)
+    assert state == [enabled, enabled]
+    collections = [sum(imported) - sum(before), sum(loaded) - sum(imported)]
+    assert collections[0] < 15  # the package's import
+    assert collections[1] <= 2  # 36,000 font ranges read
+    assert loaded[2] == before[2]  # no full collection
