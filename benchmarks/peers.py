@@ -9,7 +9,12 @@ Needs the peer harness: RENDERER_PEERS (or --peers) names a copy of ../shared/pe
 `bash setup.sh`; it is run from there and never copied here. Cards: cards.py, gathered (with the
 images they name) into one temporary folder that every runner reads.
 
-Usage: RENDERER_PEERS=/path/to/peers python benchmarks/peers.py [--iter 40]
+The per-card runners (Satori, Takumi, ours) run in `--rounds` rounds (3), the peers first in
+one round and ours first in the next, each line tagged with its round: the machine's speed
+drifts by tens of per cent within minutes, so a ratio is taken within a round and the table
+gives the median over rounds and their range.
+
+Usage: RENDERER_PEERS=/path/to/peers python benchmarks/peers.py [--iter 40] [--rounds 3]
            [--cards hello,blog,cjk,photo] [--no-load] > run.jsonl
        python benchmarks/table.py run.jsonl --readme README.md
 """
@@ -23,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from cards import NAMES, card_path
 
@@ -40,13 +46,16 @@ def _gather(names: list[str], folder: Path) -> None:
                 (folder / src).symlink_to((path.parent / src).resolve())
 
 
-def _lines(argv: list[str], cwd: Path, env: dict[str, str]) -> None:
-    """Run one runner and pass its JSON lines through (anything else goes to stderr)."""
+def _lines(
+    argv: list[str], cwd: Path, env: dict[str, str], tag: dict[str, Any] | None = None
+) -> None:
+    """Run one runner and pass its JSON lines through (anything else goes to stderr), each
+    with `tag`'s fields added."""
     print(f"-- {' '.join(argv)}", file=sys.stderr, flush=True)
     done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     for line in done.stdout.splitlines():
         if line.startswith("{"):
-            print(line, flush=True)
+            print(json.dumps(json.loads(line) | (tag or {})) if tag else line, flush=True)
         else:
             print(line, file=sys.stderr)
     if done.returncode:
@@ -59,6 +68,12 @@ def main() -> None:
     p.add_argument("--iter", type=int, default=40)
     p.add_argument("--cards", default=",".join(NAMES))
     p.add_argument("--no-load", action="store_true", help="skip the server benchmark")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="time the peers and this engine this many times, alternating which goes first",
+    )
     args = p.parse_args()
     if not args.peers:
         p.error("name the peer harness folder with --peers or RENDERER_PEERS")
@@ -69,11 +84,17 @@ def main() -> None:
         env = {**os.environ, "CARDS": args.cards, "ITER": str(args.iter)}
         env |= {"CARDS_DIR": str(folder), "RENDERER_BENCH_CARDS": str(folder)}
         env |= {"RENDERER_PEERS": str(peers)}
-        _lines(["node", "satori.js"], peers, env)
-        _lines(["node", "takumi.js"], peers, env | {"FORMATS": "png,webp,jpeg"})
         formats = "png,png-small,webp,jpeg,svg"
         ours = [sys.executable, str(HERE / "run.py"), "--iter", str(args.iter)]
-        _lines([*ours, "--cards", args.cards, "--formats", formats], HERE, env)
+        for k in range(args.rounds):  # the machine's speed drifts: peers and ours side by side
+            tag = {"round": k}
+            runners = [
+                (["node", "satori.js"], peers, env),
+                (["node", "takumi.js"], peers, env | {"FORMATS": "png,webp,jpeg"}),
+                ([*ours, "--cards", args.cards, "--formats", formats], HERE, env),
+            ]
+            for argv, cwd, runner_env in runners if k % 2 == 0 else runners[::-1]:
+                _lines(argv, cwd, runner_env, tag)
         if not args.no_load:
             _lines([sys.executable, str(HERE / "load.py"), "--cards", "blog,photo"], HERE, env)
         _lines([sys.executable, str(HERE / "perf.py"), "cold", "memory"], HERE, env)

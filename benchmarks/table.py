@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +48,22 @@ RATIOS = [
 ]
 
 
+def _rounds(lines: Lines, peer: str, card: str) -> dict[int, dict[str, Any]]:
+    """A runner's line for `card` in each round (`peers.py --rounds`; a run without rounds is
+    one round, 0)."""
+    found: dict[int, dict[str, Any]] = {}
+    for x in lines:
+        if x.get("peer") == peer and x.get("card") == card:
+            found.setdefault(int(x.get("round", 0)), x)
+    return found
+
+
 def _find(lines: Lines, peer: str, card: str) -> dict[str, Any] | None:
-    return next((x for x in lines if x.get("peer") == peer and x.get("card") == card), None)
+    """The runner's line for `card`, its time the median over rounds (bytes do not change)."""
+    found = list(_rounds(lines, peer, card).values())
+    if not found:
+        return None
+    return found[0] | {"median_ms": statistics.median(x["median_ms"] for x in found)}
 
 
 def _size(line: dict[str, Any]) -> str:
@@ -65,24 +80,36 @@ def _row(label: str, cells: list[str]) -> str:
 
 
 def times_table(lines: Lines, cards: list[str]) -> list[str]:
-    out = [_row("spec → bytes, warm (median)", cards), _row("---", ["---"] * len(cards))]
+    rounds = len({x.get("round", 0) for x in lines if "peer" in x})
+    head = (
+        "spec → bytes, warm (median)"
+        if rounds == 1
+        else f"spec → bytes, warm (median of {rounds} rounds)"
+    )
+    out = [_row(head, cards), _row("---", ["---"] * len(cards))]
     for label, peer in TIMES:
         out.append(_row(label, [_cell(_find(lines, peer, card)) for card in cards]))
     return out
 
 
 def ratios_table(lines: Lines, cards: list[str]) -> list[str]:
-    out = [_row("ratio (✗: target missed)", [*cards, "target"])]
+    rounds = len({x.get("round", 0) for x in lines if "peer" in x})
+    head = "ratio (✗: target missed)"
+    if rounds > 1:
+        head = f"ratio, median of {rounds} rounds (range; ✗: target missed)"
+    out = [_row(head, [*cards, "target"])]
     out.append(_row("---", ["---"] * (len(cards) + 1)))
     for label, ours, theirs, field, target in RATIOS:
         cells = []
         for card in cards:
-            a, b = _find(lines, ours, card), _find(lines, theirs, card)
-            if a is None or b is None or not b[field]:
+            a, b = _rounds(lines, ours, card), _rounds(lines, theirs, card)
+            each = [a[k][field] / b[k][field] for k in sorted(a.keys() & b.keys()) if b[k][field]]
+            if not each:
                 cells.append("—")
                 continue
-            ratio = a[field] / b[field]
-            cells.append(f"{ratio:.2f}" + ("" if ratio <= target else " ✗"))
+            ratio, low, high = statistics.median(each), min(each), max(each)
+            spread = f" ({low:.2f}–{high:.2f})" if high - low >= 0.005 else ""
+            cells.append(f"{ratio:.2f}{spread}" + ("" if ratio <= target else " ✗"))
         out.append(_row(label, [*cells, f"≤ {target}"]))
     return out
 
