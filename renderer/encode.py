@@ -532,6 +532,9 @@ def _filtered(bgra: np.ndarray, top: int, bottom: int, kind: int) -> np.ndarray:
 
 @dataclass(frozen=True, slots=True)
 class _Deflated:
+    """One half of a PNG's rows as raw deflate, with what joining the halves into one zlib
+    stream needs."""
+
     body: bytes  # raw deflate
     adler: int  # Adler-32 of the scanlines
     size: int  # bytes of scanlines

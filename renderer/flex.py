@@ -77,6 +77,9 @@ class NodeStyle:
 
 @dataclass(frozen=True, slots=True)
 class Box:
+    """Where Taffy placed one node, relative to its parent: `flex` turns these into card
+    coordinates."""
+
     x: float  # px, from the parent's border box
     y: float
     width: float

@@ -26,6 +26,8 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Box:
+    """An axis-aligned box in CSS px: what layout hands to the scene for every component."""
+
     x: float  # px, left
     y: float  # px, top
     width: float  # px

@@ -89,6 +89,8 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class TextBox:
+    """A text component where layout put it, with its lines: the scene reads nothing else."""
+
     component: TextComponent
     box: Box
     text: TextLayout
@@ -98,6 +100,8 @@ class TextBox:
 
 @dataclass(frozen=True, slots=True)
 class TagBox:
+    """A tag where layout put it: the background box and the label's lines."""
+
     component: TagComponent
     box: Box  # the label's background
     text: TextLayout
@@ -106,6 +110,9 @@ class TagBox:
 
 @dataclass(frozen=True, slots=True)
 class ImageBox:
+    """An image component's box on the card; the fit stage decides where the pixels land in
+    it."""
+
     component: ImageComponent
     box: Box  # the clip outline and border; where the pixels land inside it is the fit's
     rotation: Rotation | None = None
@@ -113,6 +120,8 @@ class ImageBox:
 
 @dataclass(frozen=True, slots=True)
 class DividerBox:
+    """A divider's rule as a box on the card."""
+
     component: DividerComponent
     box: Box
     rotation: Rotation | None = None
@@ -120,6 +129,8 @@ class DividerBox:
 
 @dataclass(frozen=True, slots=True)
 class ShapeBox:
+    """A shape's outline box on the card."""
+
     component: ShapeComponent
     box: Box  # the outline's box (an ellipse is inscribed in it)
     rotation: Rotation | None = None
@@ -127,6 +138,8 @@ class ShapeBox:
 
 @dataclass(frozen=True, slots=True)
 class QrBox:
+    """A QR code's square on the card, quiet zone included."""
+
     component: QrComponent
     box: Box  # the square, quiet zone included
     rotation: Rotation | None = None
@@ -134,6 +147,8 @@ class QrBox:
 
 @dataclass(frozen=True, slots=True)
 class StackBox:
+    """A stack (flex container) where Taffy put it, with its children laid out inside."""
+
     component: StackComponent
     box: Box  # the panel: border box
     children: tuple[LayoutBox, ...]  # in paint order (array order; absolute ones included)
@@ -145,6 +160,9 @@ LayoutBox: TypeAlias = TextBox | TagBox | ImageBox | DividerBox | ShapeBox | QrB
 
 @dataclass(frozen=True, slots=True)
 class CardLayout:
+    """The whole card laid out: the boxes in paint order, and what was left out and why (off
+    the canvas, hidden), for the report."""
+
     card: Card
     boxes: tuple[LayoutBox, ...]  # the top level, in paint order; stacks hold the rest
     off_canvas: tuple[Component, ...] = ()  # not laid out: wholly off the canvas (on_canvas)

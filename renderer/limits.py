@@ -19,6 +19,10 @@ __all__ = ["DEFAULT_LIMITS", "ENV_LIMITS", "Limits", "limits_from_env"]
 
 @dataclass(frozen=True, slots=True)
 class Limits:
+    """The bounds every entry point enforces (library, CLI, server): one object, so a card
+    accepted by one is accepted by all. Each bound caps the time or memory a card can ask
+    for."""
+
     max_side: int = 4096  # px, per canvas side (before scale)
     max_pixels: int = 16_777_216  # device pixels after scale (4096 × 4096)
     max_scale: float = 4.0  # device-pixel ratio

@@ -279,6 +279,9 @@ _IN_FLOW = FlexItem()
 
 @dataclass(frozen=True, slots=True)
 class TextComponent:
+    """A `text` component as parsed: every property resolved to its value or default,
+    `pointer` kept so layout and paint errors name the field."""
+
     pointer: str
     x: Length
     y: Length
@@ -309,6 +312,8 @@ class TextComponent:
 
 @dataclass(frozen=True, slots=True)
 class ImageComponent:
+    """An `image` component as parsed; `src` is loaded by the resources stage, never here."""
+
     pointer: str
     x: Length
     y: Length
@@ -333,6 +338,9 @@ class ImageComponent:
 
 @dataclass(frozen=True, slots=True)
 class TagComponent:
+    """A `tag` (a label on a filled, rounded background) as parsed: its text style, padding
+    and radius resolved."""
+
     pointer: str
     x: Length
     y: Length
@@ -362,6 +370,8 @@ class TagComponent:
 
 @dataclass(frozen=True, slots=True)
 class DividerComponent:
+    """A `divider` (a rule) as parsed: its length and thickness resolved against the card."""
+
     pointer: str
     x: Length
     y: Length
@@ -490,6 +500,9 @@ class FontRequest:
 
 @dataclass(frozen=True, slots=True)
 class Card:
+    """A whole spec as parsed: the one value every later stage starts from, so nothing
+    downstream reads the raw JSON again."""
+
     width: int  # px
     height: int  # px
     background: Paint | None  # None = transparent

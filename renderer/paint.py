@@ -39,6 +39,9 @@ Stops = tuple[tuple[float, Color], ...]  # (offset 0..1, colour), offsets never 
 
 @dataclass(frozen=True, slots=True)
 class LinearFill:
+    """A linear gradient resolved to card px (the spec's angle turned into a line), so SVG
+    and raster draw the same one."""
+
     x1: float  # px: where the gradient line starts (offset 0)
     y1: float
     x2: float  # px: where it ends (offset 1)
@@ -48,6 +51,8 @@ class LinearFill:
 
 @dataclass(frozen=True, slots=True)
 class RadialFill:
+    """A radial gradient resolved to card px: its centre and the ellipse of offset 1."""
+
     cx: float  # px: the centre (offset 0)
     cy: float
     rx: float  # px: the ending ellipse's radii (offset 1)

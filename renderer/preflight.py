@@ -22,6 +22,8 @@ __all__ = ["ImageSource", "Preflight", "preflight"]
 
 @dataclass(frozen=True, slots=True)
 class ImageSource:
+    """An image (or font) source named by a spec, classified without loading it."""
+
     pointer: str  # of the image's `src`
     src: str
     kind: str  # data | url | base64 | path (`resources.classify_source`)
@@ -29,6 +31,9 @@ class ImageSource:
 
 @dataclass(frozen=True, slots=True)
 class Preflight:
+    """What a spec asks for before anything is loaded: component count, nesting, sources.
+    Servers and batches check plans and limits against it."""
+
     nodes: int  # components at every depth (what Limits.max_components and plans count)
     depth: int  # the deepest nesting of stacks (0: no stack holds anything)
     images: tuple[ImageSource, ...]  # every image's source, in document order

@@ -17,6 +17,9 @@ __all__ = ["QrCode", "encode"]
 
 @dataclass(frozen=True, slots=True)
 class QrCode:
+    """A QR symbol as runs of dark modules per row: a few hundred rectangles to draw instead
+    of thousands of squares."""
+
     modules: int  # per side, without the quiet zone
     version: int  # 1..40
     runs: tuple[tuple[int, int, int], ...]  # (row, first column, length) of dark modules

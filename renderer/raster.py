@@ -395,6 +395,9 @@ def _device_path(outline: GlyphOutline, xx: float, yx: float, xy: float, yy: flo
 
 @dataclass(frozen=True, slots=True)
 class _RunPath:
+    """One glyph run's slice of the scene's path data, with its rows: a band skips runs
+    outside it without touching cairo."""
+
     path: Any  # cairo_path_t *, pointing into _GlyphData.data
     top: float  # device px: the run's points lie between these rows (so does its outline)
     bottom: float

@@ -52,6 +52,9 @@ __all__ = ["ComponentReport", "Report", "build_report"]
 
 @dataclass(frozen=True, slots=True)
 class ComponentReport:
+    """What happened to one component: where it landed and what fitting changed, so a user
+    can see why a card looks as it does."""
+
     pointer: str
     type: str  # text | image | tag | divider | shape | qr | stack
     box: Box  # as laid out, px
@@ -114,6 +117,8 @@ class ComponentReport:
 
 @dataclass(frozen=True, slots=True)
 class Report:
+    """The render report: one entry per component, in document order."""
+
     components: tuple[ComponentReport, ...]
 
     def to_dict(self) -> dict[str, Any]:

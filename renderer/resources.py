@@ -149,6 +149,9 @@ class Source:
 
 @dataclass(frozen=True, slots=True)
 class Resources:
+    """What the resources stage loaded for one card: each image source by pointer, and why
+    any was replaced by a placeholder."""
+
     sources: dict[str, Source]  # by component pointer, every image of the tree on the canvas
     # "/components/N/src" -> why that source was replaced by a placeholder (onImageError)
     errors: dict[str, str] = field(default_factory=dict)
@@ -502,6 +505,9 @@ V = TypeVar("V")
 
 @dataclass(frozen=True, slots=True)
 class _Failure:
+    """A failed load remembered for a short while (`_FAILURE_TTL`): later asks for the same
+    source get the same error at once instead of waiting for the fetch again."""
+
     when: float  # time.monotonic() of the failure
     error: ValueError
 

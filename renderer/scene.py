@@ -54,6 +54,9 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Rect:
+    """A filled (rounded) box: backgrounds, tags, dividers, shapes, span backgrounds and
+    underlines."""
+
     x: float  # px
     y: float  # px
     width: float  # px
@@ -78,6 +81,9 @@ class Ring:
 
 @dataclass(frozen=True, slots=True)
 class GlyphRunItem:
+    """Glyphs of one face, size and paint on one baseline: the unit SVG writes as one path
+    and the raster fills in one call."""
+
     face: FontFace
     size: float  # px
     oblique: bool  # shear by OBLIQUE_SLANT
@@ -114,6 +120,8 @@ class ImageItem:
 
 @dataclass(frozen=True, slots=True)
 class EmojiItem:
+    """One colour emoji, drawn from its Twemoji SVG."""
+
     key: str  # Twemoji file name; the drawing comes from the bundled archive
     x: float  # px, left of the square
     y: float  # px, top of the square
@@ -123,6 +131,9 @@ class EmojiItem:
 
 @dataclass(frozen=True, slots=True)
 class Group:
+    """Items composited together before their opacity is applied, as CSS opacity does
+    (overlaps do not show through)."""
+
     opacity: float  # 0..1, applied to the composited items
     items: tuple[Item, ...]
 
@@ -181,6 +192,9 @@ Item = Rect | Ring | GlyphRunItem | EmojiItem | ImageItem | Group | Rotated | Sh
 
 @dataclass(frozen=True, slots=True)
 class Scene:
+    """Positioned primitives for one card: the only input of the SVG writer and the raster,
+    so both draw the same card."""
+
     width: int  # px
     height: int  # px
     background: Fill | None  # None = transparent

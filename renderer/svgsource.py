@@ -38,6 +38,8 @@ _STARTUP_SECONDS = 30.0  # for the worker to load CairoSVG and say it is ready
 
 @dataclass(frozen=True, slots=True)
 class SvgRaster:
+    """An SVG image source drawn by the bounded subprocess, with its natural size for `fit`."""
+
     image: Image.Image  # RGBA, drawn at the requested size
     natural: tuple[float, float]  # CSS px, the SVG's own width and height
 

@@ -17,6 +17,9 @@ __all__ = ["RawNode", "raw_nodes"]
 
 @dataclass(frozen=True, slots=True)
 class RawNode:
+    """A component object of the raw document with its pointer and depth: what the strict
+    reader and the limits walk before parsing."""
+
     pointer: str  # JSON pointer of the component object
     component: dict[str, Any]
     depth: int  # stacks it is nested in

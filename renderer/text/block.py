@@ -85,6 +85,9 @@ class Decoration:
 
 @dataclass(frozen=True, slots=True)
 class TextLine:
+    """One laid-out line: its glyph runs at their pen positions and its box, what the scene
+    draws and the report lists."""
+
     text: str  # in logical order, as typed (an ellipsis included)
     x: float  # px, left of the first glyph
     baseline: float  # px
@@ -97,6 +100,9 @@ class TextLine:
 
 @dataclass(frozen=True, slots=True)
 class TextLayout:
+    """A text block after fitting and breaking: its lines and what the fitting had to give
+    up (clamped, overflow, cut words), for the render report."""
+
     box: Box
     lines: tuple[TextLine, ...]
     font_size: float  # px, after fontSize "auto" fitting

@@ -25,6 +25,9 @@ _EPSILON = 1e-6  # px: rounding slack so text exactly as wide as its frame still
 
 @dataclass(frozen=True, slots=True)
 class LineSpan:
+    """One line as the breaker chose it: character offsets into the paragraph, so placement
+    can slice the shaped glyphs."""
+
     start: int  # first character
     end: int  # one past the last visible character (trailing spaces excluded)
     width: float  # px, of the visible characters

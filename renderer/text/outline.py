@@ -22,6 +22,9 @@ Op = tuple[str, tuple[float, ...]]  # "m" | "l" | "q" | "c" | "z", relative coor
 
 @dataclass(frozen=True, slots=True)
 class GlyphOutline:
+    """A glyph's outline in font units, relative commands: the SVG writes `d`, the raster
+    converts `ops` once per device matrix."""
+
     x: float  # font units, the first point (absolute, from the glyph origin)
     y: float  # font units, up
     ops: tuple[Op, ...]  # relative commands after the first point

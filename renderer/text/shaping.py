@@ -45,6 +45,9 @@ _NO_LIGATURES = {"liga": False, "clig": False, "dlig": False}
 
 @dataclass(frozen=True, slots=True)
 class ShapedGlyph:
+    """One glyph as HarfBuzz placed it, in px: line breaking sums the advances, placement
+    adds the offsets."""
+
     gid: int  # glyph id in the item's face; unused for emoji
     cluster: int  # index of the first character of its cluster in the paragraph
     advance: float  # px, letter spacing included
@@ -71,6 +74,9 @@ class ShapedItem:
 
 @dataclass(frozen=True, slots=True)
 class ShapedText:
+    """A shaped paragraph with per-character advances, so line breaking can measure any span
+    without shaping again."""
+
     text: str
     rtl: bool  # paragraph direction, from its first strong character
     items: tuple[ShapedItem, ...]  # logical order
