@@ -188,25 +188,20 @@ def curve_table(lines: Lines) -> list[str]:
 
 
 def fill_table(lines: Lines) -> list[str]:
-    """`glyph_fill.py`'s lines; with the run's PNG times, what each card's PNG would take
-    ÷ Takumi's with that paint time in place of the exact one (an estimate: the rest of the
-    render unchanged)."""
+    """`glyph_fill.py`'s lines: each way of filling glyphs, its paint time also as a share of
+    the exact fill's (both from the same interleaved rounds, so the share holds when the
+    machine's speed drifts), its PNG and its distance to the exact raster."""
     points = [x for x in lines if x.get("bench") == "glyph-fill"]
     if not points:
         return []
-    heads = ["fill", "paint", "PNG ÷ Takumi (est.)", "PNG bytes", "mean distance", "max"]
-    heads += ["pixels differing"]
+    heads = ["fill", "paint", "÷ exact", "PNG bytes", "mean distance", "max", "pixels differing"]
     out = [_row("card", heads), _row("---", ["---"] * len(heads))]
     for x in points:
-        ours, theirs = _find(lines, "renderer-png", x["card"]), _find(lines, "takumi", x["card"])
         exact = next(
             (y for y in points if y["card"] == x["card"] and y["variant"] == "exact"), None
         )
-        ratio = "—"
-        if ours is not None and theirs is not None and exact is not None:
-            estimate = ours["median_ms"] - exact["paint_ms"] + x["paint_ms"]
-            ratio = f"{estimate / theirs['median_ms']:.2f}"
-        cells = [f"`{x['variant']}`", f"{x['paint_ms']:.2f} ms", ratio]
+        share = f"{x['paint_ms'] / exact['paint_ms']:.2f}" if exact else "—"
+        cells = [f"`{x['variant']}`", f"{x['paint_ms']:.2f} ms", share]
         cells += [f"{x['png_bytes'] / 1000:.1f} KB", f"{x['mean_distance']:.4f}"]
         cells += [str(x["max_moved"]), f"{x['pixels_differing']:,}"]
         out.append(_row(x["card"], cells))
