@@ -58,6 +58,10 @@ def _rounds(lines: Lines, peer: str, card: str) -> dict[int, dict[str, Any]]:
     return found
 
 
+def _round_count(lines: Lines) -> int:
+    return len({x.get("round", 0) for x in lines if "peer" in x})
+
+
 def _find(lines: Lines, peer: str, card: str) -> dict[str, Any] | None:
     """The runner's line for `card`, its time the median over rounds (bytes do not change)."""
     found = list(_rounds(lines, peer, card).values())
@@ -80,7 +84,7 @@ def _row(label: str, cells: list[str]) -> str:
 
 
 def times_table(lines: Lines, cards: list[str]) -> list[str]:
-    rounds = len({x.get("round", 0) for x in lines if "peer" in x})
+    rounds = _round_count(lines)
     head = (
         "spec → bytes, warm (median)"
         if rounds == 1
@@ -93,7 +97,7 @@ def times_table(lines: Lines, cards: list[str]) -> list[str]:
 
 
 def ratios_table(lines: Lines, cards: list[str]) -> list[str]:
-    rounds = len({x.get("round", 0) for x in lines if "peer" in x})
+    rounds = _round_count(lines)
     head = "ratio (✗: target missed)"
     if rounds > 1:
         head = f"ratio, median of {rounds} rounds (range; ✗: target missed)"

@@ -280,7 +280,7 @@ _ROUNDED = {
             "borderWidth": 7,
             "borderColor": "#0c4a6e",
         },
-        {"type": "tag", "text": "Lower band", "x": 20, "y": 250, "radius": 6},
+        {"type": "tag", "text": "The lower band", "x": 20, "y": 250, "radius": 6},
         {
             "type": "shape",
             "x": 300,
