@@ -7,7 +7,11 @@ count (`--requests` per run) and time (`--max-seconds`). Servers:
 - takumi: `takumi_server.js`, a small Node HTTP server around Takumi, as a web app would run it.
   It needs the peer harness: RENDERER_PEERS names a copy of ../shared/peers after its setup.sh
   (node_modules with @takumi-rs/core); it is skipped, with a note, when that is not set.
-Prints one JSON line per (server, card, concurrency): throughput, p50/p99 latency, failures.
+Prints one JSON line per (server, card, concurrency): throughput, p50/p99 latency, failures,
+and the CPU time each request cost, in ms: the server's whole process tree (`server_cpu_ms`:
+for renderer the HTTP process and its render workers, also apart as `workers_cpu_ms`) and this
+load generator (`client_cpu_ms`). On a 2-core machine the three share the cores, so CPU per
+request, not the render alone, is what bounds the requests per second.
 
 Usage: python benchmarks/load.py [--servers renderer,takumi] [--cards blog,photo]
        [--concurrency 1,8] [--requests 400] [--workers 1] [--max-seconds 120]
@@ -33,6 +37,24 @@ import httpx
 from cards import card_path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from procs import tree as process_tree  # noqa: E402 (tests/procs.py, shared with the suite)
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _cpu_by_process(root: int) -> dict[int, float]:
+    """CPU seconds of every process in the tree under `root` (itself included)."""
+    return {pid: _cpu_seconds(pid) for pid in process_tree(root)}
 
 
 def _free_port() -> int:
@@ -95,8 +117,10 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
 
 
 def _run(
-    url: str, body: bytes, requests: int, concurrency: int, max_seconds: float
+    url: str, body: bytes, requests: int, concurrency: int, max_seconds: float, server: int = 0
 ) -> dict[str, Any]:
+    """Drive the server at `url`; with `server` (its process id), also what each request cost
+    its process tree and this process in CPU time."""
     latencies: list[float] = []
     failures = 0
     lock = threading.Lock()
@@ -124,13 +148,17 @@ def _run(
                     latencies.append(time.perf_counter() - t)
                     failures += not ok
 
+    before = _cpu_by_process(server) if server else {}
+    client_before = time.process_time()
     start = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(concurrency) as ex:
         for f in [ex.submit(client) for _ in range(concurrency)]:
             f.result()
     elapsed = time.perf_counter() - start
+    client_cpu = time.process_time() - client_before
+    after = _cpu_by_process(server) if server else {}
     ordered = sorted(latencies)
-    return {
+    result: dict[str, Any] = {
         "requests": len(ordered),
         "failures": failures,
         "seconds": round(elapsed, 2),
@@ -138,6 +166,14 @@ def _run(
         "p50_ms": round(statistics.median(ordered) * 1000, 1),
         "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 1),
     }
+    if server and ordered:
+        per = 1000 / len(ordered)
+        spent = {pid: after[pid] - before.get(pid, 0.0) for pid in after}
+        workers = sum(v for pid, v in spent.items() if pid != server)
+        result["server_cpu_ms"] = round(sum(spent.values()) * per, 2)
+        result["workers_cpu_ms"] = round(workers * per, 2)
+        result["client_cpu_ms"] = round(client_cpu * per, 2)
+    return result
 
 
 def main() -> int:
@@ -167,7 +203,7 @@ def main() -> int:
             try:
                 for clients in (int(c) for c in args.concurrency.split(",")):
                     _run(url, body, clients * 4, clients, 60)  # warm every worker
-                    result = _run(url, body, args.requests, clients, args.max_seconds)
+                    result = _run(url, body, args.requests, clients, args.max_seconds, proc.pid)
                     line = {"bench": "load", "server": server, "card": card.stem, "format": "png"}
                     line |= {"concurrency": clients, "cpus": os.cpu_count()} | result
                     if server == "renderer":

@@ -122,12 +122,19 @@ def load_table(lines: Lines) -> list[str]:
     runs = [x for x in lines if x.get("bench") == "load" and "throughput_rps" in x]
     if not runs:
         return []
-    out = [_row("server, PNG over loopback", ["card", "clients", "req/s", "p50", "p99"])]
-    out.append(_row("---", ["---"] * 5))
+    cpu = all("server_cpu_ms" in x for x in runs)  # runs before load.py counted CPU have none
+    heads = ["card", "clients", "req/s", "p50", "p99"]
+    heads += ["server CPU a request", "load generator's"] if cpu else []
+    out = [_row("server, PNG over loopback", heads), _row("---", ["---"] * len(heads))]
     for run in sorted(runs, key=lambda x: (x["card"], x["concurrency"], x["server"])):
         name = "`renderer serve`" if run["server"] == "renderer" else "Takumi in a Node server"
         cells = [run["card"], str(run["concurrency"]), f"{run['throughput_rps']:.0f}"]
         cells += [f"{run['p50_ms']:.1f} ms", f"{run['p99_ms']:.1f} ms"]
+        if cpu:
+            server = f"{run['server_cpu_ms']:.2f} ms"
+            if run["server"] == "renderer":
+                server += f" ({run['workers_cpu_ms']:.2f} in render workers)"
+            cells += [server, f"{run['client_cpu_ms']:.2f} ms"]
         out.append(_row(name, cells))
     ratios = []
     for run in runs:
