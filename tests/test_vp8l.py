@@ -139,13 +139,46 @@ def test_cover_finds_exactly_the_neighbours_a_pairwise_comparison_finds(
     points = rng.integers(0, spread, size=(k, channels)).astype(np.int16)
     points[0] = 0
     points[-1] = 255
+    _assert_pairwise(points, error)
+
+
+def _assert_pairwise(points: np.ndarray, error: int) -> None:
     starts, neighbours = _within(points, error)
     near = (np.abs(points[:, None, :] - points[None, :, :]).max(axis=2) <= error).astype(int)
     assert starts[0] == 0
     assert starts[-1] == neighbours.size
-    for i in range(k):
+    for i in range(points.shape[0]):
         row = neighbours[starts[i] : starts[i + 1]]
         assert sorted(row.tolist()) == np.flatnonzero(near[i]).tolist()  # each pair once
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    k=st.integers(1, 300),
+    channels=st.sampled_from([1, 3, 4]),
+    spread=st.integers(1, 256),
+    error=st.integers(6, 60),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_the_grid_finds_the_same_neighbours(
+    k: int, channels: int, spread: int, error: int, seed: int
+) -> None:
+    """With many candidate pairs `_within` looks for them in a grid of `error + 1` levels a
+    side instead (the blog card): forced here for every case the grid is small enough for,
+    it finds what comparing every pair finds, at cell edges and at 0 and 255 too."""
+    import renderer.encode as encode
+
+    rng = np.random.default_rng(seed)
+    points = rng.integers(0, spread, size=(k, channels)).astype(np.int16)
+    points[0] = 0
+    points[-1] = 255
+    points[k // 2] = min(255, error + 1)  # the first point of the second cell
+    before = encode._GRID_FROM
+    encode._GRID_FROM = -1
+    try:
+        _assert_pairwise(points, error)
+    finally:
+        encode._GRID_FROM = before
 
 
 def test_bad_sizes_are_refused() -> None:
