@@ -255,36 +255,43 @@ def _tokens(stream: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.
     starts = np.flatnonzero(state[1:] != state[:-1]) + 1
     starts = np.concatenate([np.zeros(1, dtype=starts.dtype), starts])
     bounds = np.append(starts, n)
-    best = np.full(starts.size, -1, dtype=np.int64)
-    kind = np.zeros(starts.size, dtype=np.int64)
-    for code, same in ((_UP, up[starts]), (_LEFT, left[starts])):
-        # how far each segment's run of this equality reaches (to the start of the next
-        # segment where it flips) and, between runs reaching as far, the one begun earlier
-        # (the copy under way: not cut in two; 1-3 % smaller files)
-        flipped = np.ones(starts.size, dtype=bool)
+    segments = starts.size
+
+    def reach(same: np.ndarray) -> np.ndarray:
+        """Each segment's score for one equality: how far its run of segments alike in it
+        reaches (to the start of the next segment where it flips) and, between runs reaching
+        as far, the one begun earlier (the copy under way: not cut in two; 1-3 % smaller
+        files). Always > 0. Worked out a run at a time and repeated over its segments."""
+        flipped = np.ones(segments, dtype=bool)
         np.not_equal(same[1:], same[:-1], out=flipped[1:])
         at = np.flatnonzero(flipped)
-        run = np.cumsum(flipped) - 1
-        score = np.append(bounds[at[1:]], n)[run] * (n + 1) - bounds[at][run]
-        better = same & (score > best)
-        best = np.where(better, score, best)
-        kind = np.where(better, code, kind)
+        score = np.append(bounds[at[1:]], n) * (n + 1) - bounds[at]
+        repeated: np.ndarray = np.repeat(score, np.diff(np.append(at, segments)))
+        return repeated
+
+    # Arithmetic, not np.where: NumPy's where branches on each element, and on masks this
+    # mixed that costs several times a multiply.
+    same_up, same_left = up[starts], left[starts]
+    best = reach(same_up) * same_up  # 0 where the pixel above is no copy
+    better = same_left & (reach(same_left) > best)  # a tie: the pixel above
+    kind = same_up * np.int64(_UP)
+    kind += better * (np.int64(_LEFT) - kind)
     sizes = np.diff(bounds)
     # copies: consecutive segments of one kind are one run; literals: a token a pixel
-    first = np.ones(starts.size, dtype=bool)
+    first = np.ones(segments, dtype=bool)
     first[1:] = (kind[1:] != kind[:-1]) | (kind[1:] == 0)
     literal = kind == 0
-    seg_tokens = np.where(literal, sizes, first.astype(np.int64))
-    owner = np.repeat(np.arange(starts.size), seg_tokens)  # each token's segment
-    offset = np.arange(owner.size) - np.repeat(np.cumsum(seg_tokens) - seg_tokens, seg_tokens)
-    token_start = starts[owner] + offset
-    token_kind = kind[owner]
+    seg_tokens = first.astype(np.int64)
+    seg_tokens += (sizes - seg_tokens) * literal
+    ends = np.cumsum(seg_tokens)
+    token_start = np.repeat(starts - (ends - seg_tokens), seg_tokens) + np.arange(int(ends[-1]))
+    token_kind = np.repeat(kind, seg_tokens)
     token_length = np.diff(np.append(token_start, n))
     if (token_length > _MAX_COPY).any():  # copies in pieces of at most 4096
         pieces = -(-token_length // _MAX_COPY)
-        base = np.repeat(token_start, pieces)
-        within = np.arange(base.size) - np.repeat(np.cumsum(pieces) - pieces, pieces)
-        token_start = base + within * _MAX_COPY
+        ends = np.cumsum(pieces)
+        base = np.repeat(token_start - (ends - pieces) * _MAX_COPY, pieces)
+        token_start = base + np.arange(int(ends[-1])) * _MAX_COPY
         token_kind = np.repeat(token_kind, pieces)
         token_length = np.diff(np.append(token_start, n))
     return token_start, token_length, token_kind
