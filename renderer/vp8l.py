@@ -385,11 +385,13 @@ def encode_indexed(indices: np.ndarray, colours: np.ndarray, alpha: bool) -> byt
     for channel in (1, 2, 0, 3):  # green, red, blue, alpha
         size = _LITERALS + _LENGTH_CODES if channel == 1 else _LITERALS
         counts = np.bincount(deltas[:, channel], minlength=size).tolist()
-        channel_codes.append((deltas[:, channel].tolist(), *_write_code(head, counts)))
+        entry_codes, entry_lengths = _write_code(head, counts)
+        values = deltas[:, channel]
+        channel_codes.append((np.array(entry_codes)[values], np.array(entry_lengths)[values]))
     _write_code(head, [0] * _DISTANCE_CODES)
-    for i in range(n):
-        for values, entry_codes, entry_bits in channel_codes:
-            head.put(entry_codes[values[i]], entry_bits[values[i]])
+    # entry after entry, its four channels in turn
+    head.values += np.stack([codes for codes, _ in channel_codes], axis=1).reshape(-1).tolist()
+    head.bits += np.stack([bits for _, bits in channel_codes], axis=1).reshape(-1).tolist()
     packed, width_bits = _bundle(indices, n)
     head.put(0, 1)  # no more transforms
     head.put(0, 1)  # no colour cache
