@@ -275,6 +275,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         import starlette  # noqa: F401
         import uvicorn
+
+        from .protocol import http_protocol
     except ModuleNotFoundError as e:
         print(
             f"renderer serve: {e.name} is not installed; pip install 'renderer[server]'",
@@ -288,7 +290,7 @@ def run(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        http="renderer.server.protocol:DeadlineH11Protocol",
+        http=http_protocol(),
         timeout_keep_alive=int(args.keep_alive),
         log_level=args.log_level,
         server_header=False,
