@@ -67,12 +67,19 @@ def _patched(**names: Any) -> Iterator[None]:
 def _coverage_16() -> Iterator[None]:
     fill = R._fill_solid
 
+    planned = R._fill
+
     def fill_fast(p: Any, color: Color, run: Any) -> None:
         R._C.cairo_set_antialias(p, _FAST)
         fill(p, color, run)
         R._C.cairo_set_antialias(p, 0)
 
-    with _patched(_fill_solid=fill_fast):
+    def planned_fast(p: Any, entry: Any, device: bool) -> None:  # a band plan's runs
+        R._C.cairo_set_antialias(p, _FAST)
+        planned(p, entry, device)
+        R._C.cairo_set_antialias(p, 0)
+
+    with _patched(_fill_solid=fill_fast, _fill=planned_fast):
         yield
 
 
@@ -167,7 +174,10 @@ def _glyph_masks() -> Iterator[None]:
             surface, left, top = mask(key, gid, path, sx & 255, sy & 255)
             R._C.cairo_mask_surface(p, surface._pointer, (sx >> 8) + left, (sy >> 8) + top)
 
-    with _patched(_glyph_data=with_glyphs, paint_glyph_run=paint_masks):
+    def unplanned(scene: Scene, glyphs: Any, band: tuple[int, int]) -> list[Any]:
+        return list(scene.items)  # every run through paint_glyph_run, so through the masks
+
+    with _patched(_glyph_data=with_glyphs, paint_glyph_run=paint_masks, _band_plan=unplanned):
         yield
 
 
