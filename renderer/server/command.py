@@ -279,7 +279,8 @@ def run(args: argparse.Namespace) -> int:
         from .protocol import http_protocol
     except ModuleNotFoundError as e:
         print(
-            f"renderer serve: {e.name} is not installed; pip install 'renderer[server]'",
+            f"renderer serve: {e.name}, one of renderer's dependencies, is not installed; "
+            "reinstall renderer (pip install renderer)",
             file=sys.stderr,
         )
         return 2
