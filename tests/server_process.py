@@ -1,7 +1,8 @@
 """Start the real `renderer serve` (uvicorn, in a subprocess, on a free loopback port) for tests.
 
 Shared by tests/test_server*.py. No mocks: the process is the one users run, spoken to over
-real HTTP on 127.0.0.1, and killed (with its render workers) when the fixture ends.
+real HTTP on 127.0.0.1, and killed (with its render workers) when the fixture ends. Also
+`served_in_thread`: an ASGI app of a test's own on a real uvicorn in this process.
 """
 
 from __future__ import annotations
@@ -11,14 +12,42 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
+if TYPE_CHECKING:
+    import uvicorn
+
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_SECONDS = 60.0
+
+
+@contextmanager
+def served_in_thread(config: uvicorn.Config) -> Iterator[int]:
+    """`config` (host 127.0.0.1, port 0) served by uvicorn on a thread of this process; yields
+    the port it listens on, and stops the server when the block ends."""
+    import uvicorn
+
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert thread.is_alive(), "uvicorn did not start"
+            assert time.monotonic() < deadline, "uvicorn did not start in 30 s"
+            time.sleep(0.02)
+        port: int = server.servers[0].sockets[0].getsockname()[1]
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 def free_port() -> int:

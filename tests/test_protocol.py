@@ -9,13 +9,13 @@ between two requests still serves the second."""
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
 import uvicorn
+from server_process import served_in_thread
 
 from renderer.server import protocol
 
@@ -51,19 +51,8 @@ def port(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Ite
         timeout_keep_alive=30,
         lifespan="off",
     )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert thread.is_alive(), "uvicorn did not start"
-            assert time.monotonic() < deadline, "uvicorn did not start in 30 s"
-            time.sleep(0.02)
-        yield server.servers[0].sockets[0].getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with served_in_thread(config) as listening:
+        yield listening
 
 
 def _closed_after(s: socket.socket) -> float:

@@ -7,8 +7,6 @@ import importlib.util
 import io
 import json
 import re
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -144,30 +142,22 @@ def test_fastapi_example_runs_as_written_and_refuses_server_files(
     """Served by uvicorn on a loopback port, spoken to over real HTTP."""
     import httpx
     import uvicorn
+    from server_process import served_in_thread
 
     monkeypatch.chdir(tmp_path)
     app = _example("fastapi", tmp_path).app
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert thread.is_alive(), "uvicorn did not start"
-            assert time.monotonic() < deadline, "uvicorn did not start in 30 s"
-            time.sleep(0.02)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
+    with (
+        served_in_thread(config) as port,
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client,
+    ):
 
-            def post(body: bytes) -> tuple[int, str, bytes]:
-                headers = {"Content-Type": "application/json"}
-                response = client.post("/card.png", content=body, headers=headers)
-                return response.status_code, response.headers["content-type"], response.content
+        def post(body: bytes) -> tuple[int, str, bytes]:
+            headers = {"Content-Type": "application/json"}
+            response = client.post("/card.png", content=body, headers=headers)
+            return response.status_code, response.headers["content-type"], response.content
 
-            _check(post, tmp_path)
-    finally:
-        server.should_exit = True
-        thread.join(10)
+        _check(post, tmp_path)
 
 
 def test_intro_states_no_figure_of_its_own() -> None:

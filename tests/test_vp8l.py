@@ -122,24 +122,21 @@ def test_any_indexed_image_decodes_exactly(n: int, h: int, w: int, seed: int, fl
     _check(indices.astype(np.uint8), colours)
 
 
-@settings(max_examples=200, deadline=None)
-@given(
-    k=st.integers(1, 300),
-    channels=st.sampled_from([1, 3, 4]),
-    spread=st.integers(1, 256),
-    error=st.integers(0, 40),
-    seed=st.integers(0, 2**32 - 1),
-)
-def test_cover_finds_exactly_the_neighbours_a_pairwise_comparison_finds(
-    k: int, channels: int, spread: int, error: int, seed: int
-) -> None:
-    """`_within` compares the channels side by side in one word: with 0 and 255 in every
-    channel and errors from 0, it finds the pairs comparing every pair of colours finds."""
-    rng = np.random.default_rng(seed)
-    points = rng.integers(0, spread, size=(k, channels)).astype(np.int16)
+# colours for `_within`: k of them, 1, 3 or 4 channels, spread over `spread` levels
+_POINTS = {
+    "k": st.integers(1, 300),
+    "channels": st.sampled_from([1, 3, 4]),
+    "spread": st.integers(1, 256),
+    "seed": st.integers(0, 2**32 - 1),
+}
+
+
+def _points(k: int, channels: int, spread: int, seed: int) -> np.ndarray:
+    """Random colours with 0 and 255 in every channel among them."""
+    points = np.random.default_rng(seed).integers(0, spread, size=(k, channels)).astype(np.int16)
     points[0] = 0
     points[-1] = 255
-    _assert_pairwise(points, error)
+    return points
 
 
 def _assert_pairwise(points: np.ndarray, error: int) -> None:
@@ -152,14 +149,18 @@ def _assert_pairwise(points: np.ndarray, error: int) -> None:
         assert sorted(row.tolist()) == np.flatnonzero(near[i]).tolist()  # each pair once
 
 
+@settings(max_examples=200, deadline=None)
+@given(error=st.integers(0, 40), **_POINTS)
+def test_cover_finds_exactly_the_neighbours_a_pairwise_comparison_finds(
+    k: int, channels: int, spread: int, error: int, seed: int
+) -> None:
+    """`_within` compares the channels side by side in one word: with 0 and 255 in every
+    channel and errors from 0, it finds the pairs comparing every pair of colours finds."""
+    _assert_pairwise(_points(k, channels, spread, seed), error)
+
+
 @settings(max_examples=150, deadline=None)
-@given(
-    k=st.integers(1, 300),
-    channels=st.sampled_from([1, 3, 4]),
-    spread=st.integers(1, 256),
-    error=st.integers(6, 60),
-    seed=st.integers(0, 2**32 - 1),
-)
+@given(error=st.integers(6, 60), **_POINTS)
 def test_the_grid_finds_the_same_neighbours(
     k: int, channels: int, spread: int, error: int, seed: int
 ) -> None:
@@ -168,10 +169,7 @@ def test_the_grid_finds_the_same_neighbours(
     it finds what comparing every pair finds, at cell edges and at 0 and 255 too."""
     import renderer.encode as encode
 
-    rng = np.random.default_rng(seed)
-    points = rng.integers(0, spread, size=(k, channels)).astype(np.int16)
-    points[0] = 0
-    points[-1] = 255
+    points = _points(k, channels, spread, seed)
     points[k // 2] = min(255, error + 1)  # the first point of the second cell
     before = encode._GRID_FROM
     encode._GRID_FROM = -1

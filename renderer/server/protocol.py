@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 from functools import cache
-from typing import Any
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -40,12 +39,22 @@ def _header_timeout() -> float:
     return config_from_env().header_timeout
 
 
-class _Deadline:
-    """The timer both protocols share: `_expired` closes a connection still waiting for headers."""
+class _Deadline(asyncio.Protocol):
+    """What both protocols share, placed before uvicorn's class in each: the timer, armed when
+    a connection opens and stopped when it is lost, and `_expired`, which closes a connection
+    still waiting for headers."""
 
     loop: asyncio.AbstractEventLoop
     transport: asyncio.Transport
     _header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
 
     def _arm(self) -> None:
         if self._header_timer is None:
@@ -66,18 +75,6 @@ class _Deadline:
 
 
 class DeadlineH11Protocol(_Deadline, H11Protocol):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._header_timer = None
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._arm()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
-        super().connection_lost(exc)
-
     def data_received(self, data: bytes) -> None:
         if self.conn.their_state is h11.IDLE:
             self._arm()
@@ -96,18 +93,6 @@ if importlib.util.find_spec("httptools") is not None:
         """The same deadline on httptools' callbacks: armed when the connection opens and when
         a request's first byte arrives (`on_message_begin`), disarmed once its headers are
         complete; an idle keep-alive connection is left to uvicorn's keep-alive timeout."""
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self._header_timer = None
-
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self._arm()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
-            super().connection_lost(exc)
 
         def on_message_begin(self) -> None:
             self._arm()
