@@ -202,7 +202,11 @@ def _colours(words: np.ndarray, limit: int, sampled: int | None = None) -> _Colo
     if (_sampled(words) if sampled is None else sampled) > limit:
         return None
     some = words[::_ROW_SAMPLE_STEP]
-    if _distinct_floor(some.reshape(-1)[np.flatnonzero(_changes(some))]) > limit:
+    # (the floor counts at most _BUCKETS colours: past that limit the rows cannot fail it)
+    if (
+        limit < _BUCKETS
+        and _distinct_floor(some.reshape(-1)[np.flatnonzero(_changes(some))]) > limit
+    ):
         return None
     starts = np.flatnonzero(_changes(words))
     runs = flat[starts]
@@ -378,9 +382,9 @@ def cover(raster: Raster, max_error: int) -> Palette | None:
     bounds = row_starts.tolist()  # row i: neighbours[bounds[i] : bounds[i + 1]]
     starts = row_starts[:-1]
 
-    longest = np.zeros(colours.values.size, dtype=np.int64)  # each colour's longest run
-    np.maximum.at(longest, colours.run_colour, colours.run_length)
-    fills = (counts * _FILL_SHARE >= int(counts.sum())) & (longest[order] >= _FILL_RUN)
+    long_run = np.zeros(colours.values.size, dtype=bool)  # has a run of _FILL_RUN or more
+    long_run[np.compress(colours.run_length >= _FILL_RUN, colours.run_colour)] = True
+    fills = (counts * _FILL_SHARE >= int(counts.sum())) & long_run[order]
     chosen = np.flatnonzero(fills).tolist()
     k = points.shape[0]
     covered = np.zeros(k, dtype=bool)
