@@ -65,21 +65,14 @@ def _patched(**names: Any) -> Iterator[None]:
 
 @contextmanager
 def _coverage_16() -> Iterator[None]:
-    fill = R._fill_solid
+    fill = R._fill  # every one-colour run goes through it (a band plan's, _fill_solid's)
 
-    planned = R._fill
-
-    def fill_fast(p: Any, color: Color, run: Any) -> None:
+    def fill_fast(p: Any, entry: Any, device: bool) -> None:
         R._C.cairo_set_antialias(p, _FAST)
-        fill(p, color, run)
+        fill(p, entry, device)
         R._C.cairo_set_antialias(p, 0)
 
-    def planned_fast(p: Any, entry: Any, device: bool) -> None:  # a band plan's runs
-        R._C.cairo_set_antialias(p, _FAST)
-        planned(p, entry, device)
-        R._C.cairo_set_antialias(p, 0)
-
-    with _patched(_fill_solid=fill_fast, _fill=planned_fast):
+    with _patched(_fill=fill_fast):
         yield
 
 

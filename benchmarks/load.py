@@ -38,23 +38,19 @@ from cards import card_path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-from procs import tree as process_tree  # noqa: E402 (tests/procs.py, shared with the suite)
-
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of one process so far (0 once it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICK
+from procs import cpu_seconds  # noqa: E402 (tests/procs.py, shared with the suite)
+from procs import tree as process_tree  # noqa: E402
 
 
 def _cpu_by_process(root: int) -> dict[int, float]:
-    """CPU seconds of every process in the tree under `root` (itself included)."""
-    return {pid: _cpu_seconds(pid) for pid in process_tree(root)}
+    """CPU seconds of every process in the tree under `root` (itself included) still there."""
+    found = {}
+    for pid in process_tree(root):
+        try:
+            found[pid] = cpu_seconds(pid)
+        except OSError:  # gone since the tree was read (a retired worker)
+            continue
+    return found
 
 
 def _free_port() -> int:

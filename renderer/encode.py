@@ -416,10 +416,7 @@ def cover(raster: Raster, max_error: int) -> Palette | None:
         swept[place[new]] = True
         uncovered -= new.size
         # every neighbour of a newly covered colour gains one less: their rows, gathered at once
-        sizes = row_starts[new + 1] - row_starts[new]
-        ends = np.cumsum(sizes)
-        firsts = row_starts[new] - (ends - sizes)
-        rows = neighbours[np.arange(int(ends[-1])) + np.repeat(firsts, sizes)]
+        rows = neighbours[vp8l.ranges(row_starts[new], row_starts[new + 1] - row_starts[new])]
         gain -= np.bincount(rows, minlength=k)
     # in colour order: VP8L writes each entry as its difference from the one before, and
     # sorted entries differ alike (a grey ramp: 14 equal steps), so the palette costs less
@@ -458,10 +455,8 @@ def _within(points: np.ndarray, max_error: int) -> tuple[np.ndarray, np.ndarray]
         lo = np.searchsorted(by_channel[key], points[:, key] - max_error)
         hi = np.searchsorted(by_channel[key], points[:, key] + max_error, side="right")
         sizes = hi - lo  # at least 1: a point is its own candidate
-        firsts = np.cumsum(sizes) - sizes
         # int32: at most 2,048 points, so 4 million pairs (half the bytes of int64 to move)
-        candidate = np.arange(int(sizes.sum()), dtype=np.int32)
-        candidate += np.repeat((lo - firsts).astype(np.int32), sizes)
+        candidate = vp8l.ranges(lo, sizes, np.int32)
         compared = [c for c in range(channels) if c != key]
     if compared:
         close = _close(points, max_error, compared, order[candidate], sizes)
@@ -490,9 +485,7 @@ def _grid_candidates(
     first = np.cumsum(count) - count  # where each cell's points begin in `order`
     near = cell[:, None] + steps
     lo, n = first[near].reshape(-1), count[near].reshape(-1)  # point by point, cell by cell
-    ends = np.cumsum(n)
-    candidate = np.arange(int(ends[-1]), dtype=np.int64) + np.repeat(lo - (ends - n), n)
-    return order, candidate, n.reshape(k, -1).sum(axis=1)
+    return order, vp8l.ranges(lo, n), n.reshape(k, -1).sum(axis=1)
 
 
 def _close(

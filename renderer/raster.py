@@ -608,7 +608,7 @@ def paint_glyph_run(
     else:
         m = ctx.get_matrix()
         reach = 2 * g.stroke.width * math.hypot(m.xx, m.yx) + 2
-    if run.bottom + reach < band[0] - 1 or run.top - reach > band[1] + 1:
+    if not _run_in_band(run, band, reach):
         return  # nothing in this band
     stroke = g.stroke
     if stroke is None or stroke.position != "outside":
@@ -618,6 +618,11 @@ def paint_glyph_run(
         _stroke_run(ctx, g, run, width, clipped=stroke.position == "inside")
     if stroke is not None and stroke.position == "outside":
         _fill_run(ctx, g, run)
+
+
+def _run_in_band(run: _RunPath, band: tuple[int, int], reach: float = 0.0) -> bool:
+    """Whether a run's points, widened by `reach` (a stroke's), can touch the band's rows."""
+    return not (run.bottom + reach < band[0] - 1 or run.top - reach > band[1] + 1)
 
 
 def _fill_run(ctx: cairo.Context, g: GlyphRunItem, run: _RunPath) -> None:
@@ -645,14 +650,7 @@ def _fill_solid(p: Any, color: Color, run: _RunPath) -> None:
     matrix = ffi.new("cairo_matrix_t *")
     _C.cairo_get_matrix(p, matrix)
     device = (matrix.xx, matrix.yx, matrix.xy, matrix.yy, matrix.x0, matrix.y0) == _IDENTITY
-    if not device:
-        _C.cairo_save(p)
-        _C.cairo_identity_matrix(p)
-    _C.cairo_set_source_rgba(p, *_rgba(color))
-    _C.cairo_append_path(p, run.path)
-    _C.cairo_fill(p)
-    if not device:
-        _C.cairo_restore(p)
+    _fill(p, _Fill(_rgba(color), run.path), device)
     _check_status(_C.cairo_status(p))
 
 
@@ -1152,7 +1150,7 @@ def _band_plan(scene: Scene, glyphs: _GlyphData, band: tuple[int, int]) -> list[
             run = glyphs.runs.get(id(item))
             if run is None:  # no path: nothing to see, or a font shows it (`paint_glyph_run`)
                 plan.append(item)
-            elif not (run.bottom < band[0] - 1 or run.top > band[1] + 1):
+            elif _run_in_band(run, band):
                 plan.append(_Fill(_rgba(item.paint), run.path))
         else:
             plan.append(item)
@@ -1160,7 +1158,8 @@ def _band_plan(scene: Scene, glyphs: _GlyphData, band: tuple[int, int]) -> list[
 
 
 def _fill(p: Any, fill: _Fill, device: bool) -> None:
-    """`fill` as `_fill_solid` fills a run, the CTM known: `device` when it is the identity."""
+    """A one-colour run filled in device pixels; `device`: the CTM is the identity already
+    (else it is set so for the fill, and put back)."""
     if not device:
         _C.cairo_save(p)
         _C.cairo_identity_matrix(p)

@@ -28,10 +28,11 @@ from __future__ import annotations
 import heapq
 import itertools
 import struct
+from typing import Any
 
 import numpy as np
 
-__all__ = ["encode_indexed"]
+__all__ = ["encode_indexed", "ranges"]
 
 _LITERALS = 256
 _LENGTH_CODES = 24
@@ -229,6 +230,16 @@ def _write_lengths(out: _Bits, lengths: list[int]) -> None:
             out.bits.append(extra)
 
 
+def ranges(starts: np.ndarray, lengths: np.ndarray, dtype: Any = np.int64) -> np.ndarray:
+    """`starts[i], starts[i] + 1, ... ` (`lengths[i]` numbers) for every i, one after another:
+    the positions of many runs, or the rows of a sparse matrix, in two passes."""
+    ends = np.cumsum(lengths)
+    total = int(ends[-1]) if ends.size else 0
+    firsts = (starts - (ends - lengths)).astype(dtype, copy=False)
+    out: np.ndarray = np.arange(total, dtype=dtype) + np.repeat(firsts, lengths)
+    return out
+
+
 def _tokens(stream: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The pixels (`stream`, row after row, `width` a row) as tokens: (start, length, kind);
     kind 0 is a literal (length 1), `_UP` a copy from the pixel above, `_LEFT` from the one
@@ -283,8 +294,7 @@ def _tokens(stream: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.
     literal = kind == 0
     seg_tokens = first.astype(np.int64)
     seg_tokens += (sizes - seg_tokens) * literal
-    ends = np.cumsum(seg_tokens)
-    token_start = np.repeat(starts - (ends - seg_tokens), seg_tokens) + np.arange(int(ends[-1]))
+    token_start = ranges(starts, seg_tokens)
     token_kind = np.repeat(kind, seg_tokens)
     token_length = np.diff(np.append(token_start, n))
     if (token_length > _MAX_COPY).any():  # copies in pieces of at most 4096

@@ -12,7 +12,7 @@ import os
 import threading
 from pathlib import Path
 
-__all__ = ["Sampler", "children", "cmdline", "descendants", "status_mb", "tree"]
+__all__ = ["Sampler", "children", "cmdline", "cpu_seconds", "descendants", "status_mb", "tree"]
 
 
 def children(pid: int) -> list[int]:
@@ -70,6 +70,13 @@ def status_mb(pid: int, key: str) -> float:
     except OSError:
         pass
     return 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far, from /proc/PID/stat (OSError once it is
+    gone: a caller that measures a process must know it still ran)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def cmdline(pid: int) -> str:

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 
 import pytest
+from procs import cpu_seconds
 
 from renderer.server.pool import _answer
 
@@ -63,13 +64,6 @@ def test_no_answer_is_a_timeout() -> None:
         theirs.close()
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process so far, from /proc."""
-    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 @pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="needs Linux's /proc")
 def test_a_lone_client_is_served_by_one_warm_worker() -> None:
     """One request after another goes to the worker that answered the last one (its caches
@@ -84,10 +78,10 @@ def test_a_lone_client_is_served_by_one_warm_worker() -> None:
         await pool.start()
         try:
             pids = [w.process.pid for w in pool._all if w.process.pid is not None]
-            before = [_cpu_seconds(pid) for pid in pids]
+            before = [cpu_seconds(pid) for pid in pids]
             for _ in range(60):
                 assert isinstance(await pool.render(spec, "png", 2.0, None, None), bytes)
-            return sorted(_cpu_seconds(pid) - b for pid, b in zip(pids, before, strict=True))
+            return sorted(cpu_seconds(pid) - b for pid, b in zip(pids, before, strict=True))
         finally:
             await pool.close()
 

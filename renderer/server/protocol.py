@@ -25,9 +25,12 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 __all__ = ["DeadlineH11Protocol", "http_protocol"]
 
 
+_HTTPTOOLS = importlib.util.find_spec("httptools") is not None
+
+
 def http_protocol() -> str:
     """The protocol class `renderer serve` hands uvicorn: httptools' when it is installed."""
-    if importlib.util.find_spec("httptools") is not None:
+    if _HTTPTOOLS:
         return "renderer.server.protocol:DeadlineHttpToolsProtocol"
     return "renderer.server.protocol:DeadlineH11Protocol"
 
@@ -71,7 +74,7 @@ class _Deadline(asyncio.Protocol):
             self.transport.close()
 
     def _awaiting_headers(self) -> bool:
-        raise NotImplementedError
+        return True  # the timer runs only until a request's headers are complete
 
 
 class DeadlineH11Protocol(_Deadline, H11Protocol):
@@ -86,7 +89,7 @@ class DeadlineH11Protocol(_Deadline, H11Protocol):
         return self.conn.their_state is h11.IDLE
 
 
-if importlib.util.find_spec("httptools") is not None:
+if _HTTPTOOLS:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     class DeadlineHttpToolsProtocol(_Deadline, HttpToolsProtocol):
@@ -101,6 +104,3 @@ if importlib.util.find_spec("httptools") is not None:
         def on_headers_complete(self) -> None:
             self._disarm()
             super().on_headers_complete()
-
-        def _awaiting_headers(self) -> bool:
-            return True  # the timer is disarmed the moment a request's headers are complete
