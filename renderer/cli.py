@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -568,5 +569,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     return result
 
 
+# One-shot commands whose process ends when they return: nothing of theirs runs at exit.
+_QUICK_EXIT = frozenset({"render", "validate", "sign", "formats", "fonts"})
+
+
+def run() -> None:
+    """The `renderer` command's entry point (`main` is the one to call from Python).
+
+    After a one-shot command the process ends with `os._exit` once standard output and error
+    are flushed, skipping the interpreter's tear-down: the collector's final passes over every
+    object the import made, each module's teardown, freeing font and image memory that the
+    process is about to give back whole. That was 50 ms of a 340 ms `renderer render` here.
+    Outputs are already closed by then (`write_atomic` renames a finished file)."""
+    argv = sys.argv[1:]
+    code = main(argv)
+    if not argv or argv[0] not in _QUICK_EXIT:
+        sys.exit(code)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # the reader went away: exit as Python would, without a traceback
+        code = code or EXIT_FAILED
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -77,6 +77,27 @@ def test_stdin_to_stdout_with_format_and_scale() -> None:
     assert im.getpixel((150, 103)) == (255, 0, 0)
 
 
+def test_quick_exit_delivers_the_whole_image_to_a_pipe(tmp_path: Path) -> None:
+    """`render` ends the process with `os._exit` after flushing: a 70 KB PNG (more than a pipe
+    holds, so the write waits for the reader) still arrives whole, equal to `render()`'s, with
+    the warnings on standard error and the exit code kept (3 under --strict)."""
+    import renderer
+
+    spec = json.loads((EXAMPLES / "blog.json").read_text())
+    spec["components"].append({"type": "text", "text": "\U0001d11e\U000f0000", "y": 600})
+    path = tmp_path / "card.json"
+    path.write_text(json.dumps(spec))
+    for image in (EXAMPLES / "blog.json").parent.iterdir():
+        if image.suffix in (".png", ".jpg", ".svg"):
+            (tmp_path / image.name).write_bytes(image.read_bytes())
+    result = run("render", str(path), "--strict")
+    assert result.returncode == 3, result.stderr.decode()
+    assert b"/components/5: no bundled font has" in result.stderr
+    expected = renderer.render(spec, format="png", base_dir=tmp_path)
+    assert len(expected) > 65536
+    assert result.stdout == expected
+
+
 def test_invalid_spec_exits_2_and_names_every_pointer(tmp_path: Path) -> None:
     spec = tmp_path / "bad.json"
     spec.write_text(json.dumps(BAD))

@@ -49,7 +49,7 @@ def test_test_command_is_what_ci_runs() -> None:
 def test_console_script_declared() -> None:
     tomllib = pytest.importorskip("tomllib", reason="tomllib is in the standard library from 3.11")
     project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
-    assert project["scripts"]["renderer"] == "renderer.cli:main"
+    assert project["scripts"]["renderer"] == "renderer.cli:run"  # main, then a quick exit
     assert project["requires-python"] == ">=3.10"
 
 
