@@ -55,6 +55,7 @@ __all__ = [
     "FontFace",
     "FontLibrary",
     "FontSource",
+    "UnicodeRange",
     "face_infos",
     "fallback_chain",
     "han_preference",
@@ -139,6 +140,43 @@ _EMOJI_PRESENTATION_BMP = frozenset(
 )
 
 
+class UnicodeRange:
+    """A face's unicode-range, inclusive [first, last] pairs as the manifest lists them, sorted
+    the first time a character is looked up: a text asks a handful of the 580 bundled faces,
+    so a start does not sort and split 36,000 pairs it will not read. Equal by its pairs."""
+
+    __slots__ = ("_parsed", "pairs")
+
+    def __init__(self, pairs: Sequence[Sequence[int]]) -> None:
+        self.pairs = pairs
+        self._parsed: tuple[tuple[int, ...], tuple[int, ...]] | None = None
+
+    def _sorted(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        spans = sorted(map(tuple, self.pairs))
+        starts, ends = zip(*spans, strict=True) if spans else ((), ())
+        parsed = self._parsed = (starts, ends)  # one store: a racing thread makes the same
+        return parsed
+
+    def __contains__(self, cp: int) -> bool:
+        starts, ends = self._parsed or self._sorted()
+        i = bisect.bisect_right(starts, cp) - 1
+        return i >= 0 and cp <= ends[i]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, UnicodeRange) and (self._parsed or self._sorted()) == (
+            other._parsed or other._sorted()
+        )
+
+    def __hash__(self) -> int:
+        return hash(self._parsed or self._sorted())
+
+    def __repr__(self) -> str:
+        return f"UnicodeRange({self.pairs!r})"
+
+
+ALL_CODEPOINTS = UnicodeRange(((0, 0x10FFFF),))
+
+
 @dataclass(frozen=True, slots=True)
 class FaceInfo:
     """One face of a font file: a bundled slice as the manifest describes it, or a registered
@@ -150,8 +188,7 @@ class FaceInfo:
     italic: bool
     weight: tuple[int, int]  # [min, max] CSS weight the face covers
     variable: bool  # has a `wght` axis, set to the matched weight
-    starts: tuple[int, ...]  # unicode-range starts, sorted
-    ends: tuple[int, ...]  # matching inclusive ends
+    ranges: UnicodeRange  # the characters it serves (bundled: its slice; registered: all)
     index: int = 0  # the face in a collection (TTC)
     data: bytes | None = field(default=None, repr=False, compare=False)  # sfnt, else `path`
     coords: tuple[tuple[str, float], ...] = ()  # other axes set for this face (ital, slnt)
@@ -164,8 +201,7 @@ class FaceInfo:
         return self.ident or self.path.stem
 
     def in_range(self, cp: int) -> bool:
-        i = bisect.bisect_right(self.starts, cp) - 1
-        return i >= 0 and cp <= self.ends[i]
+        return cp in self.ranges
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -269,7 +305,7 @@ class FontLibrary:
     @classmethod
     def from_manifest(cls, root: Path) -> FontLibrary:
         """The bundled collection in `root` (its `manifest.json`)."""
-        with collector_paused():  # 36,000 ranges, kept for the life of the process
+        with collector_paused():  # 580 faces, kept for the life of the process
             try:
                 manifest: dict[str, Any] = json.loads((root / "manifest.json").read_text("utf-8"))
             except (OSError, ValueError) as e:
@@ -287,9 +323,6 @@ class FontLibrary:
 
     @staticmethod
     def _info(root: Path, family: str, f: dict[str, Any]) -> FaceInfo:
-        # 36,000 ranges over 580 faces, read at the first render: zip, not a loop per range
-        ranges = sorted(map(tuple, f["ranges"]))  # [first, last] pairs
-        starts, ends = zip(*ranges, strict=True) if ranges else ((), ())
         return FaceInfo(
             family=family,
             path=root / f["file"],
@@ -297,8 +330,7 @@ class FontLibrary:
             italic=f["style"] == "italic",
             weight=(f["weight"][0], f["weight"][1]),
             variable="wght" in f.get("axes", {}),
-            starts=starts,
-            ends=ends,
+            ranges=UnicodeRange(f["ranges"]),
         )
 
     def with_faces(self, faces: Sequence[FaceInfo]) -> FontLibrary:
@@ -686,8 +718,7 @@ def face_infos(file: FontFile, source: FontSource | None = None) -> list[FaceInf
         italic=file.italic,
         weight=weight,
         variable=file.axis("wght") is not None,
-        starts=(0,),
-        ends=(0x10FFFF,),
+        ranges=ALL_CODEPOINTS,
         index=file.index,
         data=file.data,
         ident=ident,
