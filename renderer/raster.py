@@ -345,51 +345,55 @@ _device_path_count = 0
 
 
 def _device_path(outline: GlyphOutline, xx: float, yx: float, xy: float, yy: float) -> _DevicePath:
-    def step(dx: float, dy: float) -> tuple[int, int]:
-        # cairo_matrix_transform_distance, then _cairo_fixed_from_double (nearest, ties even)
-        return round((xx * dx + xy * dy) * 256), round((yx * dx + yy * dy) * 256)
-
-    headers: list[tuple[int, int, int]] = []  # (row, type, length)
-    points: list[tuple[int, int, int]] = []  # (row, x, y)
+    # Each step: cairo_matrix_transform_distance, then _cairo_fixed_from_double (nearest, ties
+    # even), written out inline: a new glyph's whole cost is this loop (a CJK glyph has ~100
+    # segments), so no call or tuple per step. `vals` holds two numbers a row: a header row's
+    # are placeholders, its (type, length) bits written after.
+    vals: list[float] = [0.0, 0.0, 0.0, 0.0]  # the first move, to (0, 0)
+    heads, kinds, lengths = [0], [_MOVE], [2]
     cx = cy = sx = sy = 0  # the current point and the sub-path's start, relative, fixed
-
-    def add(kind: int, *pts: tuple[int, int]) -> None:
-        row = len(headers) + len(points)
-        headers.append((row, kind, len(pts) + 1))
-        points.extend((row + 1 + i, x, y) for i, (x, y) in enumerate(pts))
-
-    add(_MOVE, (0, 0))
     for cmd, n in outline.ops:
+        heads.append(len(vals) >> 1)
         if cmd == "l":
-            dx, dy = step(n[0], n[1])
-            cx, cy = cx + dx, cy + dy
-            add(_LINE, (cx, cy))
-        elif cmd in "qc":
+            dx, dy = n
+            cx += round((xx * dx + xy * dy) * 256)
+            cy += round((yx * dx + yy * dy) * 256)
+            vals += (0.0, 0.0, cx, cy)
+            kinds.append(_LINE)
+            lengths.append(2)
+        elif cmd == "q" or cmd == "c":
             if cmd == "q":  # CairoSVG's quadratic-to-cubic conversion, relative
                 x1, y1 = n[0] * 2 / 3, n[1] * 2 / 3
-                c: tuple[float, ...] = (x1, y1, x1 + n[2] / 3, y1 + n[3] / 3, n[2], n[3])
+                ux, uy, vx, vy, ex, ey = x1, y1, x1 + n[2] / 3, y1 + n[3] / 3, n[2], n[3]
             else:
-                c = n
-            (ax, ay), (bx, by), (ex, ey) = step(c[0], c[1]), step(c[2], c[3]), step(c[4], c[5])
-            add(_CURVE, (cx + ax, cy + ay), (cx + bx, cy + by), (cx + ex, cy + ey))
-            cx, cy = cx + ex, cy + ey
+                ux, uy, vx, vy, ex, ey = n
+            ax, ay = round((xx * ux + xy * uy) * 256), round((yx * ux + yy * uy) * 256)
+            bx, by = round((xx * vx + xy * vy) * 256), round((yx * vx + yy * vy) * 256)
+            dx, dy = round((xx * ex + xy * ey) * 256), round((yx * ex + yy * ey) * 256)
+            vals += (0.0, 0.0, cx + ax, cy + ay, cx + bx, cy + by, cx + dx, cy + dy)
+            cx, cy = cx + dx, cy + dy
+            kinds.append(_CURVE)
+            lengths.append(4)
         elif cmd == "m":
-            dx, dy = step(n[0], n[1])
-            cx, cy = sx, sy = cx + dx, cy + dy
-            add(_MOVE, (cx, cy))
+            dx, dy = n
+            cx += round((xx * dx + xy * dy) * 256)
+            cy += round((yx * dx + yy * dy) * 256)
+            sx, sy = cx, cy
+            vals += (0.0, 0.0, cx, cy)
+            kinds.append(_MOVE)
+            lengths.append(2)
         else:  # close: cairo's current point returns to the sub-path's start
-            add(_CLOSE)
+            vals += (0.0, 0.0)
+            kinds.append(_CLOSE)
+            lengths.append(1)
             cx, cy = sx, sy
-    n_rows = len(headers) + len(points)
-    recs = np.zeros((n_rows, 2), dtype=np.float64)
-    is_point = np.zeros(n_rows, dtype=bool)
-    prows = [r for r, _, _ in points]
-    is_point[prows] = True
-    recs[prows] = [(x, y) for _, x, y in points]
-    hrows = [r for r, _, _ in headers]
+    recs = np.array(vals, dtype=np.float64).reshape(-1, 2)
+    n_rows = len(recs)
+    is_point = np.ones(n_rows, dtype=bool)
+    is_point[heads] = False
     ints = recs.view(np.int32).reshape(n_rows, 4)
-    ints[hrows, 0] = [kind for _, kind, _ in headers]
-    ints[hrows, 1] = [length for _, _, length in headers]
+    ints[heads, 0] = kinds
+    ints[heads, 1] = lengths
     return _DevicePath(recs, is_point, outline.x, outline.y, outline.empty)
 
 
