@@ -158,3 +158,23 @@ def test_the_older_traditional_flag_still_picks_the_han_forms() -> None:
         assert old is not None
         assert new is not None
         assert old.key == new.key
+
+
+@pytest.mark.parametrize("family", ["Noto Sans SC", "Noto Sans JP", "Inter", "Noto Sans"])
+def test_coverage_index_finds_the_faces_a_scan_finds(family: str) -> None:
+    """The bisection index over a family's slices names the same faces, in the same order, as
+    asking every slice in turn, for code points across the planes the slices cover."""
+    from renderer.fonts import _INDEXED, _Coverage
+
+    lib = library()
+    faces, _, _ = lib.candidates(family, 400, False)
+    coverage = _Coverage(faces)
+    points = [*range(0x3000), *range(0x3000, 0xA000, 3), *range(0xA000, 0x30000, 11)]
+    found = 0
+    for cp in points:
+        expected = [f for f in faces if f.in_range(cp)]
+        assert [faces[i] for i in coverage.faces(cp)] == expected, hex(cp)
+        found += bool(expected)
+    assert found > 1000
+    if family.startswith("Noto Sans ") and len(family) == 13:  # the CJK families: indexed
+        assert len(faces) >= _INDEXED
