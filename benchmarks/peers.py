@@ -97,7 +97,7 @@ def main() -> None:
                 _lines(argv, cwd, runner_env, tag)
         if not args.no_load:
             _lines([sys.executable, str(HERE / "load.py"), "--cards", "blog,photo"], HERE, env)
-        _lines([sys.executable, str(HERE / "perf.py"), "cold", "memory"], HERE, env)
+        _lines([sys.executable, str(HERE / "perf.py"), "cold", "memory", "fresh"], HERE, env)
         _lines([sys.executable, str(HERE / "curve.py")], HERE, env)
         _lines([sys.executable, str(HERE / "glyph_fill.py")], HERE, env)
 

@@ -5,8 +5,11 @@
 - memory: peak RSS of one process rendering the four reference cards, then RSS sampled over
   2,000 consecutive renders (flat = no leak).
 - scaling: time for cards of 1, 10 and 100 text components (10x the work should cost <= 10x).
+- fresh: the cjk card with a new title every render (36 Han characters no earlier card had, so
+  every glyph is outlined and converted afresh, as in a batch of real titles) against the same
+  card again (every glyph cached, as the warm tables time it).
 
-Usage: python benchmarks/perf.py [cold|memory|scaling ...]   (all three by default)
+Usage: python benchmarks/perf.py [cold|memory|scaling|fresh ...]   (the first three by default)
 Cards: see cards.py (hello, blog, cjk and photo).
 """
 
@@ -140,10 +143,36 @@ def scaling() -> None:
         )
 
 
+def fresh() -> None:
+    import renderer
+
+    spec = json.loads(card_path("cjk").read_text("utf-8"))
+    title = next(i for i, c in enumerate(spec["components"]) if len(c.get("text", "")) > 20)
+    base = card_path("cjk").parent
+    for name in NAMES:  # the process as a server's or a batch's is: fonts read, warm
+        renderer.render(card_path(name), "png")
+    new, same = [], []
+    for i in range(40):
+        spec["components"][title]["text"] = "".join(chr(0x4E00 + 36 * i + k) for k in range(36))
+        t0 = time.perf_counter()
+        renderer.render(spec, "png", base_dir=base)
+        new.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        renderer.render(spec, "png", base_dir=base)
+        same.append((time.perf_counter() - t0) * 1000)
+    _emit(
+        bench="fresh-glyphs",
+        card="cjk",
+        new_glyphs=36,
+        new_text_ms=round(statistics.median(new), 2),
+        same_text_ms=round(statistics.median(same), 2),
+    )
+
+
 def main() -> None:
     chosen = sys.argv[1:] or ["cold", "memory", "scaling"]
     for name in chosen:
-        {"cold": cold, "memory": memory, "scaling": scaling}[name]()
+        {"cold": cold, "memory": memory, "scaling": scaling, "fresh": fresh}[name]()
 
 
 if __name__ == "__main__":

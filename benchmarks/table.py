@@ -170,6 +170,13 @@ def other_lines(lines: Lines) -> list[str]:
             line += f"; {compiled['median_ms'] / 1000:.2f} s with every module's bytecode written"
             line += " (as `pip install` leaves a package)"
         out.append(line + ".")
+    fresh = next((x for x in lines if x.get("bench") == "fresh-glyphs"), None)
+    if fresh:
+        out.append(
+            f"The {fresh['card']} card with {fresh['new_glyphs']} characters no earlier card had, "
+            f"every render (PNG): {fresh['new_text_ms']:.1f} ms; the same card again, every "
+            f"glyph cached: {fresh['same_text_ms']:.1f} ms."
+        )
     rss = next((x for x in lines if x.get("bench") == "rss-reference-cards"), None)
     flat = next((x for x in lines if x.get("bench") == "rss-2000-renders"), None)
     if rss and flat:
