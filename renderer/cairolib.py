@@ -175,4 +175,4 @@ def write() -> None:
         print(f"wrote {_HERE / file_name}")
 
 
-preload()  # on import: `renderer` imports this module before anything imports cairocffi
+preload()  # on import: each of renderer's modules that imports cairocffi imports this first

@@ -335,7 +335,7 @@ def _report(name: str, error: RenderError) -> None:
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
-    from .api import render
+    from . import render  # through the package: imported with the collector held off
     from .errors import RenderError, SpecError
 
     try:

@@ -15,6 +15,10 @@ the same scene gives the same bytes.
 
 from __future__ import annotations
 
+from . import cairolib  # noqa: F401  before cairocffi: its C declarations come pre-parsed
+
+# isort: split
+
 import io
 
 import cairocffi as cairo

@@ -14,6 +14,10 @@ path (they need the outline as geometry on the page).
 
 from __future__ import annotations
 
+from . import cairolib  # noqa: F401  before cairocffi: its C declarations come pre-parsed
+
+# isort: split
+
 import threading
 
 import cairocffi as cairo

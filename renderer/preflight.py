@@ -14,9 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .resources import classify_source
-from .spec import raw_nodes
-
 __all__ = ["ImageSource", "Preflight", "preflight"]
 
 
@@ -41,7 +38,12 @@ class Preflight:
 
 
 def preflight(doc: Any) -> Preflight:
-    """The tree of `doc` as far as it can be read (a document that is not a card: nothing)."""
+    """The tree of `doc` as far as it can be read (a document that is not a card: nothing).
+    (Its modules are imported here: `renderer` imports this module whole, because the name
+    `renderer.preflight` is this function, not the module, and must stay so.)"""
+    from .resources import classify_source
+    from .spec import raw_nodes
+
     nodes = depth = 0
     images: list[ImageSource] = []
     for node in raw_nodes(doc):
@@ -56,6 +58,8 @@ def preflight(doc: Any) -> Preflight:
 def _fonts(doc: Any) -> tuple[ImageSource, ...]:
     """The sources of the card's own `fonts`, told apart as images are (a font is never raw
     base64: text that is not a data URI or a URL is a path)."""
+    from .resources import classify_source
+
     entries = doc.get("fonts") if isinstance(doc, dict) else None
     if not isinstance(entries, list):
         return ()

@@ -12,6 +12,10 @@ round(height × scale). Only this module knows cairo.
 
 from __future__ import annotations
 
+from . import cairolib  # noqa: F401  before cairocffi: its C declarations come pre-parsed
+
+# isort: split
+
 import math
 import threading
 from collections.abc import Hashable

@@ -90,7 +90,7 @@ def test_import_uses_the_tables_and_asks_no_ldconfig() -> None:
         "    runs.append(str(a[0] if a else k.get('args')))\n"
         "    real(self, *a, **k)\n"
         "subprocess.Popen.__init__ = spy\n"
-        "import renderer, cairocffi, json\n"
+        "import renderer.raster, cairocffi, json\n"
         "print(json.dumps({'preparsed': getattr(sys.modules['cairocffi.ffi'], 'PREPARSED', False),"
         " 'pycparser': 'pycparser' in sys.modules, 'runs': runs,"
         " 'find_library': cairocffi.find_library is ctypes.util.find_library,"
@@ -117,7 +117,7 @@ def test_same_cairo_as_cairocffi_on_its_own() -> None:
     if not Path("/proc/self/maps").exists():
         pytest.skip("needs /proc")
     own = json.loads(_fresh(probe))
-    ours = json.loads(_fresh("import renderer\n" + probe))
+    ours = json.loads(_fresh("import renderer.raster\n" + probe))
     assert own["preparsed"] is False
     assert ours["preparsed"] is True
     assert own["lib"]
@@ -126,7 +126,7 @@ def test_same_cairo_as_cairocffi_on_its_own() -> None:
 
 def test_pixbuf_declarations_load_on_demand() -> None:
     seen = _fresh(
-        "import sys, renderer, cairocffi\n"
+        "import sys, renderer.raster, cairocffi\n"
         "before = 'renderer._cairo_pixbuf_cdefs' in sys.modules\n"
         "from cairocffi.ffi import ffi_pixbuf, ffi\n"
         "p = ffi_pixbuf.new('GError *')\n"

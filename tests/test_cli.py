@@ -98,6 +98,51 @@ def test_quick_exit_delivers_the_whole_image_to_a_pipe(tmp_path: Path) -> None:
     assert result.stdout == expected
 
 
+@pytest.mark.parametrize(
+    ("argv", "allowed"),
+    [
+        ([], set()),  # `import renderer` alone
+        (["--help"], set()),
+        (["validate", str(EXAMPLES / "blog.json")], {"uharfbuzz"}),  # family names, shaping none
+    ],
+)
+def test_commands_that_draw_nothing_load_no_drawing_library(
+    argv: list[str], allowed: set[str]
+) -> None:
+    """The package's names are imported on first use, so `renderer --help` starts without
+    NumPy, Pillow, cairo or HarfBuzz (0.35 -> 0.10 s here) and `validate` with HarfBuzz
+    alone (the font library it checks family names in); a render still gets cairocffi's
+    pre-parsed declarations (`tests/test_cairolib.py`)."""
+    heavy = {"numpy", "PIL", "cairocffi", "uharfbuzz", "renderer.raster"}
+    code = (
+        "import sys, json, renderer, renderer.cli\n"
+        f"argv = {argv!r}\n"
+        "try:\n"
+        "    code = renderer.cli.main(argv) if argv else 0\n"
+        "except SystemExit as e:\n"
+        "    code = e.code\n"
+        "print(json.dumps([code, sorted(m for m in sys.modules)]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    status, loaded = json.loads(out.stdout.splitlines()[-1])
+    assert status in (0, None)
+    assert (heavy & set(loaded)) == (heavy & allowed)
+
+
+def test_the_package_names_resolve_when_first_asked_for() -> None:
+    script = (
+        "import renderer; spec = {'width': 8, 'height': 8, "
+        "'components': [{'type': 'divider', 'length': 4}]}; "
+        "print(renderer.render(spec)[:4], renderer.Format.PNG.value, 'render' in dir(renderer))"
+    )
+    drawn = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert drawn.stdout.split() == ["b'\\x89PNG'", "png", "True"]
+
+
 def test_invalid_spec_exits_2_and_names_every_pointer(tmp_path: Path) -> None:
     spec = tmp_path / "bad.json"
     spec.write_text(json.dumps(BAD))

@@ -93,7 +93,7 @@ class _Worker:
 def _context() -> ForkServerContext | SpawnContext:
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["renderer", "renderer.server.worker"])
+        ctx.set_forkserver_preload(["renderer.api", "renderer.server.worker"])  # all of a render
         return ctx
     return multiprocessing.get_context("spawn")
 
