@@ -13,21 +13,23 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from . import memory as _memory
-from .errors import (
-    EncodeError,
-    FontError,
-    FontLoadError,
-    ImageLoadError,
-    Issue,
-    LimitError,
-    OutOfMemory,
-    RasterError,
-    RenderError,
-    RenderTimeout,
-    ResourceError,
-    SpecError,
-)
-from .preflight import preflight  # eager: the submodule's name would otherwise hide it
+
+with _memory.collector_paused():  # none of what the imports build is garbage
+    from .errors import (
+        EncodeError,
+        FontError,
+        FontLoadError,
+        ImageLoadError,
+        Issue,
+        LimitError,
+        OutOfMemory,
+        RasterError,
+        RenderError,
+        RenderTimeout,
+        ResourceError,
+        SpecError,
+    )
+    from .preflight import preflight  # eager: the submodule's name would otherwise hide it
 
 __version__ = "0.1.0"
 
