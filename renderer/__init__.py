@@ -75,7 +75,7 @@ if TYPE_CHECKING:
     from .signing import sign_url
 
 # Where each name of the API lives: imported on first use, so `import renderer` and the
-# commands that draw nothing (`renderer --help`, `validate`, `formats`, `sign`) load neither
+# commands that draw nothing (`renderer --help`, `validate`, `sign`) load neither
 # NumPy, Pillow, cairo nor the raster.
 _LAZY = {
     "lay_out_spec": "api",
