@@ -163,17 +163,15 @@ class UnicodeRange:
         return self._parsed or self._sorted()
 
     def __contains__(self, cp: int) -> bool:
-        starts, ends = self._parsed or self._sorted()
+        starts, ends = self.spans()
         i = bisect.bisect_right(starts, cp) - 1
         return i >= 0 and cp <= ends[i]
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, UnicodeRange) and (self._parsed or self._sorted()) == (
-            other._parsed or other._sorted()
-        )
+        return isinstance(other, UnicodeRange) and self.spans() == other.spans()
 
     def __hash__(self) -> int:
-        return hash(self._parsed or self._sorted())
+        return hash(self.spans())
 
     def __repr__(self) -> str:
         return f"UnicodeRange({self.pairs!r})"

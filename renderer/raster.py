@@ -316,6 +316,7 @@ def paint_rect(ctx: cairo.Context, r: Rect) -> None:
 
 # cairo_path_data_t: a union of a header (int type, int length) and a point (double x, y).
 _MOVE, _LINE, _CURVE, _CLOSE = 0, 1, 2, 3
+_ROWS = np.array([2, 2, 4, 1], dtype=np.int32)  # rows of each element, header included
 _MIN_BAND = 32  # device rows: below this a band costs more to hand over than it saves
 # Glyph path records (moves, lines, curves) below which one band is quicker: the hand-over
 # costs ~0.3 ms and a second band saves about half the fill time, ~0.13 us a record (the hello
@@ -354,17 +355,18 @@ def _device_path(outline: GlyphOutline, xx: float, yx: float, xy: float, yy: flo
     # segments), so no call or tuple per step. `vals` holds two numbers a row: a header row's
     # are placeholders, its (type, length) bits written after.
     vals: list[float] = [0.0, 0.0, 0.0, 0.0]  # the first move, to (0, 0)
-    heads, kinds, lengths = [0], [_MOVE], [2]
+    heads, kinds = [0], [_MOVE]
     cx = cy = sx = sy = 0  # the current point and the sub-path's start, relative, fixed
     for cmd, n in outline.ops:
         heads.append(len(vals) >> 1)
-        if cmd == "l":
+        if cmd == "l" or cmd == "m":
             dx, dy = n
             cx += round((xx * dx + xy * dy) * 256)
             cy += round((yx * dx + yy * dy) * 256)
             vals += (0.0, 0.0, cx, cy)
-            kinds.append(_LINE)
-            lengths.append(2)
+            if cmd == "m":
+                sx, sy = cx, cy
+            kinds.append(_MOVE if cmd == "m" else _LINE)
         elif cmd == "q" or cmd == "c":
             if cmd == "q":  # CairoSVG's quadratic-to-cubic conversion, relative
                 x1, y1 = n[0] * 2 / 3, n[1] * 2 / 3
@@ -377,19 +379,9 @@ def _device_path(outline: GlyphOutline, xx: float, yx: float, xy: float, yy: flo
             vals += (0.0, 0.0, cx + ax, cy + ay, cx + bx, cy + by, cx + dx, cy + dy)
             cx, cy = cx + dx, cy + dy
             kinds.append(_CURVE)
-            lengths.append(4)
-        elif cmd == "m":
-            dx, dy = n
-            cx += round((xx * dx + xy * dy) * 256)
-            cy += round((yx * dx + yy * dy) * 256)
-            sx, sy = cx, cy
-            vals += (0.0, 0.0, cx, cy)
-            kinds.append(_MOVE)
-            lengths.append(2)
         else:  # close: cairo's current point returns to the sub-path's start
             vals += (0.0, 0.0)
             kinds.append(_CLOSE)
-            lengths.append(1)
             cx, cy = sx, sy
     recs = np.array(vals, dtype=np.float64).reshape(-1, 2)
     n_rows = len(recs)
@@ -397,7 +389,7 @@ def _device_path(outline: GlyphOutline, xx: float, yx: float, xy: float, yy: flo
     is_point[heads] = False
     ints = recs.view(np.int32).reshape(n_rows, 4)
     ints[heads, 0] = kinds
-    ints[heads, 1] = lengths
+    ints[heads, 1] = _ROWS[kinds]
     return _DevicePath(recs, is_point, outline.x, outline.y, outline.empty)
 
 

@@ -45,10 +45,11 @@ class GlyphOutline:
     def d(self) -> str:
         """The same commands as SVG path data, made the first time the SVG asks (the raster
         never does) and kept on the outline."""
-        if self.svg is None:
-            object.__setattr__(self, "svg", _svg_data(self.ops))  # a cache, not a change
-        assert self.svg is not None
-        return self.svg
+        svg = self.svg
+        if svg is None:
+            svg = _svg_data(self.ops)
+            object.__setattr__(self, "svg", svg)  # a cache, not a change
+        return svg
 
 
 _cache: dict[tuple[str, int], GlyphOutline] = {}
