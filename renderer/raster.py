@@ -16,6 +16,7 @@ from . import cairolib  # noqa: F401  before cairocffi: its C declarations come 
 
 # isort: split
 
+import functools
 import math
 import threading
 from collections.abc import Hashable
@@ -32,7 +33,7 @@ from typing_extensions import assert_never
 from . import parallel
 from .deadline import check as check_deadline
 from .errors import RasterError
-from .fonts import OBLIQUE_SLANT, library
+from .fonts import OBLIQUE_SLANT, FontFace, library
 from .geometry import Affine, Box, Corners
 from .imagefit import LoadedImage
 from .model import Color
@@ -82,6 +83,19 @@ def _q(value: float, digits: int = 2) -> float:
 
 
 _TENS = [10.0**d for d in range(16)]
+
+
+def _q_array(values: np.ndarray, digits: int) -> np.ndarray:
+    """`_q` of every value, the same doubles: np.rint rounds half to even as round() does, and
+    the few values near a tie (or huge) go through `_q` itself."""
+    tens = _TENS[digits]
+    t = values * tens
+    n = np.rint(t)
+    out: np.ndarray = n / tens + 0.0
+    near = ~((np.abs(t) < 1e9) & (np.abs(np.abs(t - n) - 0.5) > 1e-6))
+    for i in np.flatnonzero(near).tolist():
+        out[i] = _q(float(values[i]), digits)
+    return out
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -349,6 +363,32 @@ _device_paths: dict[tuple[str, float, float, float, float], dict[int, _DevicePat
 _device_path_count = 0
 
 
+def _device_table(
+    face: FontFace, xx: float, yx: float, xy: float, yy: float
+) -> dict[int, _DevicePath]:
+    """The device paths of `face`'s glyphs under one matrix, by glyph id."""
+    key = (face.key, xx, yx, xy, yy)
+    table = _device_paths.get(key)
+    if table is None:
+        table = _device_paths[key] = {}
+    return table
+
+
+def _new_device_path(
+    face: FontFace, gid: int, matrix: tuple[float, float, float, float]
+) -> tuple[_DevicePath, dict[int, _DevicePath]]:
+    """A glyph's device path made and kept, with the table now holding it (a new one when the
+    cache was full: it starts afresh, every path cheap to rebuild)."""
+    global _device_path_count
+    if _device_path_count >= _DEVICE_PATHS_MAX:
+        _device_paths.clear()
+        _device_path_count = 0
+    table = _device_table(face, *matrix)
+    path = table[gid] = _device_path(glyph_path(face, gid), *matrix)
+    _device_path_count += 1
+    return path, table
+
+
 def _device_path(outline: GlyphOutline, xx: float, yx: float, xy: float, yy: float) -> _DevicePath:
     # Each step: cairo_matrix_transform_distance, then _cairo_fixed_from_double (nearest, ties
     # even), written out inline: a new glyph's whole cost is this loop (a CJK glyph has ~100
@@ -393,10 +433,9 @@ def _device_path(outline: GlyphOutline, xx: float, yx: float, xy: float, yy: flo
     return _DevicePath(recs, is_point, outline.x, outline.y, outline.empty)
 
 
-@dataclass(frozen=True, slots=True)
-class _RunPath:
+class _RunPath(NamedTuple):
     """One glyph run's slice of the scene's path data, with its rows: a band skips runs
-    outside it without touching cairo."""
+    outside it without touching cairo. (A tuple: a CJK card makes one per character.)"""
 
     path: Any  # cairo_path_t *, pointing into _GlyphData.data
     top: float  # device px: the run's points lie between these rows (so does its outline)
@@ -516,64 +555,67 @@ def _split(scene: Scene, scale: float, glyphs: _GlyphData, height: int) -> int |
 def _run_matrix(g: GlyphRunItem, scale: float) -> tuple[float, ...]:
     """The CTM `ctx.scale(scale)` then `ctx.transform(run matrix)` gives (cairo_matrix_multiply
     with the zero terms left out: adding ±0 changes no product)."""
-    k = _q(g.size / g.face.upem, 6)
-    shear = _q(g.size / g.face.upem * OBLIQUE_SLANT, 6) if g.oblique else 0.0
+    k, shear = _run_scale(g.size, g.face.upem, g.oblique)
     return (k * scale, 0.0, shear * scale, -k * scale, _q(g.x, 3) * scale, _q(g.y, 3) * scale)
 
 
+@functools.lru_cache(maxsize=256)
+def _run_scale(size: float, upem: int, oblique: bool) -> tuple[float, float]:
+    """A run's scale and shear as the SVG writes them: the same for every run of a size and
+    face (a CJK line is a run per character: the font comes in unicode-range slices)."""
+    k = _q(size / upem, 6)
+    return k, _q(size / upem * OBLIQUE_SLANT, 6) if oblique else 0.0
+
+
 def _glyph_data(scene: Scene, scale: float, fonts: bool = False) -> _GlyphData:
-    global _device_path_count
-    recs: list[np.ndarray] = []
-    masks: list[np.ndarray] = []
-    starts: list[tuple[int, int]] = []
-    counts: list[int] = []
+    drawn: list[_DevicePath] = []  # every glyph that draws, run after run
+    # ... and its pen position (font units over the run's scale, as the run holds it)
+    pen_x: list[float] = []
+    pen_y: list[float] = []
+    matrices: list[tuple[float, ...]] = []  # (xx, yx, xy, yy, x0, y0, k) of each run drawn
+    per_run: list[int] = []  # glyphs each of those runs draws
     spans: list[tuple[int, int, int]] = []  # (id(run), first row, rows)
     row = 0
     for g, turned in _glyph_runs(scene.items, fonts=fonts):
-        k = g.size / g.face.upem
-        if _q(k, 6) == 0:  # the SVG skips such runs too: their transform would be singular
-            continue
+        if _run_scale(g.size, g.face.upem, g.oblique)[0] == 0:  # the SVG skips such runs too:
+            continue  # their transform would be singular
         if turned is None:
             xx, yx, xy, yy, x0, y0 = _run_matrix(g, scale)
         else:  # the CTM cairo builds: the run's matrix, the turns, the scale
             ctm = turned.multiply(cairo.Matrix(scale, 0, 0, scale, 0, 0))
             run = _svg_transform(run_matrix(g.size, g.face.upem, g.oblique, g.x, g.y))
             xx, yx, xy, yy, x0, y0 = run.multiply(ctm).as_tuple()
-        first = row
-        face = g.face
-        matrix_key = (face.key, xx, yx, xy, yy)
-        table = _device_paths.get(matrix_key)
-        if table is None:
-            table = _device_paths[matrix_key] = {}
+        table = _device_table(g.face, xx, yx, xy, yy)
+        first, before = row, len(drawn)
         for gid, gx, gy in g.glyphs:
             path = table.get(gid)
             if path is None:
-                if _device_path_count >= _DEVICE_PATHS_MAX:  # start afresh: cheap to rebuild
-                    _device_paths.clear()
-                    table = _device_paths[matrix_key] = {}
-                    _device_path_count = 0
-                path = table[gid] = _device_path(glyph_path(face, gid), xx, yx, xy, yy)
-                _device_path_count += 1
-            if path.empty:
-                continue
-            # The absolute move the SVG writes (`fmt(.., 1)`),
-            # through cairo_matrix_transform_point, to fixed point.
-            mx, my = _q(gx / k + path.x, 1), _q(gy / k + path.y, 1)
-            starts.append(
-                (round(((xx * mx + xy * my) + x0) * 256), round(((yx * mx + yy * my) + y0) * 256))
-            )
-            recs.append(path.recs)
-            masks.append(path.points)
-            n = len(path.recs)
-            counts.append(n)
-            row += n
+                path, table = _new_device_path(g.face, gid, (xx, yx, xy, yy))
+            if not path.empty:
+                drawn.append(path)
+                pen_x.append(gx)
+                pen_y.append(gy)
+                row += len(path.recs)
         if row > first:
+            matrices.append((xx, yx, xy, yy, x0, y0, g.size / g.face.upem))
+            per_run.append(len(drawn) - before)
             spans.append((id(g), first, row - first))
+    recs = [path.recs for path in drawn]
     if not recs:
         return _GlyphData(np.zeros((0, 2)), None, {}, np.zeros(0), np.zeros(0))
+    # Each glyph's absolute move as the SVG writes it (`fmt(.., 1)`), through
+    # cairo_matrix_transform_point, to fixed point: `_q` and round() over every glyph at once.
+    m = np.repeat(np.array(matrices), per_run, axis=0)
+    scales = m[:, 6]  # each glyph's run's k
+    mx = _q_array(np.array(pen_x) / scales + np.array([path.x for path in drawn]), 1)
+    my = _q_array(np.array(pen_y) / scales + np.array([path.y for path in drawn]), 1)
+    starts = np.empty((len(drawn), 2))
+    np.rint(((m[:, 0] * mx + m[:, 2] * my) + m[:, 4]) * 256, out=starts[:, 0])
+    np.rint(((m[:, 1] * mx + m[:, 3] * my) + m[:, 5]) * 256, out=starts[:, 1])
+    counts = [len(r) for r in recs]
     data = np.concatenate(recs)
-    shift = np.repeat(np.array(starts, dtype=np.float64), counts, axis=0)
-    is_point = np.concatenate(masks)
+    shift = np.repeat(starts, counts, axis=0)
+    is_point = np.concatenate([path.points for path in drawn])
     points = (data + shift) * (1 / 256)  # header rows: integer bits, not numbers (overwritten)
     data = np.where(is_point[:, None], points, data)
     y = np.where(is_point, points[:, 1], np.nan)
@@ -586,7 +628,7 @@ def _glyph_data(scene: Scene, scale: float, fonts: bool = False) -> _GlyphData:
         path = paths + i
         path.data, path.num_data = buffer + first, n
         runs[key] = _RunPath(path, top, bottom)
-    ys = np.array([sy for _, sy in starts], dtype=np.float64) / 256
+    ys = starts[:, 1] / 256
     return _GlyphData(data, (buffer, paths), runs, ys, np.array(counts, dtype=np.float64))
 
 
