@@ -1148,7 +1148,11 @@ def paint_scene(scene: Scene, scale: float = 1.0, svg: bytes | None = None) -> R
         return _over(drawn, under)
     width, height = round(scene.width * scale), round(scene.height * scale)
     stride = cairo.ImageSurface.format_stride_for_width(cairo.FORMAT_ARGB32, width)
-    rows = np.zeros((height, stride), dtype=np.uint8)  # ours, so the raster outlives cairo's
+    opaque = scene.background is not None and fill_opaque(scene.background)
+    # Ours, so the raster outlives cairo's. An opaque background is painted over every device
+    # pixel by the bands first, whatever they held (OVER an opaque source gives the source
+    # alone), so such a canvas needs no clearing: 3 MB a 1200 x 630 card not written twice.
+    rows = (np.empty if opaque else np.zeros)((height, stride), dtype=np.uint8)
     try:
         glyphs = _glyph_data(scene, scale)
         _shadow_masks(scene, scale, glyphs)
@@ -1168,7 +1172,6 @@ def paint_scene(scene: Scene, scale: float = 1.0, svg: bytes | None = None) -> R
     except cairo.Error as e:
         msg = f"cairo could not draw the card: {e}"
         raise RasterError(msg) from e
-    opaque = scene.background is not None and fill_opaque(scene.background)
     return _to_raster(rows, width, height, opaque)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import struct
+from typing import Any
 
 import cairocffi as cairo
 import numpy as np
@@ -364,3 +365,49 @@ def test_an_opaque_card_covers_every_pixel_at_any_scale(scale: float, text: str)
     rgb = image.convert("RGB")
     for x, y in ((w // 2, h - 1), (w - 1, h // 2), (w - 1, h - 1)):
         assert rgb.getpixel((x, y)) == (255, 255, 255)
+
+
+@pytest.mark.parametrize("scale", [0.73, 1.0, 1.37])
+def test_an_opaque_background_leaves_nothing_of_the_canvas_it_was_painted_on(
+    scale: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An opaque card's canvas is not cleared before the background is painted over it (every
+    device pixel, by each band in its rows): whatever memory it starts with, the same pixels.
+    Solid, linear and radial backgrounds, one band and two, at fractional scales."""
+    from renderer import parallel, raster
+
+    monkeypatch.setattr(raster, "_MIN_SPLIT_PATH", 0)  # two bands whenever a core is free
+    plain = raster.np.empty
+
+    def dirty(*args: Any, **kwargs: Any) -> np.ndarray:
+        canvas = plain(*args, **kwargs)
+        canvas.fill(0xA5)  # what a reused heap block might hold
+        return canvas
+
+    words = {"type": "text", "text": "Wg fox " * 30, "fontSize": 28, "frameWidth": 300}
+    backgrounds: list[object] = [
+        "#0b1020",
+        {"gradient": "linear", "angle": 30, "stops": [{"color": "#f8fafc"}, {"color": "#0f172a"}]},
+        {
+            "gradient": "radial",
+            "center": [0.8, 0.1],
+            "stops": [{"color": "#e11d48", "offset": 0.2}, {"color": "#0ea5e9"}],
+        },
+    ]
+    before = parallel.threads()
+    try:
+        for background in backgrounds:
+            spec = {"width": 321, "height": 201, "background": background, "components": [words]}
+            scene = prepare(parse_card(spec, scale=scale), scale=scale).scene()
+            for threads in (1, 2):
+                parallel.set_threads(threads)
+                monkeypatch.setattr(raster.np, "empty", np.zeros)
+                clean = paint_scene(scene, scale)
+                monkeypatch.setattr(raster.np, "empty", dirty)
+                drawn = paint_scene(scene, scale)
+                monkeypatch.setattr(raster.np, "empty", plain)
+                assert clean.opaque
+                assert drawn.opaque
+                assert np.array_equal(drawn.bgra, clean.bgra), (background, threads)
+    finally:
+        parallel.set_threads(before)
