@@ -398,10 +398,10 @@ def test_an_opaque_background_leaves_nothing_of_the_canvas_it_was_painted_on(
     from renderer import parallel, raster
 
     monkeypatch.setattr(raster, "_MIN_SPLIT_PATH", 0)  # two bands whenever a core is free
-    plain = raster.np.empty
+    plain = np.empty  # the painter's NumPy is this one: patched here, seen there
 
     def dirty(*args: Any, **kwargs: Any) -> np.ndarray:
-        canvas = plain(*args, **kwargs)
+        canvas: np.ndarray = plain(*args, **kwargs)
         canvas.fill(0xA5)  # what a reused heap block might hold
         return canvas
 
@@ -422,11 +422,11 @@ def test_an_opaque_background_leaves_nothing_of_the_canvas_it_was_painted_on(
             scene = prepare(parse_card(spec, scale=scale), scale=scale).scene()
             for threads in (1, 2):
                 parallel.set_threads(threads)
-                monkeypatch.setattr(raster.np, "empty", np.zeros)
+                monkeypatch.setattr(np, "empty", np.zeros)
                 clean = paint_scene(scene, scale)
-                monkeypatch.setattr(raster.np, "empty", dirty)
+                monkeypatch.setattr(np, "empty", dirty)
                 drawn = paint_scene(scene, scale)
-                monkeypatch.setattr(raster.np, "empty", plain)
+                monkeypatch.setattr(np, "empty", plain)
                 assert clean.opaque
                 assert drawn.opaque
                 assert np.array_equal(drawn.bgra, clean.bgra), (background, threads)
