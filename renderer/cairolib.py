@@ -25,7 +25,7 @@ import sys
 import types
 from pathlib import Path
 
-__all__ = ["declarations_digest", "generate", "preload", "write"]
+__all__ = ["cairocffi", "declarations_digest", "generate", "preload", "write"]
 
 _TABLES = "renderer._cairo_cdefs"
 _PIXBUF_TABLES = "renderer._cairo_pixbuf_cdefs"
@@ -168,11 +168,14 @@ def _module_from(path: Path, name: str) -> types.ModuleType:
 
 
 def write() -> None:
-    """Rewrite the tables for the installed cairocffi (a function, not `python -m`: `renderer`
-    itself imports this module, so runpy would run it a second time)."""
+    """Rewrite the tables for the installed cairocffi (a function, not `python -m`: the
+    painter imports this module, so runpy could run it a second time)."""
     for file_name, text in generate().items():
         (_HERE / file_name).write_text(text, encoding="utf-8")
         print(f"wrote {_HERE / file_name}")
 
 
-preload()  # on import: each of renderer's modules that imports cairocffi imports this first
+# On import, before cairocffi is: renderer's modules take cairocffi from here, never by
+# importing it themselves, so no import order can leave a render parsing the declarations.
+preload()
+import cairocffi  # noqa: E402

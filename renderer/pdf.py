@@ -15,14 +15,9 @@ the same scene gives the same bytes.
 
 from __future__ import annotations
 
-from . import cairolib  # noqa: F401  before cairocffi: its C declarations come pre-parsed
-
-# isort: split
-
 import io
 
-import cairocffi as cairo
-
+from .cairolib import cairocffi as cairo
 from .errors import RasterError
 from .raster import paint_onto
 from .scene import Scene

@@ -14,21 +14,17 @@ path (they need the outline as geometry on the page).
 
 from __future__ import annotations
 
-from . import cairolib  # noqa: F401  before cairocffi: its C declarations come pre-parsed
-
-# isort: split
-
 import threading
 
-import cairocffi as cairo
-from cairocffi import cairo as _C
-from cairocffi import ffi
-
+from .cairolib import cairocffi as cairo
 from .fonts import OBLIQUE_SLANT, FontFace
 from .scene import GlyphRunItem
 from .text.outline import GlyphOutline, glyph_path
 
 __all__ = ["show_run"]
+
+_C = cairo.cairo  # the cffi library: cairo's C functions
+ffi = cairo.ffi
 
 _FACES_MAX = 256  # user fonts kept (a face each; cards' own fonts come and go in a server)
 _faces: dict[str, tuple[cairo.FontFace, FontFace]] = {}  # face.key -> (user font, face)

@@ -12,10 +12,6 @@ round(height × scale). Only this module knows cairo.
 
 from __future__ import annotations
 
-from . import cairolib  # noqa: F401  before cairocffi: its C declarations come pre-parsed
-
-# isort: split
-
 import functools
 import math
 import threading
@@ -23,14 +19,12 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
-import cairocffi as cairo
 import numpy as np
-from cairocffi import _check_status, ffi
-from cairocffi import cairo as _C  # the cffi library: cairo's C functions
 from PIL import Image, ImageFilter
 from typing_extensions import assert_never
 
 from . import parallel
+from .cairolib import cairocffi as cairo  # with its C declarations pre-parsed
 from .deadline import check as check_deadline
 from .errors import RasterError
 from .fonts import OBLIQUE_SLANT, FontFace, library
@@ -62,6 +56,10 @@ from .scene import (
 from .text.outline import GlyphOutline, glyph_path
 
 __all__ = ["Raster", "needs_svg", "paint_onto", "paint_scene", "rasterize"]
+
+_C = cairo.cairo  # the cffi library: cairo's C functions
+ffi = cairo.ffi
+_check_status = cairo._check_status
 
 
 def _q(value: float, digits: int = 2) -> float:
@@ -479,7 +477,11 @@ def _glyph_runs(
 
 def _by_font(g: GlyphRunItem) -> bool:
     """A run a PDF shows as glyphs of a font (`pdftext`): one colour, no stroke, a size."""
-    return isinstance(g.paint, Color) and g.stroke is None and _q(g.size / g.face.upem, 6) != 0
+    return (
+        isinstance(g.paint, Color)
+        and g.stroke is None
+        and _run_scale(g.size, g.face.upem, g.oblique)[0] != 0
+    )
 
 
 def _rotate_matrix(item: Rotated) -> cairo.Matrix:
