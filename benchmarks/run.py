@@ -1,7 +1,8 @@
 """End-to-end and per-stage timings per reference card, as JSON lines.
 
 Output lines have the peer harness's shape (`{"peer", "card", "median_ms", "p90_ms", "png_bytes",
-"rss_mb"}`, see ../shared/peers) so both can be tabled together, plus one line per stage.
+"rss_mb"}`, see ../shared/peers) so both can be tabled together, plus one line per stage
+(with `--stages`; a flat card's WEBP also as its palette, `webp-cover`, and its file, `webp-vp8l`).
 Cards: see cards.py (the peers' cards when ../shared/cards is there).
 Usage: python benchmarks/run.py [--iter 30] [--cards hello,blog,cjk,photo] [--formats png,svg]
        [--stages]   (a format may be png-small: PNG with compression="small")
@@ -22,7 +23,8 @@ from typing import Any
 from cards import NAMES, card_path
 
 import renderer
-from renderer.encode import Format, encode
+from renderer import vp8l
+from renderer.encode import DEFAULT_QUALITY, Format, cover, encode, webp_error
 from renderer.imagefit import fit_images
 from renderer.layout import lay_out
 from renderer.raster import paint_scene, rasterize
@@ -70,6 +72,14 @@ def _stages(path: Path, card_name: str, iterations: int) -> None:
     }
     for fmt in (Format.PNG, Format.JPEG, Format.WEBP, Format.TIFF, Format.AVIF):
         steps[f"encode-{fmt.value}"] = functools.partial(encode, image, fmt)
+    # a flat card's WEBP is these two steps (encode._webp); a photograph has no palette
+    error = webp_error(DEFAULT_QUALITY[Format.WEBP])
+    steps["webp-cover"] = functools.partial(cover, image, error)
+    palette = cover(image, error)
+    if palette is not None:
+        steps["webp-vp8l"] = functools.partial(
+            vp8l.encode_indexed, palette.indices, palette.colours, not image.opaque
+        )
     for stage, fn in steps.items():
         stats, _ = _time(fn, iterations)
         print(json.dumps({"peer": "renderer", "stage": stage, "card": card_name, **stats}))
