@@ -396,14 +396,22 @@ def cover(raster: Raster, max_error: int) -> Palette | None:
     sweep = np.argsort(darkness, kind="stable")  # darkest first
     place = np.empty(k, dtype=np.int64)  # each colour's place in the sweep
     place[sweep] = np.arange(k)
-    swept = covered[sweep]  # `covered` in sweep order: the darkest uncovered is the first False
+    unswept = ~covered[sweep]  # uncovered, in sweep order: the darkest is the first True
+    # The neighbour rows as a dense 0/1 matrix of bytes (k <= 2,048: at most 4 MB), each row
+    # padded to whole 8-byte words: a step's gain update is then one gather of the newly
+    # covered colours' rows and one sum of them as uint64 words, 8 byte counters a word
+    # (no carry between bytes while at most 255 rows are summed at once).
+    stride = -(-k // 8) * 8
+    adjacent = np.zeros((k, stride), dtype=np.uint8)
+    adjacent.reshape(-1)[np.repeat(np.arange(k) * stride, np.diff(row_starts)) + neighbours] = 1
+    words = adjacent.view(np.uint64)
     # A leader has the most gain, then the least key (the darker, then the more frequent: keys
     # are unique), so one argmax of gain * rank - key picks it.
     key = darkness * k + np.arange(k)
     rank = int(key.max()) + 1
     uncovered, at = k - int(np.count_nonzero(covered)), 0
     while uncovered:
-        at += int(np.argmax(~swept[at:]))  # covered only grows: the sweep never goes back
+        at += int(np.argmax(unswept[at:]))  # covered only grows: the sweep never goes back
         first = int(sweep[at])
         reach = neighbours[bounds[first] : bounds[first + 1]]
         leader = int(reach[np.argmax(gain[reach] * rank - key[reach])])
@@ -413,11 +421,10 @@ def cover(raster: Raster, max_error: int) -> Palette | None:
         new = neighbours[bounds[leader] : bounds[leader + 1]]
         new = np.compress(~covered[new], new)
         covered[new] = True
-        swept[place[new]] = True
+        unswept[place[new]] = False
         uncovered -= new.size
-        # every neighbour of a newly covered colour gains one less: their rows, gathered at once
-        rows = neighbours[vp8l.ranges(row_starts[new], row_starts[new + 1] - row_starts[new])]
-        gain -= np.bincount(rows, minlength=k)
+        for part in range(0, new.size, 255):  # every neighbour of a new one gains one less
+            gain -= words[new[part : part + 255]].sum(axis=0).view(np.uint8)[:k]
     # in colour order: VP8L writes each entry as its difference from the one before, and
     # sorted entries differ alike (a grey ramp: 14 equal steps), so the palette costs less
     leaders = np.array(chosen)[np.argsort(colours.values[order[chosen]], kind="stable")]

@@ -254,15 +254,15 @@ def _tokens(stream: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.
     larger (the copies grow shorter and their distance codes longer) and the encoder
     slower."""
     n = stream.size
-    up = np.zeros(n, dtype=bool)
+    # (left, up) as one byte a pixel, 2 * left + up, built in place: NumPy adds bytes ~10x
+    # faster than it shifts them (x86 has no 8-bit shift to vectorise)
+    state = np.empty(n, dtype=np.uint8)
+    state[0] = 0
+    np.equal(stream[1:], stream[:-1], out=state[1:].view(bool))
+    np.add(state, state, out=state)
     if width < n:
-        np.equal(stream[width:], stream[:-width], out=up[width:])
-    left = np.zeros(n, dtype=bool)
-    np.equal(stream[1:], stream[:-1], out=left[1:])
-    # (left, up) as one byte, 2 * left + up: NumPy multiplies bytes ~10x faster than it
-    # shifts them (x86 has no 8-bit shift to vectorise)
-    state = left.view(np.uint8) * np.uint8(2)
-    state |= up.view(np.uint8)
+        up = np.equal(stream[width:], stream[:-width])
+        state[width:] |= up.view(np.uint8)
     starts = np.flatnonzero(state[1:] != state[:-1]) + 1
     starts = np.concatenate([np.zeros(1, dtype=starts.dtype), starts])
     bounds = np.append(starts, n)
@@ -282,7 +282,8 @@ def _tokens(stream: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.
 
     # Arithmetic, not np.where: NumPy's where branches on each element, and on masks this
     # mixed that costs several times a multiply.
-    same_up, same_left = up[starts], left[starts]
+    at_starts = state[starts]
+    same_up, same_left = (at_starts & 1).view(bool), at_starts > 1
     best = reach(same_up) * same_up  # 0 where the pixel above is no copy
     better = same_left & (reach(same_left) > best)  # a tie: the pixel above
     kind = same_up * np.int64(_UP)
@@ -297,25 +298,26 @@ def _tokens(stream: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.
     token_start = ranges(starts, seg_tokens)
     token_kind = np.repeat(kind, seg_tokens)
     token_length = np.diff(np.append(token_start, n))
-    if (token_length > _MAX_COPY).any():  # copies in pieces of at most 4096
-        pieces = -(-token_length // _MAX_COPY)
-        ends = np.cumsum(pieces)
-        base = np.repeat(token_start - (ends - pieces) * _MAX_COPY, pieces)
-        token_start = base + np.arange(int(ends[-1])) * _MAX_COPY
-        token_kind = np.repeat(token_kind, pieces)
+    long = np.flatnonzero(token_length > _MAX_COPY)
+    if long.size:  # copies in pieces of at most 4096: the few long ones' pieces put in place
+        pieces = (token_length[long] - 1) // _MAX_COPY  # each one's pieces after its first
+        at = np.repeat(long + 1, pieces)
+        offsets = ranges(np.ones_like(pieces), pieces) * _MAX_COPY
+        token_start = np.insert(token_start, at, np.repeat(token_start[long], pieces) + offsets)
+        token_kind = np.insert(token_kind, at, np.repeat(token_kind[long], pieces))
         token_length = np.diff(np.append(token_start, n))
     return token_start, token_length, token_kind
 
 
 def _single_copies_as_literals(
-    stream: np.ndarray, starts: np.ndarray, lengths: np.ndarray, kinds: np.ndarray
+    values: np.ndarray, lengths: np.ndarray, length_symbol: np.ndarray, kinds: np.ndarray
 ) -> np.ndarray:
     """`kinds` with each copy of one pixel that would cost more bits than the pixel as a
     literal made a literal, judged by the codes the tokens as they are would get (the cjk
-    card: 700 such copies, 1 % of its bytes)."""
+    card: 700 such copies, 1 % of its bytes). `values`: each token's first pixel;
+    `length_symbol`: each token's length prefix symbol (a literal's is that of length 1)."""
     literal = kinds == 0
-    length_symbol = _prefix(np.where(literal, 1, lengths))[0]
-    symbol = np.where(literal, stream[starts], _LITERALS + length_symbol)
+    symbol = np.where(literal, values, _LITERALS + length_symbol)
     green = np.array(_code_lengths(np.bincount(symbol, minlength=280).tolist(), _MAX_BITS))
     # (np.compress: NumPy's boolean indexing takes 4-5x as long on masks this mixed)
     distance_counts = np.bincount(np.compress(~literal, kinds), minlength=3).tolist()
@@ -324,7 +326,7 @@ def _single_copies_as_literals(
         distance[:] = 0
     single = np.flatnonzero(~literal & (lengths == 1))
     as_copy = green[_LITERALS] + distance[kinds[single]]  # length 1: prefix 0, no extra bits
-    as_literal = green[stream[starts[single]]]
+    as_literal = green[values[single]]
     cheaper = single[(as_literal > 0) & (as_literal < as_copy)]  # a literal with a code
     if cheaper.size == 0:
         return kinds
@@ -408,31 +410,34 @@ def encode_indexed(indices: np.ndarray, colours: np.ndarray, alpha: bool) -> byt
     head.put(0, 1)  # one prefix-code group for the whole image
     stream = packed.reshape(-1)
     starts, lengths, kinds = _tokens(stream, packed.shape[1])
-    kinds = _single_copies_as_literals(stream, starts, lengths, kinds)
+    # a literal is one pixel long, so every token's length codes as its own; the planes 1 and
+    # 2 (`_UP`, `_LEFT`) are distance symbols 0 and 1 with no extra bits
+    values = stream[starts]
+    length_symbol, length_extra, length_value = _prefix(lengths)
+    kinds = _single_copies_as_literals(values, lengths, length_symbol, kinds)
     literal = kinds == 0
-    length_symbol, length_extra, length_value = _prefix(np.where(literal, 1, lengths))
-    distance_symbol, distance_extra, distance_value = _prefix(np.where(literal, 1, kinds))
-    green = np.where(literal, stream[starts], _LITERALS + length_symbol)
+    green = np.where(literal, values, _LITERALS + length_symbol)
     green_counts = np.bincount(green, minlength=_LITERALS + _LENGTH_CODES).tolist()
-    copies = np.compress(~literal, distance_symbol)  # not [~literal]: see above
-    distance_counts = np.bincount(copies, minlength=_DISTANCE_CODES).tolist()
+    copy = np.flatnonzero(~literal)
+    distance_symbol = kinds[copy] - 1
+    distance_counts = np.bincount(distance_symbol, minlength=_DISTANCE_CODES).tolist()
     green_codes, green_lengths = (np.array(a) for a in _write_code(head, green_counts))
     for _ in range(3):  # red, blue, alpha: ignored by the transform, one symbol of 0 bits
         _write_code(head, [0] * _LITERALS)
     distance_codes, distance_lengths = (np.array(a) for a in _write_code(head, distance_counts))
     # a token's fields in one word of at most 40 bits: green code (literal or length prefix),
-    # length extra bits, distance code, distance extra bits (none for planes 1 and 2)
+    # length extra bits, distance code
     bits = green_lengths[green]
     word = green_codes[green].astype(np.uint64)
-    copy = np.flatnonzero(~literal)
+    copy_word, copy_bits = word[copy], bits[copy]
     parts = (
         (length_value[copy], length_extra[copy]),
-        (distance_codes[distance_symbol[copy]], distance_lengths[distance_symbol[copy]]),
-        (distance_value[copy], distance_extra[copy]),
+        (distance_codes[distance_symbol], distance_lengths[distance_symbol]),
     )
     for value, width in parts:
-        word[copy] |= value.astype(np.uint64) << bits[copy].astype(np.uint64)
-        bits[copy] += width
+        copy_word |= value.astype(np.uint64) << copy_bits.astype(np.uint64)
+        copy_bits += width
+    word[copy], bits[copy] = copy_word, copy_bits
     head_values, head_bits = head.arrays()
     body = _pack(np.concatenate([head_values, word]), np.concatenate([head_bits, bits]))
     chunk = b"VP8L" + struct.pack("<I", len(body)) + body + b"\0" * (len(body) & 1)

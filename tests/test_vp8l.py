@@ -179,6 +179,54 @@ def test_the_grid_finds_the_same_neighbours(
         encode._GRID_FROM = before
 
 
+def _sweep_by_rule(colours: np.ndarray, counts: np.ndarray, error: int) -> set[int]:
+    """`cover`'s palette for distinct RGB `colours` (k, 3) drawn `counts` times each (none a
+    fill), found pair by pair as its docstring puts it: the darkest uncovered colour first,
+    then of the colours within reach of it the one reaching the most uncovered colours (a
+    tie: the darker, then the more frequent, then the lower value)."""
+    value = (0xFF << 24) | (colours[:, 0] << 16) | (colours[:, 1] << 8) | colours[:, 2]
+    order = np.lexsort((value, -counts))  # most frequent first, as `cover` numbers them
+    points, value = colours[order], value[order]
+    near = np.abs(points[:, None, :] - points[None, :, :]).max(axis=2) <= error
+    darkness = points.sum(axis=1)
+    covered = np.zeros(len(points), dtype=bool)
+    chosen = set()
+    while not covered.all():
+        first = min(np.flatnonzero(~covered), key=lambda i: (darkness[i], i))
+        reach = np.flatnonzero(near[first])
+        leader = max(reach, key=lambda j: (int((near[j] & ~covered).sum()), -darkness[j], -j))
+        chosen.add(int(value[leader]))
+        covered |= near[leader]
+    return chosen
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_cover_sweep_picks_what_its_rule_picks(seed: int) -> None:
+    """`cover`'s sweep keeps each colour's count of uncovered neighbours up to date step by
+    step (as byte counters, at most 255 rows summed at once): on clouds of shades where one
+    entry covers hundreds of colours at once, its palette is the one its rule picks pair by
+    pair (every colour a pixel or two on white, so white is the only fill)."""
+    rng = np.random.default_rng(seed)
+    clouds = []
+    for centre, spread, n in (
+        ((60, 60, 60), 5, 400),
+        ((68, 71, 66), 5, 300),
+        ((150, 90, 40), 40, 150),
+    ):
+        shades = np.clip(np.array(centre) + rng.integers(-spread, spread + 1, (n, 3)), 0, 255)
+        clouds.append(shades)
+    colours = np.unique(np.concatenate(clouds), axis=0)
+    counts = rng.integers(1, 3, size=(colours.shape[0],))
+    pixels = np.repeat(colours, counts, axis=0)
+    image = np.full((400, 400, 3), 255, dtype=np.uint8)
+    image.reshape(-1, 3)[::7][: pixels.shape[0]] = pixels  # 6 white pixels between
+    palette = cover(Raster.from_image(Image.fromarray(image, "RGB")), 10)
+    assert palette is not None
+    got = {int(c) for c in palette.colours.tolist()} - {0xFFFFFFFF}
+    assert max(len(c) for c in clouds) > 255  # shades all within reach of one another
+    assert got == _sweep_by_rule(colours.astype(np.int64), counts, 10)
+
+
 def test_bad_sizes_are_refused() -> None:
     colours = np.array([0xFF000000], dtype=np.uint32)
     with pytest.raises(ValueError, match="16384"):
