@@ -378,25 +378,28 @@ def cover(raster: Raster, max_error: int) -> Palette | None:
     order = _by_frequency(colours)
     points = colours.values.view(np.uint8).reshape(-1, 4)[order, :channels].astype(np.int16)
     counts = colours.counts[order]
-    row_starts, neighbours = _within(points, max_error)
-    bounds = row_starts.tolist()  # row i: neighbours[bounds[i] : bounds[i + 1]]
-    starts = row_starts[:-1]
-
     long_run = np.zeros(colours.values.size, dtype=bool)  # has a run of _FILL_RUN or more
     long_run[np.compress(colours.run_length >= _FILL_RUN, colours.run_colour)] = True
     fills = (counts * _FILL_SHARE >= int(counts.sum())) & long_run[order]
-    chosen = np.flatnonzero(fills).tolist()
-    k = points.shape[0]
-    covered = np.zeros(k, dtype=bool)
-    for i in chosen:
-        covered[neighbours[bounds[i] : bounds[i + 1]]] = True
-    # each colour's uncovered neighbours (a colour is its own neighbour, so no row is empty)
-    gain = np.add.reduceat((~covered)[neighbours].astype(np.int64), starts)
     darkness = points.sum(axis=1).astype(np.int64)
-    sweep = np.argsort(darkness, kind="stable")  # darkest first
-    place = np.empty(k, dtype=np.int64)  # each colour's place in the sweep
-    place[sweep] = np.arange(k)
-    unswept = ~covered[sweep]  # uncovered, in sweep order: the darkest is the first True
+    # A leader has the most gain, then the least key (the darker, then the more frequent: keys
+    # are unique), so one argmax of gain * rank - key picks it, whatever order it looks in.
+    k = points.shape[0]
+    key = darkness * k + np.arange(k)
+    rank = key.max() + 1  # (an np.int64: the byte counts below are multiplied by it)
+    # From here the colours are numbered darkest first (the sweep's order), so the darkest
+    # uncovered colour is the first one uncovered
+    sweep = np.argsort(darkness, kind="stable")
+    row_starts, neighbours = _within(points[sweep], max_error)
+    bounds = row_starts.tolist()  # row i: neighbours[bounds[i] : bounds[i + 1]]
+    chosen = np.flatnonzero(fills[sweep]).tolist()
+    uncovered = np.ones(k, dtype=bool)
+    for i in chosen:
+        uncovered[neighbours[bounds[i] : bounds[i + 1]]] = False
+    # each colour's uncovered neighbours (a colour is its own neighbour, so no row is empty),
+    # as the leader's score: gain * rank - key
+    gain = np.add.reduceat(uncovered[neighbours].astype(np.int64), row_starts[:-1])
+    score = gain * rank - key[sweep]
     # The neighbour rows as a dense 0/1 matrix of bytes (k <= 2,048: at most 4 MB), each row
     # padded to whole 8-byte words: a step's gain update is then one gather of the newly
     # covered colours' rows and one sum of them as uint64 words, 8 byte counters a word
@@ -405,29 +408,24 @@ def cover(raster: Raster, max_error: int) -> Palette | None:
     adjacent = np.zeros((k, stride), dtype=np.uint8)
     adjacent.reshape(-1)[np.repeat(np.arange(k) * stride, np.diff(row_starts)) + neighbours] = 1
     words = adjacent.view(np.uint64)
-    # A leader has the most gain, then the least key (the darker, then the more frequent: keys
-    # are unique), so one argmax of gain * rank - key picks it.
-    key = darkness * k + np.arange(k)
-    rank = int(key.max()) + 1
-    uncovered, at = k - int(np.count_nonzero(covered)), 0
-    while uncovered:
-        at += int(np.argmax(unswept[at:]))  # covered only grows: the sweep never goes back
-        first = int(sweep[at])
-        reach = neighbours[bounds[first] : bounds[first + 1]]
-        leader = int(reach[np.argmax(gain[reach] * rank - key[reach])])
+    left, at = int(np.count_nonzero(uncovered)), 0
+    while left:
+        at += int(np.argmax(uncovered[at:]))  # covered only grows: the sweep never goes back
+        reach = neighbours[bounds[at] : bounds[at + 1]]
+        leader = int(reach[np.argmax(score[reach])])
         chosen.append(leader)
         if len(chosen) > 256:
             return None
         new = neighbours[bounds[leader] : bounds[leader + 1]]
-        new = np.compress(~covered[new], new)
-        covered[new] = True
-        unswept[place[new]] = False
-        uncovered -= new.size
+        new = np.compress(uncovered[new], new)
+        uncovered[new] = False
+        left -= new.size
         for part in range(0, new.size, 255):  # every neighbour of a new one gains one less
-            gain -= words[new[part : part + 255]].sum(axis=0).view(np.uint8)[:k]
+            score -= words[new[part : part + 255]].sum(axis=0).view(np.uint8)[:k] * rank
     # in colour order: VP8L writes each entry as its difference from the one before, and
     # sorted entries differ alike (a grey ramp: 14 equal steps), so the palette costs less
-    leaders = np.array(chosen)[np.argsort(colours.values[order[chosen]], kind="stable")]
+    picked = sweep[chosen]
+    leaders = picked[np.argsort(colours.values[order[picked]], kind="stable")]
     return _drawn_by(colours, order, points, leaders)
 
 
