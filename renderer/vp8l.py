@@ -276,8 +276,9 @@ def _tokens(stream: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.
         flipped = np.ones(segments, dtype=bool)
         np.not_equal(same[1:], same[:-1], out=flipped[1:])
         at = np.flatnonzero(flipped)
-        score = np.append(bounds[at[1:]], n) * (n + 1) - bounds[at]
-        repeated: np.ndarray = np.repeat(score, np.diff(np.append(at, segments)))
+        until = np.append(at[1:], segments)  # where each run ends (bounds[segments] is n)
+        score = bounds[until] * (n + 1) - bounds[at]
+        repeated: np.ndarray = np.repeat(score, until - at)
         return repeated
 
     # Arithmetic, not np.where: NumPy's where branches on each element, and on masks this
@@ -336,21 +337,26 @@ def _single_copies_as_literals(
 
 
 def _pack(values: np.ndarray, bits: np.ndarray) -> bytes:
-    """Fields (values below 2**bits, bits <= 64) as one little-endian bit stream, low bits
+    """Fields (values below 2**bits, bits < 64) as one little-endian bit stream, low bits
     first, padded to a byte."""
     ends = np.cumsum(bits)
     total = int(ends[-1]) if ends.size else 0
     starts = ends - bits
-    word = starts >> 6
-    offset = (starts & 63).astype(np.uint64)
+    within = starts & 63
+    offset = within.astype(np.uint64)
     values = values.astype(np.uint64)
     low = values << offset
     words = np.zeros(total // 64 + 2, dtype=np.uint64)
-    firsts = np.flatnonzero(np.diff(word, prepend=-1))
-    words[word[firsts]] = np.bitwise_or.reduceat(low, firsts)
-    spill = np.flatnonzero(starts % 64 + bits > 64)  # a field running into the next word
-    words[word[spill] + 1] |= (values[spill] >> np.uint64(1)) >> (np.uint64(63) - offset[spill])
-    return words.astype("<u8").tobytes()[: (total + 7) // 8]
+    if starts.size:
+        # every word up to the last field's holds a field's start (none is 64 bits long),
+        # so each word is the OR of the fields from its first
+        used = int(starts[-1]) // 64 + 1
+        firsts = np.searchsorted(starts, np.arange(used) * 64)
+        words[:used] = np.bitwise_or.reduceat(low, firsts)
+    spill = np.flatnonzero(within + bits > 64)  # a field running into the next word
+    word = starts[spill] >> 6
+    words[word + 1] |= (values[spill] >> np.uint64(1)) >> (np.uint64(63) - offset[spill])
+    return words.astype("<u8", copy=False).view(np.uint8)[: (total + 7) // 8].tobytes()
 
 
 def _bundle(indices: np.ndarray, colours: int) -> tuple[np.ndarray, int]:
