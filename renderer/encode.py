@@ -411,7 +411,7 @@ def cover(raster: Raster, max_error: int) -> Palette | None:
     stride = -(-k // 8) * 8
     adjacent = np.zeros((k, stride), dtype=np.uint8)
     adjacent.reshape(-1)[np.repeat(np.arange(k) * stride, np.diff(row_starts)) + neighbours] = 1
-    words = adjacent.view(np.uint64)
+    adjacent_words = adjacent.view(np.uint64)  # (`words` elsewhere here: a raster's pixels)
     left, at = int(np.count_nonzero(uncovered)), 0
     while left:
         at += int(np.argmax(uncovered[at:]))  # covered only grows: the sweep never goes back
@@ -425,7 +425,8 @@ def cover(raster: Raster, max_error: int) -> Palette | None:
         uncovered[new] = False
         left -= new.size
         for part in range(0, new.size, 255):  # every neighbour of a new one gains one less
-            score -= words[new[part : part + 255]].sum(axis=0).view(np.uint8)[:k] * rank
+            counts_8 = adjacent_words[new[part : part + 255]].sum(axis=0)
+            score -= counts_8.view(np.uint8)[:k] * rank
     # in colour order: VP8L writes each entry as its difference from the one before, and
     # sorted entries differ alike (a grey ramp: 14 equal steps), so the palette costs less
     picked = sweep[chosen]

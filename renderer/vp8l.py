@@ -312,14 +312,16 @@ def _tokens(stream: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.
 
 def _single_copies_as_literals(
     values: np.ndarray, lengths: np.ndarray, length_symbol: np.ndarray, kinds: np.ndarray
-) -> np.ndarray:
-    """`kinds` with each copy of one pixel that would cost more bits than the pixel as a
-    literal made a literal, judged by the codes the tokens as they are would get (the cjk
-    card: 700 such copies, 1 % of its bytes). `values`: each token's first pixel;
-    `length_symbol`: each token's length prefix symbol (a literal's is that of length 1)."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """(kinds, green): `kinds` with each copy of one pixel that would cost more bits than the
+    pixel as a literal made a literal, judged by the codes the tokens as they are would get
+    (the cjk card: 700 such copies, 1 % of its bytes), and each token's green symbol after
+    that (its pixel if a literal, else 256 + its length prefix). `values`: each token's first
+    pixel; `length_symbol`: each token's length prefix symbol (a literal's is that of length
+    1)."""
     literal = kinds == 0
-    symbol = np.where(literal, values, _LITERALS + length_symbol)
-    green = np.array(_code_lengths(np.bincount(symbol, minlength=280).tolist(), _MAX_BITS))
+    green_symbol = np.where(literal, values, _LITERALS + length_symbol)
+    green = np.array(_code_lengths(np.bincount(green_symbol, minlength=280).tolist(), _MAX_BITS))
     # (np.compress: NumPy's boolean indexing takes 4-5x as long on masks this mixed)
     distance_counts = np.bincount(np.compress(~literal, kinds), minlength=3).tolist()
     distance = np.array(_code_lengths(distance_counts, _MAX_BITS))
@@ -330,10 +332,11 @@ def _single_copies_as_literals(
     as_literal = green[values[single]]
     cheaper = single[(as_literal > 0) & (as_literal < as_copy)]  # a literal with a code
     if cheaper.size == 0:
-        return kinds
-    kinds = kinds.copy()
+        return kinds, green_symbol
+    kinds, green_symbol = kinds.copy(), green_symbol.copy()
     kinds[cheaper] = 0
-    return kinds
+    green_symbol[cheaper] = values[cheaper]
+    return kinds, green_symbol
 
 
 def _pack(values: np.ndarray, bits: np.ndarray) -> bytes:
@@ -420,9 +423,8 @@ def encode_indexed(indices: np.ndarray, colours: np.ndarray, alpha: bool) -> byt
     # 2 (`_UP`, `_LEFT`) are distance symbols 0 and 1 with no extra bits
     values = stream[starts]
     length_symbol, length_extra, length_value = _prefix(lengths)
-    kinds = _single_copies_as_literals(values, lengths, length_symbol, kinds)
+    kinds, green = _single_copies_as_literals(values, lengths, length_symbol, kinds)
     literal = kinds == 0
-    green = np.where(literal, values, _LITERALS + length_symbol)
     green_counts = np.bincount(green, minlength=_LITERALS + _LENGTH_CODES).tolist()
     copy = np.flatnonzero(~literal)
     distance_symbol = kinds[copy] - 1
