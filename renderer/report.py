@@ -61,7 +61,7 @@ class ComponentReport:
     lines: tuple[str, ...] | None = None  # text and tag only
     font_size: float | None = None  # px, after fontSize "auto"
     clamped: bool = False  # text was cut (maxLines, frameHeight, maxWidth)
-    overflow: bool = False  # a line is wider than its frame
+    overflow: bool = False  # a line is wider than its frame, or a first line taller
     faces: dict[str, str] | None = None  # face name -> characters it drew
     missing: tuple[str, ...] = ()  # characters drawn as .notdef
     image_error: str | None = None  # image only: why a placeholder was drawn instead

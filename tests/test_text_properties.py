@@ -71,10 +71,16 @@ def _spec(component: dict[str, object], width: int = 700, height: int = 400) -> 
     size=st.integers(8, 64),
     family=st.sampled_from(FAMILIES),
 )
+@example(text="Supercalifragilisticexpialidocious card", frame=120, size=30, family="Inter")
 def test_lines_stay_inside_the_frame(text: str, frame: int, size: int, family: str) -> None:
+    """...and, as in a browser, no line is empty or starts with the space it was broken at
+    (a word cut to fit keeps its trailing space, which hangs)."""
     box = _text_box(
         _spec({"text": text, "frameWidth": frame, "fontSize": size, "fontFamily": family})
     )
+    for line in box.text.lines[1:]:
+        assert line.text, [ln.text for ln in box.text.lines]
+        assert not line.text[0].isspace(), [ln.text for ln in box.text.lines]
     for line in box.text.lines:
         single_cluster = len(line.text) <= 1 or line.text in WORDS[18:22]
         if single_cluster:  # one cluster wider than the frame cannot be made to fit
@@ -106,12 +112,13 @@ def test_ink_stays_inside_the_frame(text: str, frame: int, size: int) -> None:
 
 
 @PROPERTY
+@example(text="Short words that go on", frame=150, lines=1, size=30, ellipsis="… read more")
 @given(
     text=text_st,
     frame=st.integers(60, 500),
     lines=st.integers(1, 3),
     size=st.integers(10, 48),
-    ellipsis=st.sampled_from(["…", "...", " [more]"]),
+    ellipsis=st.sampled_from(["…", "...", " [more]", "… read more"]),
 )
 def test_clamped_text_ends_with_ellipsis_inside_frame(
     text: str, frame: int, lines: int, size: int, ellipsis: str
@@ -131,9 +138,10 @@ def test_clamped_text_ends_with_ellipsis_inside_frame(
     assert len(laid.lines) <= lines
     if laid.clamped:
         last = laid.lines[-1]
-        assert last.text.endswith(ellipsis)
-        ellipsis_only = last.text == ellipsis
-        assert last.width <= frame + 1e-6 or ellipsis_only
+        # an ellipsis wider than the frame is itself cut (to at least its first character),
+        # and is then all the line holds
+        assert last.text.endswith(ellipsis) or ellipsis.startswith(last.text), last.text
+        assert last.width <= frame + 1e-6 or len(last.text) == 1
 
 
 @PROPERTY
@@ -237,3 +245,16 @@ def test_integer_valued_floats_are_integers() -> None:
     box = _text_box(spec)
     assert len(box.text.lines) == 2
     assert box.text.clamped
+
+
+@pytest.mark.parametrize(("height", "overflow"), [(10, True), (36, False), (50, False)])
+def test_a_first_line_taller_than_frame_height_is_reported(height: int, overflow: bool) -> None:
+    """The first line is always drawn whole, so a frameHeight shorter than it is an overflow
+    the report (and `--strict`) must show; one line box exactly as tall fits."""
+    text = {"text": "One line, then more", "fontSize": 30, "frameWidth": 150}
+    spec = _spec({**text, "frameHeight": height})
+    assert len(_text_box(_spec(text)).text.lines) > 1
+    assert len(_text_box(spec).text.lines) == 1
+    _, report = renderer.render(spec, "svg", report=True)
+    assert report.components[0].overflow is overflow
+    assert report.components[0].clamped

@@ -107,7 +107,8 @@ class TextLayout:
     lines: tuple[TextLine, ...]
     font_size: float  # px, after fontSize "auto" fitting
     clamped: bool  # text was cut by maxLines, frameHeight or maxWidth
-    overflow: bool  # a line is wider than the frame (one cluster wider than it)
+    overflow: bool  # a line is wider than the frame (one cluster wider than it), or the
+    # first line, always kept, taller than frameHeight
     words_cut: bool  # a word wider than the frame was broken between characters
     missing: tuple[str, ...]  # characters no font has (drawn as .notdef)
     broken: tuple[_Line, ...] = field(repr=False, compare=False)  # what `faces` comes from
@@ -509,11 +510,30 @@ def _auto_size(block: _Block, frame: TextFrame) -> float:
 
 
 def _ellipsis(block: _Block, frame: TextFrame, factor: float) -> ShapedText | None:
+    """The ellipsis as shaped, or as much of it as fits the frame when it is wider on its own
+    (CSS clips such an ellipsis at the edge; this cuts it between grapheme clusters, keeping
+    at least its first)."""
     if not frame.ellipsis:
         return None
     style = _scaled(block.style, factor)
-    runs = ((len(frame.ellipsis), style),)
-    return shape_runs(frame.ellipsis, runs, block.style.lang, block.fonts)
+    shaped = shape_runs(
+        frame.ellipsis, ((len(frame.ellipsis), style),), block.style.lang, block.fonts
+    )
+    advance = shaped.char_advance
+    if frame.width is None or sum(advance) <= frame.width + _EPSILON:
+        return shaped
+    end = len(shaped.text)
+    while end > 0 and (
+        not (end == len(shaped.text) or shaped.cluster_start[end])
+        or sum(advance[:end]) > frame.width + _EPSILON
+    ):
+        end -= 1
+    if end == 0:  # not even its first cluster fits: that one is kept
+        end = next(
+            (i for i in range(1, len(shaped.text)) if shaped.cluster_start[i]), len(shaped.text)
+        )
+    text = shaped.text[:end].rstrip() or shaped.text[:end]  # no space left hanging at its end
+    return shape_runs(text, ((len(text), style),), block.style.lang, block.fonts)
 
 
 def _with_ellipsis(line: _Line, frame: TextFrame, suffix: ShapedText | None) -> _Line:
@@ -523,6 +543,8 @@ def _with_ellipsis(line: _Line, frame: TextFrame, suffix: ShapedText | None) -> 
     )
     shaped, start = line.shaped, line.span.start
     end = line.span.end
+    if suffix is not None and suffix.text != frame.ellipsis:  # cut to fit: it takes the line
+        end = start
     while room is not None and end > start and span(shaped, start, end).width > room + _EPSILON:
         end -= 1
         while end > start and not shaped.cluster_start[end]:
@@ -763,6 +785,10 @@ def lay_out_text(
         )
         top += line.height
     missing = tuple(dict.fromkeys(ch for p in paragraphs for ch in p.missing))
-    overflow = frame.width is not None and any(ln.width > frame.width + _EPSILON for ln in lines)
+    overflow = (
+        frame.width is not None and any(ln.width > frame.width + _EPSILON for ln in lines)
+    ) or (
+        frame.height is not None and used > frame.height + _EPSILON  # a first line kept whole
+    )
     words_cut = any(line.span.cut for line in lines)
     return TextLayout(box, tuple(placed), size, clamped, overflow, words_cut, missing, tuple(lines))

@@ -100,11 +100,19 @@ def _greedy(shaped: ShapedText, frame: float | None) -> list[LineSpan]:
 def _cut(
     shaped: ShapedText, start: int, end: int, frame: float, lines: list[LineSpan]
 ) -> tuple[int, float]:
-    """Emit full lines of one over-wide segment; returns the start and width of its remainder."""
-    adv = shaped.char_advance
+    """Emit full lines of one over-wide segment; returns the start and width of its remainder.
+    No cut falls before a space: spaces hang at the end of the line they follow, as at any
+    line end, where a cut before them would start the next line with a space (or, after the
+    segment's last letter, make a line of nothing but one)."""
+    adv, text = shaped.char_advance, shaped.text
     width = 0.0
     for i in range(start, end):
-        if i > start and shaped.cluster_start[i] and width + adv[i] > frame + _EPSILON:
+        if (
+            i > start
+            and shaped.cluster_start[i]
+            and not text[i].isspace()
+            and width + adv[i] > frame + _EPSILON
+        ):
             lines.append(span(shaped, start, i, cut=True))
             start, width = i, 0.0
         width += adv[i]
