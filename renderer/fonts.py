@@ -28,6 +28,7 @@ import os
 import re
 import struct
 import threading
+import unicodedata
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -57,6 +58,7 @@ __all__ = [
     "FontLibrary",
     "FontSource",
     "UnicodeRange",
+    "covers",
     "face_infos",
     "fallback_chain",
     "han_preference",
@@ -451,6 +453,7 @@ class FontLibrary:
         self, cluster: str, family: str, weight: int, italic: bool, han: str
     ) -> tuple[FontFace, bool] | None:
         needed = [ord(c) for c in IGNORABLE.sub("", cluster)] or [ord(cluster[0])]
+        composed = _composed(needed)
         fallback: tuple[FontFace, bool] | None = None
         for fam in fallback_chain(family, han):
             faces, matched, synthetic = self.candidates(fam, weight, italic)
@@ -460,6 +463,15 @@ class FontLibrary:
                     return face, synthetic
                 if fallback is None and needed[0] in face.cmap:
                     fallback = face, synthetic
+            # A letter and its combining marks (NFD text: macOS file names, some CMSs) that no
+            # slice holds together: the slice with the precomposed letter, which HarfBuzz
+            # composes them into when it shapes.
+            if composed is None:
+                continue
+            for info in self._covering(fam, weight, italic, faces, composed[0]):
+                face = self.face(info, matched)
+                if all(cp in face.cmap for cp in composed):
+                    return face, synthetic
         return fallback
 
     def _covering(
@@ -477,6 +489,23 @@ class FontLibrary:
     def names(self) -> tuple[str, ...]:
         """Every family a `fontFamily` may name."""
         return self._names
+
+
+def _composed(codepoints: list[int]) -> list[int] | None:
+    """The NFC form of a cluster's characters, when it differs from them."""
+    text = "".join(map(chr, codepoints))
+    nfc = unicodedata.normalize("NFC", text)
+    return None if nfc == text else [ord(c) for c in nfc]
+
+
+def covers(face: FontFace, cluster: str) -> bool:
+    """Whether `face` draws every visible character of `cluster` (as they are, or composed
+    into one of its precomposed letters), so no part of it is a `.notdef` box."""
+    needed = [ord(c) for c in IGNORABLE.sub("", cluster)]
+    if all(cp in face.cmap for cp in needed):
+        return True
+    composed = _composed(needed)
+    return composed is not None and all(cp in face.cmap for cp in composed)
 
 
 def merge_families(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import unicodedata
 
 import pytest
 
+import renderer
 from renderer.data import data_dir
 from renderer.fonts import library, match_weight
-from renderer.text.shaping import shape
+from renderer.text.shaping import ShapedText, shape
 
 FAMILIES = [
     "Inter",
@@ -101,6 +103,49 @@ def test_character_no_font_has_is_reported_missing() -> None:
     characters (a language tag) and emoji are not missing."""
     shaped = shape("a ሰ b \U000e0001 \U0001f9ff", "Inter", 400, False, 20.0, 0.0)
     assert shaped.missing == ("ሰ",)
+
+
+@pytest.mark.parametrize("family", ["Inter", "Roboto", "Noto Sans", "Playfair Display"])
+def test_decomposed_letters_draw_as_their_precomposed_forms(family: str) -> None:
+    """NFD text (a letter, then its combining marks: macOS file names, some CMSs) draws the
+    same glyphs as NFC: the bundled slices hold the precomposed letters (latin-ext) apart
+    from the bare letters (latin), and no slice has every mark, so the cluster comes from the
+    slice of its composed form, which HarfBuzz composes it into."""
+    composed = "Dvořák Ǧ ṡċż İzmir Ångström"
+    nfc = shape(composed, family, 400, False, 30.0, 0.0)
+    nfd = shape(unicodedata.normalize("NFD", composed), family, 400, False, 30.0, 0.0)
+    assert not nfd.missing
+    assert _glyphs(nfd) == _glyphs(nfc)
+    png = [
+        renderer.render(
+            {
+                "width": 500,
+                "height": 60,
+                "components": [
+                    {"type": "text", "text": text, "fontFamily": family, "fontSize": 30}
+                ],
+            },
+            "png",
+        )
+        for text in (composed, unicodedata.normalize("NFD", composed))
+    ]
+    assert png[0] == png[1]
+
+
+def _glyphs(shaped: ShapedText) -> list[tuple[str, int, float]]:
+    return [
+        (item.face.info.path.name if item.face else "", g.gid, round(g.advance, 3))
+        for item in shaped.items
+        for g in item.glyphs
+    ]
+
+
+def test_a_mark_no_face_has_is_reported_missing() -> None:
+    """i + combining dot above (what İ lowercases to) has no precomposed form, and no Inter
+    slice has the mark: the cluster is drawn in the face of its letter, the mark as .notdef,
+    and reported, so `--strict` catches it."""
+    shaped = shape("i\u0307stanbul", "Inter", 400, False, 20.0, 0.0)
+    assert shaped.missing == ("i\u0307",)
 
 
 @pytest.mark.parametrize("lang", [None, "ko", "zh-Hant"])

@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import uharfbuzz as hb
 
-from ..fonts import IGNORABLE, FontFace, FontLibrary, han_preference, library
+from ..fonts import IGNORABLE, FontFace, FontLibrary, covers, han_preference, library
 from ..model import Color, TextStyle
 from .bidi import levels
 from .segment import grapheme_boundaries
@@ -129,6 +129,9 @@ def _sources(
             if not cluster.isspace() and cluster not in missing:
                 missing.append(cluster)
             source = _primary(fonts, style)
+        elif len(cluster) > 1 and not isinstance(source, str) and not covers(source[0], cluster):
+            if cluster not in missing:  # a face with its first character only: the rest
+                missing.append(cluster)  # (a combining mark no face has) is a .notdef box
         sources.append(source)
     return sources, owners, missing
 
