@@ -56,12 +56,14 @@ examples:
 exit codes: 0 written, 1 an image could not be loaded or the output written, 2 an invalid spec
 or arguments, 3 --strict found missing glyphs or text that did not fit (the image is written).
 """
-_EPILOG_VALIDATE = """Plain validate checks each spec as render would before drawing: JSON syntax,
-the schema (every property, type and range), the Limits (canvas, components, text length) and
-the rules the schema cannot state. It reads no image. --resources also loads every image source
-(file, URL, data URI, base64) under the same policy as render, with the same --allow-image-*
-switches, and reports each one that cannot be used at its /components/N/src (sources that
-onImageError: "placeholder" would replace included). Fonts are bundled: no font source to check.
+_EPILOG_VALIDATE = """Plain validate checks each spec as render would before laying it out: JSON
+syntax, the schema (every property, type and range), the Limits judged on the card (canvas,
+components, text length, characters shaped) and the rules the schema cannot state.
+It reads no image. --resources also loads every image source (file, URL, data URI, base64) and
+the card's own fonts under the same policy as render, with the same --allow-image-* switches,
+reports each one that cannot be used at its /components/N/src (sources that onImageError:
+"placeholder" would replace included), and lays the card out, so the Limits judged on the
+layout (glyphs, emoji, image and painted area, blur) are checked too.
 
 examples:
   renderer validate cards/*.json
@@ -404,7 +406,20 @@ def _output_format(args: argparse.Namespace) -> Format:
     if args.output == "-" and fmt is not Format.SVG and sys.stdout.isatty():
         msg = "refusing to write binary image data to a terminal; use -o FILE"
         raise ValueError(msg)
+    for flag, target in (("-o", args.output), ("--report", args.report)):
+        if _same_file(target, args.spec):
+            msg = f"{flag} {target} is the spec being rendered: writing it would destroy the spec"
+            raise ValueError(msg)
     return fmt
+
+
+def _same_file(target: str | None, spec: str) -> bool:
+    if target in (None, "-") or spec == "-":
+        return False
+    try:
+        return os.path.samefile(str(target), spec)
+    except OSError:  # either is missing (the output is new) or unreadable: not the same
+        return False
 
 
 def _write_output(target: str, data: bytes) -> bool:
@@ -423,7 +438,9 @@ def _write_output(target: str, data: bytes) -> bool:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from .budget import check_card
     from .errors import SpecError
+    from .limits import DEFAULT_LIMITS
     from .spec import parse_card
 
     try:
@@ -441,8 +458,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         unreadable: list[Issue] = []
         try:
             card = parse_card(_read_spec(arg), families=names)
+            check_card(card, DEFAULT_LIMITS, 1.0)  # the limits judged on the card itself
             issues: list[Issue] = []
-            if args.resources:
+            if args.resources:  # laid out too: the limits judged on the layout
                 unreadable = _unreadable_sources(card, policy, fonts)
         except SpecError as e:
             issues = list(e.issues)
@@ -471,13 +489,15 @@ def _unreadable_sources(card: Card, policy: ImagePolicy, fonts: FontLibrary | No
             return dataclasses.replace(c, children=tuple(map(tolerant, c.children)))
         return c
 
-    from .errors import FontLoadError, SpecError
+    from .errors import FontLoadError, LimitError, SpecError
 
     components = tuple(map(tolerant, card.components))
     try:
         loaded = prepare(
             dataclasses.replace(card, components=components), image_policy=policy, fonts=fonts
         )
+    except LimitError:  # over a bound of the layout: the spec's fault, the caller's to report
+        raise
     except (FontLoadError, SpecError) as e:  # the card's own fonts, or a family none has
         return list(e.issues)
     return [Issue(pointer, message) for pointer, message in loaded.resources.errors.items()]

@@ -368,6 +368,71 @@ def test_fail_fast_stops_at_the_first_failure(tmp_path: Path) -> None:
     assert s["rendered"] < 19
 
 
+def test_a_template_with_no_data_is_filled_not_printed(tmp_path: Path) -> None:
+    """No --data and no --var (the Action's "render the template once"): a placeholder's
+    default is used and a bare one fails its item by name; its braces are never drawn."""
+    src = tmp_path / "src"
+    write(src / "a.json", card('{{ title | default: "Untitled" }}'))
+    write(src / "b.json", card("{{ author }}"))
+    write(src / "c.json", card("plain"))
+    out = tmp_path / "out"
+    result = batch(src, "-o", out, "--json")
+    assert result.returncode == 1
+    s = summary(result)
+    assert (s["rendered"], s["failed"]) == (2, 1)
+    assert "'author' is missing" in s["errors"][0]["message"]
+    expected = renderer.render(card("Untitled"), "png")
+    assert images(out) == {"a.png": expected, "c.png": renderer.render(card("plain"), "png")}
+
+
+def test_an_output_folder_that_cannot_hold_the_cards_is_an_argument_error(tmp_path: Path) -> None:
+    """-o naming a file, a path under a file, or the SRC folder itself (whose specs a batch
+    would skip, as it skips everything in OUT_DIR): exit 2 with one line, before any work."""
+    spec = write(tmp_path / "src" / "a.json", card("x"))
+    cases = {
+        spec: "is a file, not a folder",
+        spec / "out": "cannot make the output folder",
+        tmp_path / "src": "is inside the output folder",
+    }
+    for out, message in cases.items():
+        result = batch(spec if out != tmp_path / "src" else out, "-o", out, "--json")
+        assert result.returncode == 2, (out, result.stderr)
+        assert message in result.stderr
+        assert "Traceback" not in result.stderr
+    assert json.loads(spec.read_text()) == card("x")
+    assert sorted(p.name for p in (tmp_path / "src").iterdir()) == ["a.json"]
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("card.gif", "does not write .gif images"),
+        ("{{ sku }}.webp", "empty before its extension"),
+        ("a\nb.png", "control characters"),
+        ("x" * 256 + ".png", "at most 255 bytes"),
+    ],
+)
+def test_an_output_name_that_cannot_be_what_it_says_fails_its_item(
+    tmp_path: Path, name: str, reason: str
+) -> None:
+    """Not `card.gif.png`, `.webp.png` (a hidden file the next folder batch skips), a name
+    with a line break, or the file system's own error with a temporary name in it."""
+    spec = write(tmp_path / "t.json", card("{{ title }}"))
+    out = tmp_path / "out"
+    result = batch(spec, "--var", "title=x", "--var", "sku=", "-o", out, "--name", name, "--json")
+    assert result.returncode == 1
+    assert reason in summary(result)["errors"][0]["message"]
+    assert images(out) == {}
+
+
+def test_a_name_of_255_bytes_is_written(tmp_path: Path) -> None:
+    spec = write(tmp_path / "t.json", card("x"))
+    name = "é" * 125 + ".png"  # 254 bytes
+    result = batch(spec, "-o", tmp_path / "out", "--name", name, "--var", "a=1")
+    assert result.returncode == 0, result.stderr
+    assert list(images(tmp_path / "out")) == [name]
+
+
 # --- progress -----------------------------------------------------------------------------------
 
 

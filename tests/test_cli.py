@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -190,6 +193,33 @@ def test_validate_reports_each_spec(tmp_path: Path) -> None:
     assert pointers == ["/components/0/fontsize", "/components/1/length"]
 
 
+def test_validate_refuses_what_render_refuses_over_the_limits(tmp_path: Path) -> None:
+    """A card over a bound judged on the card (characters shaped: each size an "auto" text
+    tries) fails plain validate as it fails render, exit 2 at the same pointer; one over a
+    bound judged on the layout (glyphs drawn) fails `validate --resources`, which lays it out."""
+    auto = {"type": "text", "text": "x" * 5000, "fontSize": "auto", "frameWidth": 400}
+    shaped = {"width": 1200, "height": 630, "components": [{**auto, "maxLines": 2}] * 3}
+    dense = {"type": "text", "text": "x" * 4998, "fontSize": 8, "x": 0, "frameWidth": 4000}
+    glyphs = {
+        "width": 4000,
+        "height": 4000,
+        "components": [{**dense, "y": 2 * i} for i in range(12)],
+    }
+    for name, spec, plain in (("shaped", shaped, 2), ("glyphs", glyphs, 0)):
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(spec))
+        rendered = run("render", str(path), "-o", str(tmp_path / f"{name}.png"))
+        assert rendered.returncode == 2
+        pointer = rendered.stderr.decode().split(": ")[1]
+        assert pointer.startswith("/components/")
+        checked = run("validate", str(path))
+        assert checked.returncode == plain, checked.stdout.decode()
+        checked = run("validate", str(path), "--resources", "--json")
+        assert checked.returncode == 2, checked.stdout.decode()
+        assert json.loads(checked.stdout)["issues"][0]["pointer"] == pointer
+    assert not list(tmp_path.glob("*.png"))
+
+
 def test_bad_arguments_exit_2(tmp_path: Path) -> None:
     assert run("render", str(EXAMPLES / "blog.json"), "-o", str(tmp_path / "x.bmp")).returncode == 2
     assert (
@@ -267,6 +297,36 @@ def test_output_folders_are_created_and_nothing_half_written_is_left(tmp_path: P
     result = run("render", str(EXAMPLES / "blog.json"), "-o", str(blocker / "x.png"))
     assert result.returncode == 1
     assert f"cannot write {blocker / 'x.png'}" in result.stderr.decode()
+
+
+def test_output_to_a_pipe_writes_through_it_and_leaves_it_a_pipe(tmp_path: Path) -> None:
+    """`-o /dev/stdout` or a named pipe: renaming a finished file over it (how a regular
+    output is written whole) would replace the pipe or device with a regular file (as root,
+    `-o /dev/null` would replace /dev/null). Such a target is written to as it is."""
+    fifo = tmp_path / "card.png"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    result = run("render", str(EXAMPLES / "hello.json"), "-o", str(fifo))
+    reader.join(timeout=30)  # (a reader still waiting means nothing was written to the pipe)
+    assert result.returncode == 0, result.stderr.decode()
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["card.png"]  # no temporary left
+    with Image.open(io.BytesIO(got[0])) as im:
+        assert im.format == "PNG"
+
+
+@pytest.mark.parametrize("flag", ["-o", "--report"])
+def test_render_refuses_to_write_over_its_own_spec(tmp_path: Path, flag: str) -> None:
+    spec = tmp_path / "card.json"
+    spec.write_text(json.dumps(GOOD))
+    args = ["-o", str(tmp_path / "card.png")] if flag == "--report" else []
+    result = run("render", str(spec), *args, flag, str(tmp_path / "." / "card.json"), "-f", "svg")
+    assert result.returncode == 2
+    assert "is the spec being rendered" in result.stderr.decode()
+    assert json.loads(spec.read_text()) == GOOD
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["card.json"]
 
 
 @pytest.mark.parametrize("target", ["card.png", "card.svg", "card.tif"])

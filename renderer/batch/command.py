@@ -115,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
         missing = [s for s in args.sources if not Path(s).exists()]
         if missing:
             _fail(f"no such file or folder: {', '.join(missing)}")
+        _check_output_folder(Path(args.output), [Path(s) for s in args.sources])
     except (ValueError, DataError) as e:
         print(f"renderer batch: {e}", file=sys.stderr)
         return 2
@@ -164,3 +165,21 @@ def run(args: argparse.Namespace) -> int:
 
 def _fail(message: str) -> None:
     raise ValueError(message)
+
+
+def _check_output_folder(out: Path, sources: list[Path]) -> None:
+    """OUT_DIR is a folder (made here if missing) that holds no SRC folder: every folder
+    searched leaves OUT_DIR out, so a SRC inside it would render nothing, and say nothing."""
+    if out.exists() and not out.is_dir():
+        _fail(f"-o {out} is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        _fail(f"cannot make the output folder {out}: {e.strerror or e}")
+    resolved = out.resolve()
+    for src in sources:
+        if src.is_dir() and (src.resolve() == resolved or resolved in src.resolve().parents):
+            _fail(
+                f"{src} is inside the output folder {out}, whose files a batch never reads as "
+                "specs; write the images elsewhere (-o) or into a folder within it"
+            )

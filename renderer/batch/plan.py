@@ -38,6 +38,11 @@ __all__ = ["Item", "Options", "discover", "font_digests", "image_digests", "plan
 
 _OUTPUT_KEYS = ("format", "quality", "path")
 _MAX_NAME = 4096  # characters of an output path (PATH_MAX), also while filling --name
+_MAX_PART = 255  # bytes of one name in it (NAME_MAX)
+# image formats renderer does not write: a name ending so is a mistake, not a stem to extend
+_FOREIGN_SUFFIXES = frozenset(
+    {".gif", ".bmp", ".ico", ".heic", ".heif", ".jxl", ".jp2", ".apng", ".psd", ".eps"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +53,7 @@ class Options:
     quality: int | None = None
     scale: float = 1.0
     name: str | None = None  # --name template
-    variables: Mapping[str, object] | None = None  # --var; None and no rows: no templating
+    variables: Mapping[str, object] | None = None  # --var
     rows: list[Row] | None = None  # --data
     limits: Limits = DEFAULT_LIMITS
     image_policy: ImagePolicy = DEFAULT_POLICY  # --allow-image-dir, -host, -network
@@ -147,19 +152,22 @@ def _plan_one(
     if row is not None and row.problem:
         raise SpecError([Issue("", f"{row.problem}.")])  # the report names the row beside it
     variables = {**(options.variables or {}), **(row.values if row else {})}
-    filled = fill(doc, variables, limits=options.limits) if templating else doc
+    # Filled even with no --data or --var: a placeholder's default applies and a missing
+    # variable fails the item by name, never printed as it is (a plain spec is unchanged).
+    filled = fill(doc, variables, limits=options.limits)
     output = filled.get("output", {}) if isinstance(filled, dict) else {}
     fmt, quality, rel = _output(output, folder, Path(item.source).stem, n, row, variables, options)
     item.output, item.row_values = rel, dict(variables)
     images = image_digests(filled, base, options.image_policy)
     images |= font_digests(filled, base, options.image_policy, options.font_dirs)
     key_options = {"format": fmt.value, "quality": quality, "scale": options.scale, "output": rel}
+    # (keyed without variables when none were given: the same keys as before they were filled)
     item.key = item_key(doc, variables if templating else None, key_options, images)
     item.job = Job(
         item.id,
         card,
         fmt.value,
-        variables=variables if templating else None,
+        variables=variables,
         scale=options.scale,
         quality=quality,
         limits=options.limits,
@@ -236,6 +244,7 @@ def _safe_path(name: Any, pointer: str, issues: list[Issue]) -> PurePosixPath:
     """A relative path that stays inside OUT_DIR, or an issue saying why not."""
     text = str(name) if isinstance(name, str | int | float) else ""
     path = PurePosixPath(text.replace("\\", "/"))
+    shown = _short(name if isinstance(name, str) else type(name).__name__)
     if (
         not text.strip()
         or len(text) > _MAX_NAME
@@ -244,12 +253,43 @@ def _safe_path(name: Any, pointer: str, issues: list[Issue]) -> PurePosixPath:
         or ".." in path.parts
         or path.name in ("", ".")
     ):
-        shown = name if isinstance(name, str) else type(name).__name__
         issues.append(
             Issue(
                 pointer,
                 f"An output path must be relative, inside the output folder, with no '..', and "
-                f"at most {_MAX_NAME} characters. Received: {_short(shown)!r}.",
+                f"at most {_MAX_NAME} characters. Received: {shown!r}.",
+            )
+        )
+    elif any(ord(c) < 0x20 or c == "\x7f" for c in text):
+        issues.append(
+            Issue(
+                pointer,
+                f"An output path may not hold control characters (a line "
+                f"break, a tab). Received: {shown!r}.",
+            )
+        )
+    elif path.name.startswith("."):
+        issues.append(
+            Issue(
+                pointer,
+                f"The output file's name is empty before its extension "
+                f"(a hidden file, which a folder batch skips). Received: {shown!r}.",
+            )
+        )
+    elif any(len(part.encode("utf-8", "surrogatepass")) > _MAX_PART for part in path.parts):
+        issues.append(
+            Issue(
+                pointer,
+                f"Each folder and file name of an output path may be at most "
+                f"{_MAX_PART} bytes (the file systems' limit). Received: {shown!r}.",
+            )
+        )
+    elif path.suffix.lower() in _FOREIGN_SUFFIXES:
+        issues.append(
+            Issue(
+                pointer,
+                f"renderer does not write {path.suffix} images; the formats are "
+                f"{', '.join(f.value for f in Format)}. Received: {shown!r}.",
             )
         )
     return path
