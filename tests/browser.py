@@ -164,9 +164,12 @@ function measure(el) {  // the line (index) of each UTF-16 unit of el's text, an
         const range = document.createRange();
         range.setStart(node, i);
         range.setEnd(node, i + n);
+        // the last box: after a soft hyphen's break, the next character also has one at the
+        // end of the line before (where the hyphen is drawn)
         const rects = range.getClientRects();
         if (rects.length) {
-          const middle = (rects[0].top + rects[0].bottom) / 2;
+          const last = rects[rects.length - 1];
+          const middle = (last.top + last.bottom) / 2;
           k = Math.floor((middle - top) / lineHeight);
         }
       }

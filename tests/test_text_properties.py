@@ -48,6 +48,7 @@ WORDS = [
     "!",
     "—",
     "…",
+    "in\u00adter\u00adna\u00adtion\u00adal",  # soft hyphens: a line broken at one ends with "-"
 ]
 FAMILIES = ["Inter", "Noto Sans", "Noto Sans SC", "Roboto", "Poppins", "Playfair Display"]
 text_st = st.lists(st.sampled_from(WORDS), min_size=1, max_size=14).map(" ".join)
@@ -258,3 +259,21 @@ def test_a_first_line_taller_than_frame_height_is_reported(height: int, overflow
     _, report = renderer.render(spec, "svg", report=True)
     assert report.components[0].overflow is overflow
     assert report.components[0].clamped
+
+
+def test_a_line_broken_at_a_soft_hyphen_draws_a_hyphen_inside_the_frame() -> None:
+    """CSS `hyphens: manual`: a hyphen where the line breaks at a soft hyphen, its width
+    counted (the line still fits), and none where it does not break."""
+    text = "in\u00adter\u00adna\u00adtion\u00adal\u00adiza\u00adtion"
+    lines = _text_box(_spec({"text": text, "fontSize": 30, "frameWidth": 150})).text.lines
+    assert len(lines) > 1
+    for line in lines[:-1]:
+        assert line.text.endswith("\u00ad-")
+        assert line.width <= 150 + 1e-6
+    assert not lines[-1].text.endswith("-")
+    one = _text_box(_spec({"text": text, "fontSize": 30})).text.lines
+    assert [ln.text for ln in one] == [text]
+    hyphen = renderer.lay_out_spec(_spec({"text": "-", "fontSize": 30})).boxes[0]
+    assert isinstance(hyphen, TextBox)
+    bare = _text_box(_spec({"text": text.replace("\u00ad", ""), "fontSize": 30}))
+    assert one[0].width == pytest.approx(bare.text.lines[0].width)

@@ -29,7 +29,7 @@ from ..geometry import Box, anchored
 from ..model import Anchor, Paint, Span, TextStyle
 from .bidi import visual_order
 from .linebreak import LineSpan, break_lines, min_content, span
-from .shaping import Runs, ShapedGlyph, ShapedItem, ShapedText, shape_runs
+from .shaping import SOFT_HYPHEN, Runs, ShapedGlyph, ShapedItem, ShapedText, hyphen, shape_runs
 
 __all__ = [
     "Decoration",
@@ -458,12 +458,20 @@ def _break_all(
         ascent, descent = _box_metrics(strut, block.fonts)
         for p in paragraphs:
             spans = break_lines(p, width, mode, strut.size)
-            lines += [_Line(p, s, None, ascent, descent) for s in spans]
+            lines += [_Line(p, s, _hyphen(block, p, s), ascent, descent) for s in spans]
         return lines
     for p in paragraphs:
         spans = break_lines(p, width, mode, strut.size)
-        lines += [_with_box(_Line(p, s), strut, block.fonts) for s in spans]
+        lines += [_with_box(_Line(p, s, _hyphen(block, p, s)), strut, block.fonts) for s in spans]
     return lines
+
+
+def _hyphen(block: _Block, p: ShapedText, s: LineSpan) -> ShapedText | None:
+    """The hyphen a line broken at a soft hyphen ends with (its width was counted when the
+    line was broken: `shaping._end_trim`)."""
+    if s.end == s.start or s.end == len(p.text) or p.text[s.end - 1] != SOFT_HYPHEN:
+        return None
+    return hyphen(p.styles_in(s.end - 1, s.end)[0], block.style.lang, block.fonts)
 
 
 def _line_limit(frame: TextFrame, lines: list[_Line]) -> int | None:

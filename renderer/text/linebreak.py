@@ -48,12 +48,13 @@ def span(
     visible = _visible_end(shaped.text, start, end)
     width = sum(shaped.char_advance[start:visible])
     if frame is not None and visible > start and width > frame + _EPSILON:
-        width -= shaped.end_trim[visible - 1]
+        width -= max(0.0, shaped.end_trim[visible - 1])  # (a soft hyphen's is drawn apart)
     return LineSpan(start, visible, width, cut)
 
 
 def _fit_width(shaped: ShapedText, start: int, end: int) -> float:
-    """Width of [start, end) as a line end: trailing spaces hang, a closing bracket gives back."""
+    """Width of [start, end) as a line end: trailing spaces hang, a closing bracket gives back,
+    a soft hyphen takes its hyphen's width."""
     visible = _visible_end(shaped.text, start, end)
     if visible == start:
         return 0.0
@@ -107,11 +108,13 @@ def _cut(
     adv, text = shaped.char_advance, shaped.text
     width = 0.0
     for i in range(start, end):
+        # a soft hyphen ending the segment needs its hyphen's room (negative trim)
+        need = adv[i] - min(0.0, shaped.end_trim[i]) if i == end - 1 else adv[i]
         if (
             i > start
             and shaped.cluster_start[i]
             and not text[i].isspace()
-            and width + adv[i] > frame + _EPSILON
+            and width + need > frame + _EPSILON
         ):
             lines.append(span(shaped, start, i, cut=True))
             start, width = i, 0.0

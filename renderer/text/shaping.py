@@ -26,10 +26,12 @@ from .segment import grapheme_boundaries
 
 __all__ = [
     "EMOJI_ADVANCE",
+    "SOFT_HYPHEN",
     "Runs",
     "ShapedGlyph",
     "ShapedItem",
     "ShapedText",
+    "hyphen",
     "shape",
     "shape_runs",
 ]
@@ -194,7 +196,7 @@ def shape_runs(text: str, runs: Runs, lang: str | None, fonts: FontLibrary) -> S
     starts = [False] * len(text)
     for b in bounds[:-1]:
         starts[b] = True
-    trim = _end_trim(text, advance, runs, char_levels)
+    trim = _end_trim(text, advance, runs, char_levels, lang, fonts)
     spans, start = [], 0
     for end, style in runs:
         spans.append((start, end, style))
@@ -205,20 +207,38 @@ def shape_runs(text: str, runs: Runs, lang: str | None, fonts: FontLibrary) -> S
 
 
 def _end_trim(
-    text: str, advance: list[float], runs: Runs, char_levels: Sequence[int]
+    text: str,
+    advance: list[float],
+    runs: Runs,
+    char_levels: Sequence[int],
+    lang: str | None,
+    fonts: FontLibrary,
 ) -> tuple[float, ...]:
     """Only a bracket drawn left to right at the paragraph's own level (0) gives back: its blank
     half is then on the line's right, where it may hang out of the frame. In an RTL paragraph
     the bracket is mirrored and its blank half faces left, so a width trimmed at the end would
-    push its ink past the frame's right edge when the line is aligned right."""
+    push its ink past the frame's right edge when the line is aligned right. A soft hyphen
+    takes: a line broken at one ends with a visible hyphen (`HYPHEN`), negative trim."""
     trim = [0.0] * len(text)
     start = 0
     for end, style in runs:
         for k in range(start, end):
             if text[k] in _CLOSING and char_levels[k] == 0 and advance[k] >= 0.9 * style.size:
                 trim[k] = advance[k] / 2
+            elif text[k] == SOFT_HYPHEN and k + 1 < len(text):
+                trim[k] = -sum(hyphen(style, lang, fonts).char_advance)
         start = end
     return tuple(trim)
+
+
+SOFT_HYPHEN = "\u00ad"
+HYPHEN = "-"  # what a line broken at a soft hyphen ends with (every face has it)
+
+
+def hyphen(style: TextStyle, lang: str | None, fonts: FontLibrary) -> ShapedText:
+    """The hyphen that ends a line broken at a soft hyphen in `style` (CSS `hyphens: manual`,
+    the default: browsers draw one there, and only there)."""
+    return shape_runs(HYPHEN, ((1, style),), lang, fonts)
 
 
 def _same(a: _Source, b: _Source) -> bool:
