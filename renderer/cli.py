@@ -290,15 +290,28 @@ def _cmd_sign(args: argparse.Namespace) -> int:
             if not sep or not key:
                 msg = f"expected KEY=VALUE. Received: {item!r}"
                 raise ValueError(msg)
+            if key in variables:  # the server refuses a parameter given twice
+                msg = f"{key!r} is given more than once"
+                raise ValueError(msg)
             variables[key] = value
         expires: datetime | timedelta | None = None
         if args.expires:
             raw = args.expires.strip()
-            expires = (
-                timedelta(seconds=int(raw))
-                if raw.isdigit()
-                else datetime.fromisoformat(raw.replace("Z", "+00:00"))
-            )
+            try:
+                expires = (
+                    timedelta(seconds=int(raw))
+                    if raw.isdigit()
+                    else datetime.fromisoformat(raw.replace("Z", "+00:00"))
+                )
+            except ValueError:
+                msg = (
+                    "--expires takes whole seconds from now (3600) or an ISO 8601 time "
+                    f"(2027-01-31T00:00:00Z). Received: {raw!r}"
+                )
+                raise ValueError(msg) from None
+        if not os.environ.get("RENDERER_URL_SECRET"):
+            msg = "no secret to sign with: set RENDERER_URL_SECRET to the server's secret"
+            raise ValueError(msg)
         print(
             sign_url(
                 args.name,

@@ -51,7 +51,7 @@ __all__ = [
 ENV_SECRET = "RENDERER_URL_SECRET"
 RESERVED = frozenset({"s", "exp", "v"})  # query names that are not template variables
 TEMPLATE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-EXTENSIONS = ("png", "jpg", "jpeg", "webp", "avif", "tiff", "tif", "svg")
+EXTENSIONS = ("png", "jpg", "jpeg", "webp", "avif", "tiff", "tif", "svg", "pdf")  # of /og/ URLs
 _SAFE = "-._~"  # RFC 3986 unreserved, besides letters and digits
 
 

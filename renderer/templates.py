@@ -332,7 +332,7 @@ def _problem(name: str, value: object, variables: Mapping[str, object], known: A
     if isinstance(value, dict | list | tuple):
         return (
             f"Template variable {name!r} must be a string, number or boolean. "
-            f"Received: {type(value).__name__}."
+            f"Received: {'an object' if isinstance(value, dict) else 'an array'}."
         )
     return None
 

@@ -334,4 +334,5 @@ def test_serve_help_lists_exit_code_3(capsys: pytest.CaptureFixture[str]) -> Non
     with pytest.raises(SystemExit):
         main(["serve", "--help"])
     help_text = capsys.readouterr().out
-    assert "3 the server could not\nstart (e.g. the port is already in use)" in help_text
+    assert "3 the server could not start (e.g. the port is already in use)" in help_text
+    assert "0 stopped normally (SIGINT or SIGTERM" in help_text

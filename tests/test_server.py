@@ -11,6 +11,7 @@ import gzip
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -693,6 +694,56 @@ def test_failed_authentication_is_rate_limited_per_client(tmp_path: Path) -> Non
 
 
 # --- the command ------------------------------------------------------------------------------
+
+
+def test_allow_image_network_lets_image_urls_reach_a_private_network(tmp_path: Path) -> None:
+    """The switch the address rules' refusal names exists on serve too, as on render and
+    batch: an image on a loopback host is refused, then fetched with --allow-image-network."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    png = (ROOT / "examples" / "avatar.png").read_bytes()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(png)))
+            self.end_headers()
+            self.wfile.write(png)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    images = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=images.serve_forever, daemon=True).start()
+    src = f"http://127.0.0.1:{images.server_address[1]}/avatar.png"
+    spec = {**SMALL, "components": [{"type": "image", "src": src, "width": 40, "height": 40}]}
+    base = [sys.executable, "-m", "renderer", "serve", "--port", "{port}", "--render-workers", "1"]
+    try:
+        with ServerProcess(base, tmp_path / "refused.log") as s:
+            refused = post(s, spec, key=None, accept="image/png")
+            assert refused.status_code != 200
+            assert "--allow-image-network CIDR" in refused.text
+        argv = [*base, "--allow-image-network", "127.0.0.0/8"]
+        with ServerProcess(argv, tmp_path / "allowed.log") as s:
+            allowed = post(s, spec, key=None, accept="image/png")
+            assert allowed.status_code == 200, allowed.text
+            assert allowed.content.startswith(b"\x89PNG")
+    finally:
+        images.shutdown()
+        images.server_close()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_ends_the_server_with_exit_0(tmp_path: Path, sig: signal.Signals) -> None:
+    """SIGTERM is how Docker and systemd stop a service: the server finishes and exits 0, as
+    `serve --help` says (uvicorn re-raised the signal, so the process died of it: -15)."""
+    argv = [sys.executable, "-m", "renderer", "serve", "--port", "{port}", "--render-workers", "1"]
+    with ServerProcess(argv, tmp_path / "server.log") as s:
+        assert post(s, SMALL, key=None).status_code == 200
+        s.proc.send_signal(sig)
+        assert s.proc.wait(30) == 0, s.log.read_text()
 
 
 def test_refuses_non_loopback_bind_without_keys() -> None:

@@ -244,6 +244,8 @@ def test_tampered_wrong_secret_expired_and_unsigned_urls_are_403(og: ServerProce
     assert get(cases["expired"]).json()["error"] == "URL expired"
     assert get(cases["missing"]).json()["error"] == "Missing signature"
     assert get(cases["wrong secret"]).json()["error"] == "Invalid signature"
+    (issue,) = get(cases["wrong secret"]).json()["details"]["issues"]
+    assert issue == {"pointer": "", "message": "The signature does not match this path and query."}
 
 
 def test_an_expiring_url_works_until_then_and_is_not_cached_longer(og: ServerProcess) -> None:
@@ -288,9 +290,16 @@ def test_an_unknown_or_repeated_variable_is_400(og: ServerProcess) -> None:
     assert r.status_code == 400
     assert r.json()["details"]["parameter"] == "autor"
     assert r.json()["details"]["variables"] == ["author", "title"]
+    # the reason is in the issue, in the one shape every refusal has (README: Server)
+    (issue,) = r.json()["details"]["issues"]
+    assert issue["parameter"] == "autor"
+    assert "has no variable 'autor'" in issue["message"]
     r = get(og.url + "/og/open.png?title=a&title=b")
     assert r.status_code == 400
     assert r.json()["details"]["parameter"] == "title"
+    assert r.json()["details"]["issues"] == [
+        {"pointer": "", "parameter": "title", "message": "'title' is given more than once"}
+    ]
 
 
 def test_a_value_the_card_refuses_is_400_with_its_pointer(og: ServerProcess) -> None:
@@ -532,3 +541,30 @@ def test_renderer_sign_prints_a_url_the_server_accepts(og: ServerProcess) -> Non
     )
     assert bad.returncode == 2
     assert "KEY=VALUE" in bad.stderr
+    # what the server would refuse or not know, refused here with the reason
+    mistakes = {
+        ("title=a", "title=b"): "'title' is given more than once",
+        ("title=a", "--expires", "-5"): "--expires takes whole seconds from now",
+    }
+    for extra, reason in mistakes.items():
+        bad = subprocess.run(
+            [*argv[:4], "card", *extra], capture_output=True, text=True, env=env, timeout=60
+        )
+        assert bad.returncode == 2
+        assert reason in bad.stderr
+    no_secret = {k: v for k, v in env.items() if k != "RENDERER_URL_SECRET"}
+    bad = subprocess.run(argv, capture_output=True, text=True, env=no_secret, timeout=60)
+    assert bad.returncode == 2
+    assert "set RENDERER_URL_SECRET" in bad.stderr
+    # every format the server draws at /og/ can be signed, a PDF too
+    r = subprocess.run(
+        [*argv, "--base-url", og.url, "--format", "pdf"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=True,
+    )
+    answer = get(r.stdout.strip())
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/pdf"

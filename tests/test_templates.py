@@ -185,3 +185,12 @@ def test_filling_is_bounded_before_it_allocates() -> None:
     assert renderer.render(spec, "svg", variables={"a": "x" * 26}, limits=small)
     with pytest.raises(renderer.LimitError):
         renderer.render(spec, "svg", variables={"a": "x" * 27}, limits=small)
+
+
+@pytest.mark.parametrize(("value", "kind"), [({"nested": 1}, "an object"), ([1, 2], "an array")])
+def test_a_value_that_is_not_text_is_named_by_kind(value: object, kind: str) -> None:
+    """What a JSON row or a batch request can hold: the message says what it was, not the
+    parser's class name (it said `_Object`)."""
+    with pytest.raises(renderer.SpecError) as e:
+        renderer.render(card("{{ title }}"), variables={"title": value})
+    assert e.value.issues[0].message.endswith(f"Received: {kind}.")

@@ -171,6 +171,7 @@ class _Service:
             allow_svg=config.allow_svg_images,
             allow_spec_fonts=config.allow_spec_fonts,
             allow_hosts=config.allow_image_hosts,
+            allow_networks=config.allow_image_networks,
         )
         self.storage = Storage(config.storage)
         self.jobs = JobStore(config.jobs_folder(), config.job_retention_hours * 3600)

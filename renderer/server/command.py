@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
+import signal
 import sys
 from typing import Any
 
@@ -22,9 +23,13 @@ _EPILOG = """examples:
   RENDERER_URL_SECRET=... renderer serve --templates og/ --og-cache /var/cache/og
                                                    # GET /og/NAME.png?title=...&s=...
 
-exit codes: 0 stopped normally, 2 invalid arguments or configuration, 3 the server could not
-start (e.g. the port is already in use).
+exit codes: 0 stopped normally (SIGINT or SIGTERM, after the requests in flight), 2 invalid
+arguments or configuration, 3 the server could not start (e.g. the port is already in use).
 """
+
+
+def _stopped(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def register(subparsers: Any) -> None:
@@ -105,6 +110,13 @@ def register(subparsers: Any) -> None:
         action="append",
         metavar="HOST",
         help="image host to trust even on a private address (repeatable; *.example.com)",
+    )
+    p.add_argument(
+        "--allow-image-network",
+        action="append",
+        metavar="CIDR",
+        help="network whose addresses image URLs and callbacks may reach even when private or "
+        "loopback (repeatable; 10.0.0.0/8)",
     )
     p.add_argument(
         "--max-batch-items", type=int, help="specs or rows per POST /api/v1/batch (default 100)"
@@ -228,6 +240,9 @@ def run(args: argparse.Namespace) -> int:
         "font_dirs": tuple(args.font_dir) if args.font_dir else None,
         "allow_spec_fonts": True if args.allow_spec_fonts else None,
         "allow_image_hosts": tuple(args.allow_image_host) if args.allow_image_host else None,
+        "allow_image_networks": (
+            tuple(args.allow_image_network) if args.allow_image_network else None
+        ),
         "max_batch_items": args.max_batch_items,
         "jobs_dir": os.path.abspath(args.jobs_dir) if args.jobs_dir else None,
         "job_retention_hours": args.job_retention_hours,
@@ -285,6 +300,10 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     os.environ[ENV_CONFIG] = config.to_json()
+    # uvicorn stops gracefully on SIGTERM (as on SIGINT), then raises the signal again with the
+    # handler it found: the default one would end the process by the signal (exit -15 / 143)
+    # after a normal stop. This one makes it the 0 the exit codes promise, as SIGINT's is.
+    signal.signal(signal.SIGTERM, _stopped)
 
     uvicorn.run(
         "renderer.server:app",

@@ -113,6 +113,7 @@ class ServerConfig:
     font_dirs: tuple[str, ...] = ()  # the operator's fonts, registered in every render worker
     allow_spec_fonts: bool = False  # a card's own `fonts` (sanitized in a bounded subprocess)
     allow_image_hosts: tuple[str, ...] = ()  # hosts trusted even on private addresses
+    allow_image_networks: tuple[str, ...] = ()  # networks (CIDR) trusted likewise
     max_batch_items: int = 100  # specs (or rows) per batch job
     auth_failures_per_minute: int | None = 30  # per client address; None = not limited
     jobs_dir: str = ""  # job state; "" = $TMPDIR/renderer-jobs-<pid>
@@ -206,6 +207,7 @@ class ServerConfig:
             "cors_origins",
             "allow_image_dirs",
             "allow_image_hosts",
+            "allow_image_networks",
             "og_unsigned",
             "font_dirs",
         ):

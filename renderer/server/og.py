@@ -57,7 +57,7 @@ from renderer.errors import SpecError
 from renderer.limits import DEFAULT_LIMITS
 from renderer.policy import ImagePolicy
 from renderer.preflight import preflight
-from renderer.signing import RESERVED, TEMPLATE_NAME, Verdict, check_expiry, verify
+from renderer.signing import EXTENSIONS, RESERVED, TEMPLATE_NAME, Verdict, check_expiry, verify
 from renderer.spec import load_document
 from renderer.templates import fill, placeholders
 
@@ -65,7 +65,7 @@ from .config import Plan, ServerConfig
 from .metrics import Metrics
 from .pool import RenderPool
 from .ratelimit import RateLimiter, StoreUnavailable
-from .refusal import Refusal, rate_limited, render_on_pool
+from .refusal import Refusal, issue, rate_limited, render_on_pool
 from .rendercache import make_cache
 
 __all__ = ["OgRoute", "Template", "TemplateFolder", "etag"]
@@ -256,7 +256,10 @@ class OgRoute:
             raise Refusal(
                 400,
                 "Invalid parameters",
-                {"parameter": "exp", "message": "a Unix time in whole seconds"},
+                {
+                    **issue("", "exp must be a Unix time in whole seconds", parameter="exp"),
+                    "parameter": "exp",
+                },
             )
         await self._failed(request, headers)
         reasons = {
@@ -268,7 +271,7 @@ class OgRoute:
             Verdict.EXPIRED: ("URL expired", "The URL's exp time has passed."),
         }
         error, message = reasons[verdict]
-        raise Refusal(403, error, {"message": message})
+        raise Refusal(403, error, issue("", message))
 
     def _unsigned(self, name: str) -> bool:
         allowed = self.config.og_unsigned
@@ -369,7 +372,7 @@ def _target(file: str) -> tuple[str, str, Format]:
     """`NAME.EXT` → (name, ext as written, format); anything else is not a card here (404)."""
     m = _FILE.fullmatch(file)
     fmt = None
-    if m and TEMPLATE_NAME.fullmatch(m["name"]):
+    if m and TEMPLATE_NAME.fullmatch(m["name"]) and m["ext"] in EXTENSIONS:  # as sign_url signs
         try:
             fmt = Format.parse(m["ext"])
         except ValueError:
@@ -388,7 +391,10 @@ def _pairs(items: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
             raise Refusal(
                 400,
                 "Invalid parameters",
-                {"parameter": key[:100], "message": "given more than once"},
+                {
+                    **issue("", f"{key[:100]!r} is given more than once", parameter=key[:100]),
+                    "parameter": key[:100],
+                },
             )
         seen.add(key)
     return list(items)
@@ -403,8 +409,12 @@ def _variables(template: Template, pairs: Sequence[tuple[str, str]]) -> dict[str
             400,
             "Invalid parameters",
             {
+                **issue(
+                    "",
+                    f"The template {template.name!r} has no variable {unknown[0][:100]!r}.",
+                    parameter=unknown[0][:100],
+                ),
                 "parameter": unknown[0][:100],
-                "message": f"the template {template.name!r} has no variable {unknown[0][:100]!r}",
                 "variables": sorted(template.variables),
             },
         )
