@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_STRICT = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports a process its SIGINT ended
 
 # Commands that live with their subsystem. Each module is light to import (argparse only) and has
 # `register(subparsers) -> None` and `run(args) -> int`; heavy imports happen inside `run`.
@@ -615,7 +616,11 @@ def run() -> None:
     process is about to give back whole. That was 50 ms of a 340 ms `renderer render` here.
     Outputs are already closed by then (`write_atomic` renames a finished file)."""
     argv = sys.argv[1:]
-    code = main(argv)
+    try:
+        code = main(argv)
+    except KeyboardInterrupt:  # Ctrl-C: nothing half-written is left (`write_atomic`); no
+        print("renderer: interrupted", file=sys.stderr)  # traceback, the shell's usual 130
+        code = EXIT_INTERRUPTED
     if not argv or argv[0] not in _QUICK_EXIT:
         sys.exit(code)
     try:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -315,6 +317,24 @@ def test_output_to_a_pipe_writes_through_it_and_leaves_it_a_pipe(tmp_path: Path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["card.png"]  # no temporary left
     with Image.open(io.BytesIO(got[0])) as im:
         assert im.format == "PNG"
+
+
+def test_ctrl_c_ends_a_render_with_130_and_no_traceback(tmp_path: Path) -> None:
+    """SIGINT while a render waits (here for its spec on standard input, which never comes):
+    one line, the shell's 130, no traceback, and no output file, whole or half."""
+    out = tmp_path / "out" / "card.png"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "renderer", "render", "-", "-o", str(out)],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(2)  # imported, and reading
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()
+    assert "Traceback" not in err.decode()
+    assert "interrupted" in err.decode()
+    assert not out.parent.exists()
 
 
 @pytest.mark.parametrize("flag", ["-o", "--report"])

@@ -24,7 +24,7 @@ from .. import parallel
 from ..errors import TIMEOUT_ERRORS
 from .work import ErrorInfo, Job, Outcome, init_worker, render_job, render_jobs, warm_up
 
-__all__ = ["DaskExecutor", "Executor", "InProcessExecutor", "PoolExecutor", "usable_cores"]
+__all__ = ["CHUNK", "DaskExecutor", "Executor", "InProcessExecutor", "PoolExecutor", "usable_cores"]
 
 
 def usable_cores() -> int:
@@ -72,21 +72,26 @@ class InProcessExecutor:
         self._queue.clear()
 
 
-_CHUNK = 8  # jobs per hand-over to a worker process
+CHUNK = 8  # jobs per hand-over to a worker process
 
 
 class PoolExecutor:
     """`--jobs N`: N local worker processes, each loading the fonts once. Jobs go to the workers
-    in chunks of `_CHUNK`: handing over one job costs the parent ~0.2 ms (pickling, a pipe
+    in chunks of `CHUNK`: handing over one job costs the parent ~0.2 ms (pickling, a pipe
     write, a future), as much as a small card takes to draw, and the parent shares the cores
     with the workers."""
 
-    def __init__(self, jobs: int) -> None:
+    def __init__(self, jobs: int, chunk: int = CHUNK) -> None:
+        """`chunk=1` for `--fail-fast`: a failure is seen when its job ends, not its chunk,
+        and at most a job per worker and one queued behind each are drawn after it."""
         methods = multiprocessing.get_all_start_methods()
         ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
         if "forkserver" in methods:
             # Import the engine once in the fork server, so each worker starts warm.
-            ctx.set_forkserver_preload(["renderer.batch.work", "renderer.api"])
+            # Under --fail-fast also jsonschema, which only a refused spec's messages import
+            # (~50 ms in a worker's first refusal, cards drawn past the failure meanwhile).
+            preload = ["renderer.batch.work", "renderer.api"]
+            ctx.set_forkserver_preload([*preload, "jsonschema"] if chunk == 1 else preload)
         # The workers exit when this process dies, by any means (see `work.watch_parent`): they
         # hold the reading end, this process the only writing end.
         self._alive, self._alive_w = ctx.Pipe(duplex=False)
@@ -97,7 +102,8 @@ class PoolExecutor:
         self._futures: dict[cf.Future[list[Outcome]], list[int]] = {}
         self._pending: list[Job] = []  # not yet handed over: fewer than a chunk
         self._failed: list[Outcome] = []  # jobs a dead pool refused at submit time
-        self.capacity = 4 * jobs * _CHUNK
+        self._chunk = chunk
+        self.capacity = 4 * jobs * chunk if chunk > 1 else jobs
 
     def start(self) -> None:
         """Start every worker now rather than on the first jobs (one no-op each)."""
@@ -106,7 +112,7 @@ class PoolExecutor:
 
     def submit(self, job: Job) -> None:
         self._pending.append(job)
-        if len(self._pending) >= _CHUNK:
+        if len(self._pending) >= self._chunk:
             self._hand_over()
 
     def _hand_over(self) -> None:
