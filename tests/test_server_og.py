@@ -523,48 +523,33 @@ def test_renderer_sign_prints_a_url_the_server_accepts(og: ServerProcess) -> Non
     import sys
 
     env = {**os.environ, "RENDERER_URL_SECRET": SECRET}
-    argv = [sys.executable, "-m", "renderer", "sign", "card", "title=From the CLI", "author=A"]
-    r = subprocess.run(
-        [*argv, "--base-url", og.url, "--format", "webp", "--expires", "600", "--version", "2"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=True,
-    )
-    answer = get(r.stdout.strip())
-    assert answer.status_code == 200
-    assert answer.headers["content-type"] == "image/webp"
-    assert "immutable" not in answer.headers["cache-control"]  # exp caps it
-    bad = subprocess.run(
-        [*argv[:4], "card", "no-equals-sign"], capture_output=True, text=True, env=env, timeout=60
-    )
-    assert bad.returncode == 2
-    assert "KEY=VALUE" in bad.stderr
+
+    def sign(*args: str, environ: dict[str, str] = env) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "renderer", "sign", "card", *args]
+        return subprocess.run(argv, capture_output=True, text=True, env=environ, timeout=60)
+
+    variables = ("title=From the CLI", "author=A")
+    for fmt, content_type in (("webp", "image/webp"), ("pdf", "application/pdf")):
+        # every format the server draws at /og/ can be signed, a PDF too
+        r = sign(
+            *variables, "--base-url", og.url, "--format", fmt, "--expires", "600", "--version", "2"
+        )
+        assert r.returncode == 0, r.stderr
+        answer = get(r.stdout.strip())
+        assert answer.status_code == 200
+        assert answer.headers["content-type"] == content_type
+        assert "immutable" not in answer.headers["cache-control"]  # exp caps it
     # what the server would refuse or not know, refused here with the reason
     mistakes = {
+        ("no-equals-sign",): "KEY=VALUE",
         ("title=a", "title=b"): "'title' is given more than once",
         ("title=a", "--expires", "-5"): "--expires takes whole seconds from now",
     }
     for extra, reason in mistakes.items():
-        bad = subprocess.run(
-            [*argv[:4], "card", *extra], capture_output=True, text=True, env=env, timeout=60
-        )
+        bad = sign(*extra)
         assert bad.returncode == 2
         assert reason in bad.stderr
     no_secret = {k: v for k, v in env.items() if k != "RENDERER_URL_SECRET"}
-    bad = subprocess.run(argv, capture_output=True, text=True, env=no_secret, timeout=60)
+    bad = sign(*variables, environ=no_secret)
     assert bad.returncode == 2
     assert "set RENDERER_URL_SECRET" in bad.stderr
-    # every format the server draws at /og/ can be signed, a PDF too
-    r = subprocess.run(
-        [*argv, "--base-url", og.url, "--format", "pdf"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=True,
-    )
-    answer = get(r.stdout.strip())
-    assert answer.status_code == 200
-    assert answer.headers["content-type"] == "application/pdf"
