@@ -6,6 +6,7 @@ loopback port) and every test asserts what a client sees: status, headers, body 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import concurrent.futures
 import gzip
 import json
@@ -392,9 +393,23 @@ def test_free_plan_component_limit(server: ServerProcess) -> None:
     body = assert_error(post(server, spec, key="free-key"), 400)
     assert "10" in body["error"]
     assert body["details"]["limit"] == 10
+    assert body["details"]["plan"] == "free"
     assert body["details"]["issues"][0]["pointer"] == "/components"
+    assert body["details"]["issues"][0]["message"].endswith("Received: 11.")
     spec["components"] = spec["components"][:10]
     assert post(server, spec, key="free-key").status_code == 200
+
+
+def test_the_component_limit_refusal_reads_right_for_one() -> None:
+    """The one refusal POST and /og/ share: "at most 1 component", with the plan named."""
+    from renderer.server.config import BUILTIN_PLANS
+    from renderer.server.refusal import too_many_components
+
+    plan = dataclasses.replace(BUILTIN_PLANS["free"], name="solo", max_components=1)
+    refusal = too_many_components(plan, 3)
+    assert refusal.error == "The solo plan allows at most 1 component per image"
+    assert refusal.details["plan"] == "solo"
+    assert refusal.details["issues"][0]["message"].startswith("At most 1 component on the")
 
 
 def test_configured_plan_component_limit(server: ServerProcess) -> None:

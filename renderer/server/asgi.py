@@ -78,7 +78,7 @@ from .openapi import build_openapi
 from .pool import RenderPool
 from .ratelimit import Charge, Quota, RateLimiter, StoreUnavailable, make_store
 from .refusal import Refusal as _Refusal
-from .refusal import check_on_pool, error_body, render_on_pool
+from .refusal import check_on_pool, error_body, render_on_pool, too_many_components
 from .refusal import issue as _issue
 from .refusal import rate_limited as _rate_limited
 from .storage import Storage
@@ -430,22 +430,7 @@ class _Service:
             return None  # the engine's schema check reports it properly
         asked = preflight(doc)
         if plan.max_components is not None and asked.nodes > plan.max_components:
-            raise _Refusal(
-                400,
-                f"The {plan.name} plan allows at most {plan.max_components} components per image",
-                {
-                    "issues": [
-                        {
-                            "pointer": "/components",
-                            "message": f"At most {plan.max_components} components on the "
-                            f"{plan.name} plan, stacks' children included. Received: "
-                            f"{asked.nodes}.",
-                        }
-                    ],
-                    "limit": plan.max_components,
-                    "plan": plan.name,
-                },
-            )
+            raise too_many_components(plan, asked.nodes)
         for image in asked.images:
             if image.kind == "path":
                 self._check_path(image.src, image.pointer)

@@ -65,7 +65,7 @@ from .config import Plan, ServerConfig
 from .metrics import Metrics
 from .pool import RenderPool
 from .ratelimit import RateLimiter, StoreUnavailable
-from .refusal import Refusal, issue, rate_limited, render_on_pool
+from .refusal import Refusal, issue, rate_limited, render_on_pool, too_many_components
 from .rendercache import make_cache
 
 __all__ = ["OgRoute", "Template", "TemplateFolder", "etag"]
@@ -324,13 +324,9 @@ class OgRoute:
 
     def _check_plan(self, doc: Any) -> None:
         limit = self.plan.max_components
-        if limit is not None and preflight(doc).nodes > limit:
-            message = f"At most {limit} components on the {self.plan.name} plan."
-            raise Refusal(
-                400,
-                f"The {self.plan.name} plan allows at most {limit} components per image",
-                {"issues": [{"pointer": "/components", "message": message}], "limit": limit},
-            )
+        nodes = preflight(doc).nodes
+        if limit is not None and nodes > limit:
+            raise too_many_components(self.plan, nodes)
 
     # --- drawing -------------------------------------------------------------------------------
 

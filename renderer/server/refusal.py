@@ -33,6 +33,7 @@ __all__ = [
     "on_pool",
     "rate_limited",
     "render_on_pool",
+    "too_many_components",
 ]
 
 _T = TypeVar("_T")
@@ -71,6 +72,27 @@ def issue(pointer: str, message: str, **about: str) -> dict[str, Any]:
 def error_body(error: str, message: str, **details: Any) -> dict[str, Any]:
     """An error in the documented shape, for responses made outside a route's `Refusal`."""
     return {"error": error, "details": {**issue("", message), **details}}
+
+
+def too_many_components(plan: Plan, asked: int) -> Refusal:
+    """400 for a card over its plan's component limit (POST and /og/ alike)."""
+    limit = plan.max_components
+    noun = "component" if limit == 1 else "components"
+    return Refusal(
+        400,
+        f"The {plan.name} plan allows at most {limit} {noun} per image",
+        {
+            "issues": [
+                {
+                    "pointer": "/components",
+                    "message": f"At most {limit} {noun} on the {plan.name} plan, stacks' "
+                    f"children included. Received: {asked}.",
+                }
+            ],
+            "limit": limit,
+            "plan": plan.name,
+        },
+    )
 
 
 def rate_limited(
