@@ -6,8 +6,8 @@ loopback port) and every test asserts what a client sees: status, headers, body 
 from __future__ import annotations
 
 import base64
-import dataclasses
 import concurrent.futures
+import dataclasses
 import gzip
 import json
 import os
