@@ -452,14 +452,14 @@ class FontLibrary:
     def _find_for_cluster(
         self, cluster: str, family: str, weight: int, italic: bool, han: str
     ) -> tuple[FontFace, bool] | None:
-        needed = [ord(c) for c in IGNORABLE.sub("", cluster)] or [ord(cluster[0])]
-        composed = _composed(needed)
+        needed, composed = _needs(cluster)
+        needed = needed or [ord(cluster[0])]
         fallback: tuple[FontFace, bool] | None = None
         for fam in fallback_chain(family, han):
             faces, matched, synthetic = self.candidates(fam, weight, italic)
             for info in self._covering(fam, weight, italic, faces, needed[0]):
                 face = self.face(info, matched)
-                if all(cp in face.cmap for cp in needed):
+                if _has_all(face, needed):
                     return face, synthetic
                 if fallback is None and needed[0] in face.cmap:
                     fallback = face, synthetic
@@ -470,7 +470,7 @@ class FontLibrary:
                 continue
             for info in self._covering(fam, weight, italic, faces, composed[0]):
                 face = self.face(info, matched)
-                if all(cp in face.cmap for cp in composed):
+                if _has_all(face, composed):
                     return face, synthetic
         return fallback
 
@@ -491,21 +491,24 @@ class FontLibrary:
         return self._names
 
 
-def _composed(codepoints: list[int]) -> list[int] | None:
-    """The NFC form of a cluster's characters, when it differs from them."""
-    text = "".join(map(chr, codepoints))
-    nfc = unicodedata.normalize("NFC", text)
-    return None if nfc == text else [ord(c) for c in nfc]
+def _needs(cluster: str) -> tuple[list[int], list[int] | None]:
+    """The visible characters of `cluster` a face must have, and their NFC form when it
+    differs (a face with that draws the cluster too: HarfBuzz composes it)."""
+    visible = IGNORABLE.sub("", cluster)
+    nfc = unicodedata.normalize("NFC", visible)
+    return [ord(c) for c in visible], None if nfc == visible else [ord(c) for c in nfc]
+
+
+def _has_all(face: FontFace, codepoints: list[int]) -> bool:
+    return all(cp in face.cmap for cp in codepoints)
 
 
 def covers(face: FontFace, cluster: str) -> bool:
     """Whether `face` draws every visible character of `cluster` (as they are, or composed
-    into one of its precomposed letters), so no part of it is a `.notdef` box."""
-    needed = [ord(c) for c in IGNORABLE.sub("", cluster)]
-    if all(cp in face.cmap for cp in needed):
-        return True
-    composed = _composed(needed)
-    return composed is not None and all(cp in face.cmap for cp in composed)
+    into one of its precomposed letters), so no part of it is a `.notdef` box: the test
+    `face_and_slant_for_cluster` chooses by."""
+    needed, composed = _needs(cluster)
+    return _has_all(face, needed) or (composed is not None and _has_all(face, composed))
 
 
 def merge_families(

@@ -256,10 +256,7 @@ class OgRoute:
             raise Refusal(
                 400,
                 "Invalid parameters",
-                {
-                    **issue("", "exp must be a Unix time in whole seconds", parameter="exp"),
-                    "parameter": "exp",
-                },
+                _about("exp", "exp must be a Unix time in whole seconds"),
             )
         await self._failed(request, headers)
         reasons = {
@@ -378,6 +375,12 @@ def _target(file: str) -> tuple[str, str, Format]:
     return m["name"], m["ext"], fmt
 
 
+def _about(parameter: str, message: str) -> dict[str, Any]:
+    """`details` of a refusal about one query parameter: the issue names it, and so does
+    `details.parameter`, which clients read before the issue carried it."""
+    return {**issue("", message, parameter=parameter), "parameter": parameter}
+
+
 def _pairs(items: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     """The query, refused (400) when a name comes twice: a variable has one value, and a second
     `s` or `exp` must not be able to stand beside the signed one."""
@@ -387,10 +390,7 @@ def _pairs(items: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
             raise Refusal(
                 400,
                 "Invalid parameters",
-                {
-                    **issue("", f"{key[:100]!r} is given more than once", parameter=key[:100]),
-                    "parameter": key[:100],
-                },
+                _about(key[:100], f"{key[:100]!r} is given more than once"),
             )
         seen.add(key)
     return list(items)
@@ -405,12 +405,10 @@ def _variables(template: Template, pairs: Sequence[tuple[str, str]]) -> dict[str
             400,
             "Invalid parameters",
             {
-                **issue(
-                    "",
+                **_about(
+                    unknown[0][:100],
                     f"The template {template.name!r} has no variable {unknown[0][:100]!r}.",
-                    parameter=unknown[0][:100],
                 ),
-                "parameter": unknown[0][:100],
                 "variables": sorted(template.variables),
             },
         )
