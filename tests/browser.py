@@ -37,6 +37,7 @@ from renderer.fonts import FALLBACK_FAMILIES
 
 __all__ = [
     "BrowserResult",
+    "break_opportunities",
     "find_chromium",
     "font_face_css",
     "ink_box",
@@ -371,3 +372,40 @@ def ink_box(
     if rows.size == 0:
         return None
     return int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1
+
+
+_BREAKS_SCRIPT = """
+const out = [];
+for (const el of document.querySelectorAll(".t")) {  // where each text's lines begin
+  const node = el.firstChild;
+  const tops = [];
+  for (let i = 0; i < node.data.length; i++) {
+    const range = document.createRange();
+    range.setStart(node, i);
+    range.setEnd(node, i + 1);
+    tops.push(range.getClientRects()[0].top);
+  }
+  out.push(tops.flatMap((top, i) => (i && top > tops[i - 1] ? [i] : [])));
+}
+document.getElementById("result").textContent = JSON.stringify(out);
+"""
+
+
+def break_opportunities(chromium: str, texts: Sequence[str], work: Path) -> list[list[int]]:
+    """Where Chromium may break each of `texts` (UTF-16 offsets, BMP text: code points), read
+    back by laying each out in a box of no width, which breaks it at every opportunity."""
+    style = "width: 0; font: 16px monospace; white-space: normal; overflow-wrap: normal"
+    rows = "".join(f'<div class="t" style="{style}">{html.escape(t)}</div>' for t in texts)
+    page = work / "breaks.html"
+    page.write_text(
+        "<!doctype html>\n<html><head><meta charset='utf-8'></head><body>"
+        f'{rows}<pre id="result"></pre><script>{_BREAKS_SCRIPT}</script></body></html>\n',
+        "utf-8",
+    )
+    dom = _run(chromium, ["--dump-dom", "--window-size=800,600", page.resolve().as_uri()])
+    start = dom.index(">", dom.index('<pre id="result"')) + 1
+    found: list[list[int]] = json.loads(html.unescape(dom[start : dom.index("</pre>", start)]))
+    if len(found) != len(texts):
+        msg = f"the page measured {len(found)} texts of {len(texts)}"
+        raise RuntimeError(msg)
+    return found

@@ -34,7 +34,15 @@ from typing import Any
 
 import numpy as np
 import pytest
-from browser import BrowserResult, find_chromium, ink_box, ink_mask, run_chromium, stray_ink
+from browser import (
+    BrowserResult,
+    break_opportunities,
+    find_chromium,
+    ink_box,
+    ink_mask,
+    run_chromium,
+    stray_ink,
+)
 from numpy.typing import NDArray
 from PIL import Image
 
@@ -43,6 +51,7 @@ from renderer.layout import CardLayout, TextBox, TextLine
 from renderer.raster import rasterize
 from renderer.scene import build_scene
 from renderer.svg import build_svg
+from renderer.text.segment import line_opportunities
 
 TOLERANCE = 2  # px, on each side of each line's ink box
 BASELINE_TOLERANCE = 1.0  # px, the first line's baseline (issue 3: "within 1 px per line")
@@ -191,6 +200,15 @@ CASES = [
         height=160,
     ),
     Case(
+        # Between ASCII characters Blink's own table decides: no break after "/" (a URL is one
+        # word, cut where the line is full), a break after "-" and "?"
+        "url_path_and_or",
+        "See https://example.com/averyverylongpath?tab=readme-ov-file and/or owner/repo.",
+        {"fontSize": 28, "frameWidth": 300},
+        width=360,
+        height=260,
+    ),
+    Case(
         "explicit_newlines",
         "First line\nSecond paragraph is long enough to wrap inside the frame\n\nAfter a blank",
         {"fontSize": 22, "frameWidth": 420},
@@ -273,15 +291,20 @@ def _engine_line_pixels(layout: CardLayout, i: int) -> NDArray[np.uint8]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> BrowserResult:
-    chromium = find_chromium()
-    if chromium is None and os.environ.get("RENDERER_REQUIRE_CHROMIUM"):
+def chromium() -> str:
+    found = find_chromium()
+    if found is None and os.environ.get("RENDERER_REQUIRE_CHROMIUM"):
         pytest.fail("RENDERER_REQUIRE_CHROMIUM is set but no `chromium` binary was found")
-    if chromium is None:
+    if found is None:
         pytest.skip(
             "no Chromium: install Debian's `chromium` (apt-get install chromium) to compare "
             "text layout with a real browser"
         )
+    return found
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str) -> BrowserResult:
     OUTPUT.mkdir(parents=True, exist_ok=True)
     # Room for a one-line copy per line, and two more in case Chromium breaks into more lines.
     slots = [len(_lines(renderer.lay_out_spec(c.spec))) + 3 for c in CASES]
@@ -376,3 +399,22 @@ def _check(got: Compared) -> None:
             f"{ours_far:.0%} of the engine's ink and {theirs_far:.0%} of Chromium's is more "
             "than 1 px from the other's"
         )
+
+
+PRINTABLE_ASCII = [chr(c) for c in range(0x21, 0x7F)]
+
+
+def test_break_opportunities_like_chromium(chromium: str, tmp_path: Path) -> None:
+    """Every pair of printable ASCII characters (Blink decides those by its own table), a hyphen
+    before a digit after each of them, and ASCII beside other scripts (ICU decides): the engine
+    may break each text exactly where Chromium may."""
+    texts = [a + b for a in PRINTABLE_ASCII for b in PRINTABLE_ASCII]
+    texts += [a + "-" + digit for a in PRINTABLE_ASCII for digit in "05"]
+    texts += ["naïve/ascii über-cool", "中文/English", "日本語-テスト ok?はい", "«x»/y (“z”)"]
+    theirs = break_opportunities(chromium, texts, tmp_path)
+    differ = [
+        (text, ours, chromium_breaks)
+        for text, chromium_breaks in zip(texts, theirs, strict=True)
+        if (ours := [b for b in line_opportunities(text) if b < len(text)]) != chromium_breaks
+    ]
+    assert not differ, f"{len(differ)} of {len(texts)} texts break differently: {differ[:10]}"

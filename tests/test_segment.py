@@ -61,3 +61,30 @@ def test_thai_text_wraps_between_words() -> None:
         while rest:
             word = next(w for w in words if rest.startswith(w))
             rest = rest[len(word) :]
+
+
+def test_ascii_pairs_break_where_browsers_break_them() -> None:
+    """Between two printable ASCII characters Blink's table decides, not UAX #14: no break
+    after "/" (URLs, paths, "and/or"), "!" or "|" before a letter; a break after "-" and "?",
+    and before an opening bracket after closing punctuation."""
+    assert line_opportunities("and/or") == (6,)  # UAX #14: (4, 6)
+    assert line_opportunities("https://example.com/a") == (21,)  # UAX #14: (8, 20, 21)
+    assert line_opportunities("a!b x|y") == (4, 7)  # UAX #14: (2, 4, 6, 7)
+    assert line_opportunities("well-known ok?yes") == (5, 11, 14, 17)
+    assert line_opportunities("e.g.(1)") == (4, 7)
+    assert line_opportunities("(ok)[1]") == (4, 7)
+
+
+def test_a_hyphen_breaks_before_a_digit_only_after_a_letter_or_digit() -> None:
+    """ "ABCD-1234" and "1234-5678" (parts of long URLs) break; "-5" and "(-3" are numbers."""
+    assert line_opportunities("ABCD-1234") == (5, 9)  # UAX #14 (LB25): (9,)
+    assert line_opportunities("5-10") == (2, 4)
+    assert line_opportunities("-5") == (2,)
+    assert line_opportunities("(-3)") == (4,)
+
+
+def test_ascii_beside_other_characters_follows_icu() -> None:
+    """Only a pair of ASCII characters leaves ICU: "ï/" and "中/" are ICU's, "/a" the table's."""
+    assert line_opportunities("naïve/ascii") == (11,)
+    assert line_opportunities("中文/English") == (1, 10)  # UAX #14: (1, 3, 10)
+    assert line_opportunities("日本語-テスト") == (1, 2, 4, 5, 6, 7)
