@@ -394,7 +394,10 @@ document.getElementById("result").textContent = JSON.stringify(out);
 def break_opportunities(chromium: str, texts: Sequence[str], work: Path) -> list[list[int]]:
     """Where Chromium may break each of `texts` (UTF-16 offsets, BMP text: code points), read
     back by laying each out in a box of no width, which breaks it at every opportunity."""
-    style = "width: 0; font: 16px monospace; white-space: normal; overflow-wrap: normal"
+    style = (
+        "width: 0; font: 16px monospace; white-space: pre-wrap; overflow-wrap: normal; "
+        "line-break: strict"  # the engine's kinsoku (UAX #14 defaults)
+    )
     rows = "".join(f'<div class="t" style="{style}">{html.escape(t)}</div>' for t in texts)
     page = work / "breaks.html"
     page.write_text(
