@@ -144,6 +144,8 @@ def assert_error(r: httpx.Response, status: int) -> dict[str, Any]:
     assert "Traceback" not in r.text
     assert r.headers["x-content-type-options"] == "nosniff"
     assert r.headers["x-request-id"]
+    if status >= 500:  # the server's fault or its load: the id its log lines carry
+        assert body["details"]["requestId"] == r.headers["x-request-id"]
     return body
 
 
@@ -706,6 +708,11 @@ def test_failed_authentication_is_rate_limited_per_client(tmp_path: Path) -> Non
         good = post(s, SMALL, key="good-key")
         assert good.status_code == 200
         assert "ratelimit-limit" in good.headers
+        # polling a job with a guessed key is locked out too, as the API description says
+        job = httpx.get(s.url + "/api/v1/jobs/0", headers={"Authorization": "Bearer guess-4"})
+        assert_error(job, 429)
+        doc = httpx.get(s.url + "/openapi.json").json()
+        assert "429" in doc["paths"]["/api/v1/jobs/{id}"]["get"]["responses"]
 
 
 # --- the command ------------------------------------------------------------------------------

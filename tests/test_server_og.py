@@ -322,6 +322,8 @@ def test_an_invalid_template_file_is_500_naming_it(og: ServerProcess) -> None:
     assert r.status_code == 500
     assert r.json()["error"] == "Template is invalid"
     assert r.json()["details"]["template"] == "broken"
+    # the server's fault: the id its log carries, as in every 5xx
+    assert r.json()["details"]["requestId"] == r.headers["x-request-id"]
 
 
 # --- caching -------------------------------------------------------------------------------

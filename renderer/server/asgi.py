@@ -625,7 +625,7 @@ def create_app(config: ServerConfig | None = None) -> ASGIApp:
             try:
                 return await handler(service, request, headers)
             except _Refusal as refusal:
-                return refusal.response(headers)
+                return refusal.response(headers, request.scope.get("state", {}).get("request_id"))
             except ClientDisconnect:
                 return Response(status_code=400)
 

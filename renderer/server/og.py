@@ -215,7 +215,7 @@ class OgRoute:
         try:
             return await self._answer(request, headers)
         except Refusal as refusal:
-            return refusal.response(headers)
+            return refusal.response(headers, request.scope.get("state", {}).get("request_id"))
 
     async def _answer(self, request: Request, headers: dict[str, str]) -> Response:
         name, ext, fmt = _target(str(request.path_params["file"]))

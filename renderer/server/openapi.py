@@ -82,7 +82,7 @@ def _error_schema() -> dict[str, Any]:
         "description": "Every error response has this shape: `details.issues` is always there "
         "(at least one issue); other keys of `details` depend on the error (`limit` and `plan` "
         "for a plan limit, `deadlineSeconds`, `limitBytes`, `supported`, `requested` and "
-        "`remaining` for a batch over quota, `requestId` for a 500).",
+        "`remaining` for a batch over quota, `requestId` for any 5xx).",
         "properties": {
             "error": {"type": "string"},
             "details": {
@@ -284,6 +284,8 @@ def _batch_paths(auth_required: bool) -> dict[str, Any]:
                     "401": ERROR_STATUSES["401"],
                     "403": ERROR_STATUSES["403"],
                     "404": "No such job, or the job was created with another key.",
+                    "429": "Too many failed authentications from this address "
+                    "(`auth_failures_per_minute`); retry after `Retry-After` seconds.",
                 }
             ),
         },

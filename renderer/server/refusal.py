@@ -59,8 +59,13 @@ class Refusal(Exception):
         self.headers = dict(headers or {})
         self.extra = dict(extra or {})
 
-    def response(self, headers: Mapping[str, str]) -> JSONResponse:
-        body: dict[str, Any] = {"error": self.error, **self.extra, "details": self.details}
+    def response(self, headers: Mapping[str, str], request_id: str | None = None) -> JSONResponse:
+        """The JSON error; a 5xx (the server's fault, or its load) also names `requestId`, the
+        id its log lines carry, as the last-resort 500 does."""
+        details = self.details
+        if self.status >= 500 and request_id:
+            details = {**details, "requestId": request_id}
+        body: dict[str, Any] = {"error": self.error, **self.extra, "details": details}
         return JSONResponse(body, self.status, headers={**headers, **self.headers})
 
 
