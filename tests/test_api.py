@@ -828,3 +828,26 @@ def test_render_many_keeps_each_folder_and_takes_the_policy(tmp_path: Path) -> N
     assert_image_colour_in_box(allowed)
     (with_base,) = render_many([dict_spec], jobs=1, base_dir=str(cards))
     assert isinstance(with_base, bytes)
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpeg", "webp", "svg", "pdf"])
+def test_a_card_of_no_components_is_its_background(fmt: str) -> None:
+    """A background-only card (a placeholder, a gradient backdrop) is a valid card."""
+    gradient = {
+        "gradient": "linear",
+        "angle": 90,
+        "stops": [{"color": "#ff0000"}, {"color": "#0000ff"}],
+    }
+    card = {"width": 120, "height": 60, "background": gradient, "components": []}
+    assert validate(card).components == ()
+    data = render(card, fmt)
+    if fmt in ("svg", "pdf"):
+        assert data.startswith(b"<svg " if fmt == "svg" else b"%PDF")
+        return
+    px = np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).astype(int)
+    assert px.shape == (60, 120, 3)
+    left, right = px[30, 2], px[30, 117]
+    assert left[0] > 200, left  # red on the left
+    assert left[2] < 60, left
+    assert right[2] > 200, right  # blue on the right
+    assert right[0] < 60, right

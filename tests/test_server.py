@@ -117,7 +117,7 @@ def post(
     *,
     key: str | None = KEY,
     accept: str | None = None,
-    params: dict[str, str] | None = None,
+    params: dict[str, str] | list[tuple[str, str]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> httpx.Response:
     h = {"Content-Type": "application/json"}
@@ -128,7 +128,11 @@ def post(
     h.update(headers or {})
     content = json.dumps(body) if isinstance(body, dict) else body
     return httpx.post(
-        server.url + "/api/v1/image", content=content, headers=h, params=params, timeout=60
+        server.url + "/api/v1/image",
+        content=content,
+        headers=h,
+        params=tuple(params.items() if isinstance(params, dict) else params or ()),
+        timeout=60,
     )
 
 
@@ -247,6 +251,14 @@ def test_bad_query_parameter_is_400(server: ServerProcess, params: dict[str, str
     (issue,) = body["details"]["issues"]  # the one shape every error has (issue 12)
     assert issue["pointer"] == ""
     assert issue["parameter"] == next(iter(params))
+
+
+def test_a_repeated_query_parameter_is_400(server: ServerProcess) -> None:
+    """`?format=png&format=jpeg` took the last one; which was meant? (/og/ refuses alike)"""
+    params = [("scale", "1"), ("format", "png"), ("format", "jpeg")]
+    body = assert_error(post(server, SMALL, params=params), 400)
+    assert body["details"]["parameter"] == "format"
+    assert "more than once" in body["details"]["issues"][0]["message"]
 
 
 def test_json_response_mode(server: ServerProcess) -> None:

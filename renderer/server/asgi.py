@@ -510,6 +510,10 @@ def _query(request: Request) -> tuple[str | None, float, int | None]:
     if unknown:
         message = f"Unknown query parameter. Allowed: {', '.join(sorted(_QUERY))}."
         raise _query_refusal(message, parameter=unknown[0][:100], allowed=sorted(_QUERY))
+    repeated = sorted(k for k in _QUERY if len(q.getlist(k)) > 1)
+    if repeated:  # which one was meant? (/og/ refuses a repeated variable alike)
+        message = f"{repeated[0]!r} is given more than once."
+        raise _query_refusal(message, parameter=repeated[0])
     fmt = q.get("format")
     if fmt is not None:
         fmt = fmt.strip().lower()
