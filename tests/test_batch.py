@@ -22,6 +22,7 @@ import pytest
 from PIL import Image
 
 import renderer
+from renderer.batch.manifest import Manifest
 
 MANIFEST = ".renderer-manifest.jsonl"
 
@@ -347,6 +348,51 @@ def test_sigkill_leaves_no_partial_visible_file_and_the_next_run_finishes(tmp_pa
     assert s["skipped"] == len(manifest_entries(out)) - s["rendered"]
     assert_whole_images(out)
     assert len(images(out)) == N_MANY
+
+
+def test_a_file_the_manifest_does_not_know_is_not_overwritten(tmp_path: Path) -> None:
+    """A file of the user's in OUT_DIR where a card would go fails that item, untouched; the
+    other cards render; --force replaces it; and a file the batch wrote is replaced as before."""
+    src, out = tmp_path / "src", tmp_path / "out"
+    for name in ("a", "b"):
+        write(src / f"{name}.json", card(name))
+    (out / "a.png").parent.mkdir(parents=True)
+    (out / "a.png").write_bytes(b"my own picture")
+    r = batch(src, "-o", out, "--json")
+    assert r.returncode == 1, r.stderr
+    s = summary(r)
+    assert (s["rendered"], s["failed"]) == (1, 1)
+    (error,) = s["errors"]
+    assert error["output"] == "a.png"
+    assert "no record of a batch writing it" in error["message"]
+    assert "--force" in error["message"]
+    assert (out / "a.png").read_bytes() == b"my own picture"
+    assert set(images(out)) == {"a.png", "b.png"}
+    write(src / "b.json", card("b, edited"))  # the batch's own file is replaced as before
+    assert summary(batch(src, "-o", out, "--json"))["rendered"] == 1
+    assert (out / "a.png").read_bytes() == b"my own picture"
+    s = summary(batch(src, "-o", out, "--json", "--force"))
+    assert (s["rendered"], s["failed"]) == (2, 0)
+    assert (out / "a.png").read_bytes().startswith(b"\x89PNG")
+    assert_manifest_matches(out)
+
+
+def test_a_file_a_killed_run_wrote_without_its_record_is_drawn_again(tmp_path: Path) -> None:
+    """A run claims each new output in the journal before a worker may write it: a kill
+    between the file's rename and its record leaves a file the next run knows as its own,
+    and compaction keeps the claim while that file has no entry."""
+    src, out = tmp_path / "src", tmp_path / "out"
+    write(src / "a.json", card("a"))
+    out.mkdir()
+    (out / "a.png").write_bytes(b"left by a killed run")
+    (out / MANIFEST).write_text('{"renderer_manifest": 1}\n{"claim": "a.png"}\n', "utf-8")
+    manifest = Manifest(out / MANIFEST)
+    manifest.compact(out)
+    assert '{"claim": "a.png"}' in (out / MANIFEST).read_text("utf-8")
+    s = summary(batch(src, "-o", out, "--json"))
+    assert (s["rendered"], s["failed"]) == (1, 0), s
+    assert (out / "a.png").read_bytes().startswith(b"\x89PNG")
+    assert set(manifest_entries(out)) == {"a.png"}
 
 
 def test_fail_fast_stops_at_the_first_failure(tmp_path: Path) -> None:

@@ -66,7 +66,11 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--name", help='output path template, e.g. "{{ slug }}.png"')
     p.add_argument("-j", "--jobs", type=int, help="worker processes (default: usable cores)")
-    p.add_argument("--force", action="store_true", help="re-render items the manifest has")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="re-render items the manifest has, and replace files in OUT_DIR it has no record of",
+    )
     p.add_argument("--fail-fast", action="store_true", help="stop at the first failure")
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     p.add_argument("--executor", choices=("local", "dask"), default="local")

@@ -13,6 +13,12 @@ after the file is renamed into place, and a `removed` line before an output with
 replaced. So at any instant, even after SIGKILL, every live entry describes the file on disk; at
 worst a file written just before a kill has no entry yet and is drawn again next time. A clean end
 rewrites the journal compactly (temporary file and rename). A torn last line is ignored.
+
+The journal also says which files are the batch's own: an output with an entry, and one claimed
+(a `claim` line, appended before a new output is handed to a worker; a `removed` line claims
+too). A file in OUT_DIR that is neither (yours, or another tool's) is never replaced without
+`--force`: `knows()` is what the run asks. A claim outlives compaction while its file exists
+without an entry, which is the file a kill left between its rename and its record.
 """
 
 from __future__ import annotations
@@ -116,6 +122,7 @@ class Manifest:
             raise ManifestError(msg)
         self.path = path
         self.entries: dict[str, Entry] = {}
+        self.claimed: set[str] = set()  # outputs a run may have written without an entry
         self._fd: int | None = None
         try:
             lines = path.read_text("utf-8").splitlines()
@@ -129,6 +136,9 @@ class Manifest:
             record = json.loads(line)
             if "removed" in record:
                 self.entries.pop(record["removed"], None)
+                self.claimed.add(record["removed"])
+            elif "claim" in record:
+                self.claimed.add(record["claim"])
             elif "output" in record:
                 self.entries[record["output"]] = Entry(**record)
         except (ValueError, TypeError):
@@ -145,10 +155,22 @@ class Manifest:
         except OSError:
             return False
 
+    def knows(self, output: str) -> bool:
+        """Whether a file at `output` is one a batch into this folder wrote (or may have)."""
+        return output in self.entries or output in self.claimed
+
+    def claim(self, output: str) -> None:
+        """Call before a new `output` may be written: a kill before its record then leaves a
+        file the next run knows as its own."""
+        if output not in self.entries and output not in self.claimed:
+            self.claimed.add(output)
+            self._append({"claim": output})
+
     def forget(self, output: str) -> None:
         """Call before replacing `output`: its entry must not outlive the file it describes."""
         if output in self.entries:
             del self.entries[output]
+            self.claimed.add(output)
             self._append({"removed": output})
 
     def record(self, entry: Entry) -> None:
@@ -170,11 +192,19 @@ class Manifest:
         os.write(self._fd, _line(record))
 
     def compact(self, out_dir: Path) -> None:
-        """Rewrite the journal as one line per entry whose file still exists."""
+        """Rewrite the journal as one line per entry whose file still exists, and the claims
+        on files that exist without one."""
         self.close()
         live = [e for e in self.entries.values() if (out_dir / e.output).is_file()]
+        claims = sorted(
+            c for c in self.claimed if c not in self.entries and (out_dir / c).is_file()
+        )
         text = b"".join(
-            [_line({"renderer_manifest": _VERSION}), *(_line(e.as_record()) for e in live)]
+            [
+                _line({"renderer_manifest": _VERSION}),
+                *(_line(e.as_record()) for e in live),
+                *(_line({"claim": c}) for c in claims),
+            ]
         )
         write_atomic(self.path, text)
 

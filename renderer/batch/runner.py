@@ -12,6 +12,7 @@ one is removed, and any left by a kill are removed by the next run).
 from __future__ import annotations
 
 import dataclasses
+import os
 import signal
 import sys
 import threading
@@ -165,7 +166,10 @@ def _run(
         elif not settings.force and manifest.is_fresh(item.output, item.key, settings.out_dir):
             summary.skipped += 1
             progress.done("skipped")
+        elif not settings.force and _foreign(item.output, settings.out_dir, manifest):
+            _failed(item, _not_ours(settings.out_dir, item.output), progress, summary)
         else:
+            manifest.claim(item.output)
             todo.append(item)
     if settings.fail_fast and summary.failed:
         summary.not_started = len(todo)
@@ -190,6 +194,19 @@ def _run(
     finally:
         executor.close()
         summary.not_started = len(items) - summary.rendered - summary.skipped - summary.failed
+
+
+def _foreign(output: str, out_dir: Path, manifest: Manifest) -> bool:
+    """A file (or anything) already at `output` that no batch into OUT_DIR wrote."""
+    return not manifest.knows(output) and os.path.lexists(out_dir / output)
+
+
+def _not_ours(out_dir: Path, output: str) -> ErrorInfo:
+    message = (
+        f"{out_dir / output} exists, and the manifest has no record of a batch writing it: "
+        "not replaced. Remove it, or pass --force to replace it."
+    )
+    return ErrorInfo("FileExistsError", message, (("", message),))
 
 
 def _executor(settings: Settings, n: int) -> Executor:
