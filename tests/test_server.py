@@ -261,6 +261,26 @@ def test_a_repeated_query_parameter_is_400(server: ServerProcess) -> None:
     assert "more than once" in body["details"]["issues"][0]["message"]
 
 
+@pytest.mark.parametrize(
+    ("header", "values"),
+    [
+        ("Authorization", (f"Bearer {KEY}", "Bearer another-key")),
+        ("Content-Type", ("application/json", "text/plain")),
+    ],
+)
+def test_a_repeated_single_value_header_is_400(
+    server: ServerProcess, header: str, values: tuple[str, str]
+) -> None:
+    """The first of two Authorization headers won silently (another key?), as did the first
+    of two Content-Types; each is a 400 naming the header."""
+    headers = [("Authorization", f"Bearer {KEY}"), ("Content-Type", "application/json")]
+    headers = [h for h in headers if h[0] != header] + [(header, v) for v in values]
+    content = json.dumps(SMALL)
+    r = httpx.post(server.url + "/api/v1/image", content=content, headers=headers, timeout=30)
+    body = assert_error(r, 400)
+    assert body["details"]["issues"][0]["header"] == header
+
+
 def test_json_response_mode(server: ServerProcess) -> None:
     r = post(server, DOC_EXAMPLE, accept="application/json")
     assert r.status_code == 200

@@ -234,6 +234,7 @@ class _Service:
         """The caller of `request`, or a 401/403 refusal. Failed attempts are counted per client
         address (`auth_failures_per_minute`): the refusal carries that quota's RateLimit-*
         headers, and guessing keys past it gets 429."""
+        _single(request, "Authorization")
         caller = self.keys.authenticate(request.headers.get("authorization"))
         if not isinstance(caller, AuthFailure):
             return caller
@@ -312,6 +313,8 @@ class _Service:
 
     @staticmethod
     def check_body_headers(request: Request) -> None:
+        _single(request, "Content-Encoding")
+        _single(request, "Content-Type")
         encoding = request.headers.get("content-encoding", "identity").strip().lower()
         if encoding not in ("", "identity"):
             raise _Refusal(
@@ -499,6 +502,14 @@ def _store_down() -> _Refusal:
     )
 
 
+def _single(request: Request, header: str) -> None:
+    """Refuse a header given twice: Authorization and Content-Type hold one value (RFC 9110),
+    and taking the first of two silently could mean another key, or another body type."""
+    if len(request.headers.getlist(header)) > 1:
+        message = f"The {header} header is given more than once; send it once."
+        raise _Refusal(400, f"Repeated {header} header", _issue("", message, header=header))
+
+
 _QUERY = frozenset({"format", "scale", "quality", "report"})
 
 
@@ -675,8 +686,9 @@ def create_app(config: ServerConfig | None = None) -> ASGIApp:
             ),
             "renderer_worker_restarts_total": ("Workers replaced.", stats.restarts if stats else 0),
             "renderer_workers_recycled_total": (
-                "Workers replaced after a request left them out of memory or over "
-                "--worker-recycle-mb.",
+                "Workers retired after a request: out of memory, near their cap, over "
+                "--worker-recycle-mb, or a failure on our side (timeouts and crashes are counted "
+                "apart).",
                 stats.recycled if stats else 0,
             ),
             "renderer_queue_rejections_total": (
