@@ -78,7 +78,13 @@ from .openapi import build_openapi
 from .pool import RenderPool
 from .ratelimit import Charge, Quota, RateLimiter, StoreUnavailable, make_store
 from .refusal import Refusal as _Refusal
-from .refusal import check_on_pool, error_body, render_on_pool, too_many_components
+from .refusal import (
+    check_on_pool,
+    error_body,
+    render_on_pool,
+    request_id,
+    too_many_components,
+)
 from .refusal import issue as _issue
 from .refusal import rate_limited as _rate_limited
 from .storage import Storage
@@ -110,8 +116,8 @@ class _Hygiene:
             return
         given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"")
         text = given.decode("latin-1")
-        request_id = text if _REQUEST_ID.fullmatch(text) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
+        given_id = text if _REQUEST_ID.fullmatch(text) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = given_id
         started = False
         path = scope["path"]
         route = path if path in _ROUTES else "other"
@@ -128,7 +134,7 @@ class _Hygiene:
                 started = True
                 headers = list(message.get("headers", []))
                 names = {k.lower() for k, _ in headers}
-                headers.append((b"x-request-id", request_id.encode()))
+                headers.append((b"x-request-id", given_id.encode()))
                 headers.append((b"x-content-type-options", b"nosniff"))
                 if b"content-security-policy" not in names:
                     headers.append((b"content-security-policy", STRICT_CSP.encode()))
@@ -139,11 +145,11 @@ class _Hygiene:
         try:
             await self.app(scope, receive, send_wrapper)
         except Exception:
-            log.exception("unhandled error in request %s", request_id)
+            log.exception("unhandled error in request %s", given_id)
             if started:
                 raise
             message = "An unexpected error; the server's log has it under this request id."
-            body = error_body("Internal server error", message, requestId=request_id)
+            body = error_body("Internal server error", message, requestId=given_id)
             response = JSONResponse(body, 500)
             await response(scope, receive, send_wrapper)
 
@@ -503,8 +509,9 @@ def _store_down() -> _Refusal:
 
 
 def _single(request: Request, header: str) -> None:
-    """Refuse a header given twice: Authorization and Content-Type hold one value (RFC 9110),
-    and taking the first of two silently could mean another key, or another body type."""
+    """Refuse a header given twice: Authorization, Content-Type and Content-Encoding hold one
+    value (RFC 9110), and taking the first of two silently could mean another key, or another
+    body type, than the client meant."""
     if len(request.headers.getlist(header)) > 1:
         message = f"The {header} header is given more than once; send it once."
         raise _Refusal(400, f"Repeated {header} header", _issue("", message, header=header))
@@ -640,7 +647,7 @@ def create_app(config: ServerConfig | None = None) -> ASGIApp:
             try:
                 return await handler(service, request, headers)
             except _Refusal as refusal:
-                return refusal.response(headers, request.scope.get("state", {}).get("request_id"))
+                return refusal.response(headers, request_id(request))
             except ClientDisconnect:
                 return Response(status_code=400)
 

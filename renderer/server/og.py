@@ -65,7 +65,14 @@ from .config import Plan, ServerConfig
 from .metrics import Metrics
 from .pool import RenderPool
 from .ratelimit import RateLimiter, StoreUnavailable
-from .refusal import Refusal, issue, rate_limited, render_on_pool, too_many_components
+from .refusal import (
+    Refusal,
+    issue,
+    rate_limited,
+    render_on_pool,
+    request_id,
+    too_many_components,
+)
 from .rendercache import make_cache
 
 __all__ = ["OgRoute", "Template", "TemplateFolder", "etag"]
@@ -215,7 +222,7 @@ class OgRoute:
         try:
             return await self._answer(request, headers)
         except Refusal as refusal:
-            return refusal.response(headers, request.scope.get("state", {}).get("request_id"))
+            return refusal.response(headers, request_id(request))
 
     async def _answer(self, request: Request, headers: dict[str, str]) -> Response:
         name, ext, fmt = _target(str(request.path_params["file"]))

@@ -17,6 +17,7 @@ import math
 from collections.abc import Awaitable, Mapping
 from typing import Any, Literal, TypeVar, overload
 
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from renderer.policy import ImagePolicy
@@ -33,6 +34,7 @@ __all__ = [
     "on_pool",
     "rate_limited",
     "render_on_pool",
+    "request_id",
     "too_many_components",
 ]
 
@@ -67,6 +69,12 @@ class Refusal(Exception):
             details = {**details, "requestId": request_id}
         body: dict[str, Any] = {"error": self.error, **self.extra, "details": details}
         return JSONResponse(body, self.status, headers={**headers, **self.headers})
+
+
+def request_id(request: Request) -> str | None:
+    """The id `asgi._Hygiene` gave the request (its `X-Request-Id`, and its log lines')."""
+    state: dict[str, Any] = request.scope.get("state", {})
+    return state.get("request_id")
 
 
 def issue(pointer: str, message: str, **about: str) -> dict[str, Any]:
