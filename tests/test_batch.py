@@ -395,6 +395,27 @@ def test_a_file_a_killed_run_wrote_without_its_record_is_drawn_again(tmp_path: P
     assert set(manifest_entries(out)) == {"a.png"}
 
 
+def test_a_second_batch_into_the_same_folder_is_refused_while_one_runs(tmp_path: Path) -> None:
+    """Two batches into one OUT_DIR would each compact the journal from what they alone read,
+    losing the other's entries: the second is refused (exit 2, saying why), nothing written."""
+    src, out = _many(tmp_path, N_MANY), tmp_path / "out"
+    other = write(tmp_path / "other" / "x.json", card("x"))
+    first = _start_and_wait(src, out, 2)
+    os.killpg(first.pid, signal.SIGSTOP)  # held mid-run, however fast the machine
+    try:
+        second = batch(other, "-o", out)
+    finally:
+        os.killpg(first.pid, signal.SIGCONT)
+    first.communicate(timeout=120)
+    assert first.returncode == 0
+    assert second.returncode == 2, second.stderr
+    assert "another renderer batch is writing" in second.stderr
+    assert "x.png" not in images(out)
+    assert set(manifest_entries(out)) == set(images(out))
+    assert batch(other, "-o", out).returncode == 0  # once the first is done
+    assert "x.png" in images(out)
+
+
 def test_fail_fast_stops_at_the_first_failure(tmp_path: Path) -> None:
     src = tmp_path / "src"
     write(

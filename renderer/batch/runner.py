@@ -11,13 +11,14 @@ one is removed, and any left by a kill are removed by the next run).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import signal
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -25,7 +26,7 @@ from typing import Any
 
 from ..errors import Issue
 from .executors import CHUNK, DaskExecutor, Executor, InProcessExecutor, PoolExecutor
-from .manifest import MANIFEST_NAME, Entry, Manifest
+from .manifest import MANIFEST_NAME, Entry, Manifest, ManifestError
 from .plan import Item, Options, discover, plan
 from .progress import Progress
 from .work import TEMP_SUFFIX, ErrorInfo, Outcome, write_inside
@@ -120,6 +121,37 @@ def run_batch(settings: Settings, summary: Summary) -> None:
     """Run the batch, filling `summary` as it goes (so an abort still reports what happened)."""
     out = settings.out_dir
     out.mkdir(parents=True, exist_ok=True)
+    with _only_batch_in(out):
+        _run_batch(settings, summary)
+
+
+@contextlib.contextmanager
+def _only_batch_in(out: Path) -> Iterator[None]:
+    """Hold OUT_DIR for this run (an exclusive `flock` on the folder itself, released however
+    the process ends): two batches into one folder would each compact the journal from what
+    they alone read, and one run's entries would be lost."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock, and no lock
+        yield
+        return
+    fd = os.open(out, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            msg = (
+                f"another renderer batch is writing {out}; wait for it to finish, "
+                "or give this one another output folder"
+            )
+            raise ManifestError(msg) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _run_batch(settings: Settings, summary: Summary) -> None:
+    out = settings.out_dir
     for leftover in out.rglob(f"*{TEMP_SUFFIX}"):
         leftover.unlink(missing_ok=True)  # from a run that was killed mid-write
     # Local worker processes take ~0.3 s to start (a fresh interpreter importing the engine):
