@@ -140,6 +140,12 @@ class Report:
         return out
 
 
+def _as_drawn(text: str) -> str:
+    """A line's text as the card shows it: soft hyphens (U+00AD) are invisible, and a line
+    broken at one already ends with the hyphen drawn there."""
+    return text.replace("\u00ad", "")
+
+
 def _text(b: TextBox | TagBox, kind: str) -> ComponentReport:
     t = b.text
     auto = b.component.auto_size if isinstance(b, TextBox) else None
@@ -147,7 +153,7 @@ def _text(b: TextBox | TagBox, kind: str) -> ComponentReport:
         b.component.pointer,
         kind,
         b.box,
-        tuple(line.text for line in t.lines),
+        tuple(_as_drawn(line.text) for line in t.lines),
         t.font_size,
         t.clamped,
         t.overflow,
@@ -155,7 +161,7 @@ def _text(b: TextBox | TagBox, kind: str) -> ComponentReport:
         t.missing,
         shrunk=auto is not None and t.font_size < auto[1],
         pushed=isinstance(b, TextBox) and b.pushed,
-        runs=t.runs,
+        runs=[[{**r, "text": _as_drawn(str(r["text"]))} for r in line] for line in t.runs],
     )
 
 

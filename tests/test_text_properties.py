@@ -277,3 +277,19 @@ def test_a_line_broken_at_a_soft_hyphen_draws_a_hyphen_inside_the_frame() -> Non
     assert isinstance(hyphen, TextBox)
     bare = _text_box(_spec({"text": text.replace("\u00ad", ""), "fontSize": 30}))
     assert one[0].width == pytest.approx(bare.text.lines[0].width)
+
+
+def test_the_report_gives_soft_hyphenated_lines_as_drawn() -> None:
+    """The report's lines and runs hold no invisible U+00AD: "in-", not "in\u00ad-"."""
+    spec = _spec(
+        {"text": "in\u00adter\u00adna\u00adtion of words", "fontSize": 30, "frameWidth": 150}
+    )
+    _, report = renderer.render(spec, "svg", report=True)
+    (text,) = report.components
+    assert text.lines is not None
+    assert text.lines[0].endswith("-")
+    assert not any("\u00ad" in line for line in text.lines)
+    assert text.lines[0] == "interna-"  # what the card shows (a hyphen, nothing invisible)
+    assert " ".join(text.lines[1:]) == "tion of words"
+    assert text.runs is not None
+    assert not any("\u00ad" in str(run["text"]) for line in text.runs for run in line)
